@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {IConsortium} from "./interfaces/IConsortium.sol";
+
+/// @title Consortium
+/// @notice Member agencies, their keys and status history, attestation schemas, and the M-of-N
+/// governance that changes them. There is no owner: the constructor founds the consortium and
+/// from then on only proposals approved by `threshold` active agencies change it.
+abstract contract Consortium is IConsortium {
+    // Bits 1..4: one per valid AgencyKind.
+    uint16 private constant _VALID_KIND_BITS = 0x1e;
+
+    uint16 private _threshold;
+    uint32 private _agencyCount;
+    uint32 private _activeAgencyCount;
+    uint32 private _schemaCount;
+    uint256 private _proposalCount;
+
+    mapping(uint32 agencyId => Agency agency) private _agencies;
+    mapping(address key => KeyRecord record) private _keyRecords;
+    mapping(uint32 agencyId => StatusChange[] history) private _statusHistory;
+    mapping(bytes32 schemaId => Schema schema) private _schemas;
+    mapping(uint32 index => bytes32 schemaId) private _schemaIds;
+    mapping(uint256 proposalId => Proposal proposal) private _proposals;
+    mapping(uint256 proposalId => mapping(uint32 agencyId => bool approved)) private _approved;
+
+    /// @param founders The founding agencies; all start active.
+    /// @param schemas The founding schemas.
+    /// @param initialThreshold Approvals a proposal needs; between 1 and the number of founders.
+    constructor(Founder[] memory founders, SchemaInit[] memory schemas, uint16 initialThreshold) {
+        if (founders.length == 0) revert ConsortiumNoFounders();
+        for (uint256 i = 0; i < founders.length; ++i) {
+            _addAgency(founders[i].kind, founders[i].key, founders[i].name);
+        }
+        for (uint256 i = 0; i < schemas.length; ++i) {
+            SchemaInit memory s = schemas[i];
+            _registerSchema(s.schemaId, s.kindMask, s.revocable, s.name);
+        }
+        _setThreshold(initialThreshold);
+    }
+
+    /// @inheritdoc IConsortium
+    function propose(Action calldata action) external returns (uint256 proposalId) {
+        uint32 proposer = _governorOf(msg.sender);
+        _checkAction(action);
+        proposalId = ++_proposalCount;
+        Proposal storage p = _proposals[proposalId];
+        p.action = action;
+        p.proposer = proposer;
+        p.createdBlock = uint64(block.number);
+        p.approvers.push(proposer);
+        _approved[proposalId][proposer] = true;
+        emit ProposalCreated(proposalId, proposer, action.actionType);
+        emit ProposalApproved(proposalId, proposer);
+    }
+
+    /// @inheritdoc IConsortium
+    function approve(uint256 proposalId) external {
+        uint32 agencyId = _governorOf(msg.sender);
+        Proposal storage p = _openProposal(proposalId);
+        if (_approved[proposalId][agencyId]) revert ConsortiumAlreadyApproved(proposalId, agencyId);
+        _approved[proposalId][agencyId] = true;
+        p.approvers.push(agencyId);
+        emit ProposalApproved(proposalId, agencyId);
+    }
+
+    /// @inheritdoc IConsortium
+    function execute(uint256 proposalId) external {
+        Proposal storage p = _openProposal(proposalId);
+        // Approvals of agencies suspended since they approved no longer count.
+        uint256 approvals = 0;
+        uint32[] storage approvers = p.approvers;
+        for (uint256 i = 0; i < approvers.length; ++i) {
+            if (_agencies[approvers[i]].status == AgencyStatus.Active) ++approvals;
+        }
+        if (approvals < _threshold) revert ConsortiumInsufficientApprovals(proposalId, approvals, _threshold);
+        p.executed = true;
+        Action memory action = p.action;
+        _checkAction(action);
+        _apply(action);
+        emit ProposalExecuted(proposalId, action.actionType);
+    }
+
+    /// @inheritdoc IConsortium
+    function threshold() external view returns (uint16) {
+        return _threshold;
+    }
+
+    /// @inheritdoc IConsortium
+    function agencyCount() external view returns (uint32) {
+        return _agencyCount;
+    }
+
+    /// @inheritdoc IConsortium
+    function activeAgencyCount() external view returns (uint32) {
+        return _activeAgencyCount;
+    }
+
+    /// @inheritdoc IConsortium
+    function proposalCount() external view returns (uint256) {
+        return _proposalCount;
+    }
+
+    /// @inheritdoc IConsortium
+    function getAgency(uint32 agencyId) external view returns (Agency memory) {
+        return _agencies[agencyId];
+    }
+
+    /// @inheritdoc IConsortium
+    function getKeyRecord(address key) external view returns (KeyRecord memory) {
+        return _keyRecords[key];
+    }
+
+    /// @inheritdoc IConsortium
+    function getStatusHistory(uint32 agencyId) external view returns (StatusChange[] memory) {
+        return _statusHistory[agencyId];
+    }
+
+    /// @inheritdoc IConsortium
+    function wasActiveAt(uint32 agencyId, uint64 blockNumber) public view returns (bool) {
+        StatusChange[] storage history = _statusHistory[agencyId];
+        for (uint256 i = history.length; i > 0; --i) {
+            if (history[i - 1].blockNumber <= blockNumber) return history[i - 1].status == AgencyStatus.Active;
+        }
+        return false;
+    }
+
+    /// @inheritdoc IConsortium
+    function getSchema(bytes32 schemaId) external view returns (Schema memory) {
+        return _schemas[schemaId];
+    }
+
+    /// @inheritdoc IConsortium
+    function schemaIdAt(uint32 index) public view returns (bytes32) {
+        return _schemaIds[index];
+    }
+
+    /// @inheritdoc IConsortium
+    function getProposal(uint256 proposalId) external view returns (Proposal memory) {
+        if (proposalId == 0 || proposalId > _proposalCount) revert ConsortiumUnknownProposal(proposalId);
+        return _proposals[proposalId];
+    }
+
+    /// @dev The agency whose current key is `key`, or 0. Reads one storage slot of the agency.
+    function _agencyOfCurrentKey(address key) internal view returns (uint32 agencyId, KeyRecord memory record) {
+        record = _keyRecords[key];
+        agencyId = record.untilBlock == 0 ? record.agencyId : 0;
+    }
+
+    /// @dev The full key record of `key`, current or not.
+    function _keyRecord(address key) internal view returns (KeyRecord memory) {
+        return _keyRecords[key];
+    }
+
+    /// @dev Storage of an agency for the ledger's write-time checks.
+    function _agency(uint32 agencyId) internal view returns (Agency storage) {
+        return _agencies[agencyId];
+    }
+
+    /// @dev Storage of a schema for the ledger's write-time checks.
+    function _schema(bytes32 schemaId) internal view returns (Schema storage) {
+        return _schemas[schemaId];
+    }
+
+    function _governorOf(address caller) private view returns (uint32 agencyId) {
+        KeyRecord memory record = _keyRecords[caller];
+        if (
+            record.agencyId == 0 || record.untilBlock != 0
+                || _agencies[record.agencyId].status != AgencyStatus.Active
+        ) revert ConsortiumNotGovernor(caller);
+        return record.agencyId;
+    }
+
+    function _openProposal(uint256 proposalId) private view returns (Proposal storage p) {
+        if (proposalId == 0 || proposalId > _proposalCount) revert ConsortiumUnknownProposal(proposalId);
+        p = _proposals[proposalId];
+        if (p.executed) revert ConsortiumProposalExecuted(proposalId);
+    }
+
+    /// @dev Reverts with the reason an action cannot take effect in the current state.
+    function _checkAction(Action memory a) private view {
+        if (a.actionType == ActionType.AddAgency) {
+            _checkKind(a.kind);
+            _checkNewKey(a.key);
+            if (bytes(a.name).length == 0) revert ConsortiumEmptyName();
+        } else if (a.actionType == ActionType.SuspendAgency) {
+            if (_agencies[a.agencyId].status != AgencyStatus.Active) {
+                _knownAgency(a.agencyId);
+                revert ConsortiumAgencyNotActive(a.agencyId);
+            }
+            if (_activeAgencyCount - 1 < _threshold) {
+                revert ConsortiumInvalidThreshold(_threshold, _activeAgencyCount - 1);
+            }
+        } else if (a.actionType == ActionType.ReinstateAgency) {
+            _knownAgency(a.agencyId);
+            if (_agencies[a.agencyId].status != AgencyStatus.Suspended) {
+                revert ConsortiumAgencyNotSuspended(a.agencyId);
+            }
+        } else if (a.actionType == ActionType.RotateKey) {
+            _knownAgency(a.agencyId);
+            _checkNewKey(a.key);
+        } else if (a.actionType == ActionType.RegisterSchema) {
+            _checkSchema(a.schemaId, a.kindMask, a.name);
+        } else {
+            if (a.threshold == 0 || a.threshold > _activeAgencyCount) {
+                revert ConsortiumInvalidThreshold(a.threshold, _activeAgencyCount);
+            }
+        }
+    }
+
+    function _apply(Action memory a) private {
+        if (a.actionType == ActionType.AddAgency) {
+            _addAgency(a.kind, a.key, a.name);
+        } else if (a.actionType == ActionType.SuspendAgency) {
+            _setStatus(a.agencyId, AgencyStatus.Suspended);
+            --_activeAgencyCount;
+            emit AgencySuspended(a.agencyId);
+        } else if (a.actionType == ActionType.ReinstateAgency) {
+            _setStatus(a.agencyId, AgencyStatus.Active);
+            ++_activeAgencyCount;
+            emit AgencyReinstated(a.agencyId);
+        } else if (a.actionType == ActionType.RotateKey) {
+            Agency storage agency = _agencies[a.agencyId];
+            address oldKey = agency.key;
+            _keyRecords[oldKey].untilBlock = uint64(block.number);
+            _keyRecords[a.key] = KeyRecord(a.agencyId, uint64(block.number), 0);
+            agency.key = a.key;
+            emit AgencyKeyRotated(a.agencyId, oldKey, a.key);
+        } else if (a.actionType == ActionType.RegisterSchema) {
+            _registerSchema(a.schemaId, a.kindMask, a.revocable, a.name);
+        } else {
+            _setThreshold(a.threshold);
+        }
+    }
+
+    function _addAgency(AgencyKind kind, address key, string memory name) private {
+        _checkKind(kind);
+        _checkNewKey(key);
+        if (bytes(name).length == 0) revert ConsortiumEmptyName();
+        uint32 agencyId = ++_agencyCount;
+        _agencies[agencyId] = Agency(kind, AgencyStatus.Active, key, name);
+        _keyRecords[key] = KeyRecord(agencyId, uint64(block.number), 0);
+        _statusHistory[agencyId].push(StatusChange(uint64(block.number), AgencyStatus.Active));
+        ++_activeAgencyCount;
+        emit AgencyAdded(agencyId, kind, key, name);
+    }
+
+    function _registerSchema(bytes32 schemaId, uint16 kindMask, bool revocable, string memory name) private {
+        _checkSchema(schemaId, kindMask, name);
+        uint32 index = ++_schemaCount;
+        _schemas[schemaId] = Schema(index, kindMask, revocable, name);
+        _schemaIds[index] = schemaId;
+        emit SchemaRegistered(schemaId, index, kindMask, revocable, name);
+    }
+
+    function _setThreshold(uint16 newThreshold) private {
+        if (newThreshold == 0 || newThreshold > _activeAgencyCount) {
+            revert ConsortiumInvalidThreshold(newThreshold, _activeAgencyCount);
+        }
+        emit ThresholdChanged(_threshold, newThreshold);
+        _threshold = newThreshold;
+    }
+
+    function _setStatus(uint32 agencyId, AgencyStatus status) private {
+        _agencies[agencyId].status = status;
+        _statusHistory[agencyId].push(StatusChange(uint64(block.number), status));
+    }
+
+    function _knownAgency(uint32 agencyId) private view {
+        if (agencyId == 0 || agencyId > _agencyCount) revert ConsortiumUnknownAgency(agencyId);
+    }
+
+    function _checkKind(AgencyKind kind) private pure {
+        if (kind == AgencyKind.None) revert ConsortiumInvalidKind(uint8(kind));
+    }
+
+    function _checkNewKey(address key) private view {
+        if (key == address(0)) revert ConsortiumZeroKey();
+        if (_keyRecords[key].agencyId != 0) revert ConsortiumKeyAlreadyUsed(key);
+    }
+
+    function _checkSchema(bytes32 schemaId, uint16 kindMask, string memory name) private view {
+        if (schemaId == bytes32(0) || kindMask == 0 || kindMask & ~_VALID_KIND_BITS != 0) {
+            revert ConsortiumInvalidSchema(schemaId, kindMask);
+        }
+        if (_schemas[schemaId].index != 0) revert ConsortiumSchemaExists(schemaId);
+        if (bytes(name).length == 0) revert ConsortiumEmptyName();
+    }
+}

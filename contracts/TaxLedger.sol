@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+
+import {Consortium} from "./Consortium.sol";
+import {ITaxLedger} from "./interfaces/ITaxLedger.sol";
+
+/// @title TaxLedger
+/// @notice The taxledger consortium's attestation ledger: hashed invoice, payment, registration
+/// and credit facts, signed by member agencies and checked against the membership at the block
+/// they are written in.
+contract TaxLedger is ITaxLedger, Consortium, EIP712 {
+    // keccak256("Attest(bytes32 schemaId,bytes32 commitment,bytes32 subject,bytes32 refUID,uint64 expiration,uint256 nonce,uint64 deadline)")
+    bytes32 public constant ATTEST_TYPEHASH = keccak256(
+        "Attest(bytes32 schemaId,bytes32 commitment,bytes32 subject,bytes32 refUID,uint64 expiration,uint256 nonce,uint64 deadline)"
+    );
+    // keccak256("AnchorBatch(bytes32 schemaId,bytes32 root,uint32 count,uint64 deadline)")
+    bytes32 public constant ANCHOR_BATCH_TYPEHASH =
+        keccak256("AnchorBatch(bytes32 schemaId,bytes32 root,uint32 count,uint64 deadline)");
+    // keccak256("Revoke(bytes32 uid,bytes32 reason,uint256 nonce,uint64 deadline)")
+    bytes32 public constant REVOKE_TYPEHASH = keccak256("Revoke(bytes32 uid,bytes32 reason,uint256 nonce,uint64 deadline)");
+    // keccak256("RevokeLeaf(bytes32 root,bytes32 leaf,bytes32 reason,uint256 nonce,uint64 deadline)")
+    bytes32 public constant REVOKE_LEAF_TYPEHASH =
+        keccak256("RevokeLeaf(bytes32 root,bytes32 leaf,bytes32 reason,uint256 nonce,uint64 deadline)");
+
+    mapping(address signer => uint256 nonce) private _nonces;
+    mapping(bytes32 uid => Fact fact) private _facts;
+    mapping(bytes32 root => Batch batch) private _batches;
+    mapping(bytes32 root => mapping(bytes32 leaf => uint64 revokedBlock)) private _leafRevocations;
+
+    /// @param founders The founding agencies; all start active.
+    /// @param schemas The founding schemas.
+    /// @param initialThreshold Approvals a governance proposal needs.
+    constructor(Founder[] memory founders, SchemaInit[] memory schemas, uint16 initialThreshold)
+        Consortium(founders, schemas, initialThreshold)
+        EIP712("TaxLedger", "1")
+    {}
+
+    /// @inheritdoc ITaxLedger
+    function attest(AttestRequest calldata request, bytes calldata signature) external returns (bytes32 uid) {
+        _checkDeadline(request.deadline);
+        bytes32 digest = _hashTypedDataV4(
+            keccak256(
+                abi.encode(
+                    ATTEST_TYPEHASH,
+                    request.schemaId,
+                    request.commitment,
+                    request.subject,
+                    request.refUID,
+                    request.expiration,
+                    request.nonce,
+                    request.deadline
+                )
+            )
+        );
+        address signer = _recover(digest, signature);
+        (uint32 agencyId, uint32 schemaIndex) = _authorize(signer, request.schemaId);
+        _useNonce(signer, request.nonce);
+
+        uid = request.commitment;
+        if (uid == bytes32(0)) revert LedgerZeroHash();
+        if (_facts[uid].attestedBlock != 0) revert LedgerDuplicateCommitment(uid);
+        if (request.expiration != 0 && request.expiration <= block.timestamp) {
+            revert LedgerInvalidExpiration(request.expiration);
+        }
+        if (request.refUID != bytes32(0)) {
+            Fact storage ref = _facts[request.refUID];
+            if (ref.attestedBlock == 0 || ref.agencyId != agencyId || ref.schemaIndex != schemaIndex) {
+                revert LedgerInvalidReference(request.refUID);
+            }
+        }
+        _facts[uid] = Fact(agencyId, schemaIndex, uint64(block.number), request.expiration, 0);
+        emit Attested(uid, request.schemaId, request.subject, agencyId, signer, request.refUID, request.expiration);
+    }
+
+    /// @inheritdoc ITaxLedger
+    function anchorBatch(BatchRequest calldata request, bytes calldata signature) external {
+        _checkDeadline(request.deadline);
+        bytes32 digest = _hashTypedDataV4(
+            keccak256(
+                abi.encode(ANCHOR_BATCH_TYPEHASH, request.schemaId, request.root, request.count, request.deadline)
+            )
+        );
+        address signer = _recover(digest, signature);
+        (uint32 agencyId, uint32 schemaIndex) = _authorize(signer, request.schemaId);
+
+        if (request.root == bytes32(0)) revert LedgerZeroHash();
+        if (request.count == 0) revert LedgerEmptyBatch();
+        if (_batches[request.root].anchoredBlock != 0) revert LedgerDuplicateRoot(request.root);
+        _batches[request.root] = Batch(agencyId, schemaIndex, uint64(block.number), request.count);
+        emit BatchAnchored(request.root, request.schemaId, agencyId, signer, request.count);
+    }
+
+    /// @inheritdoc ITaxLedger
+    function revoke(RevokeRequest calldata request, bytes calldata signature) external {
+        _checkDeadline(request.deadline);
+        bytes32 digest = _hashTypedDataV4(
+            keccak256(abi.encode(REVOKE_TYPEHASH, request.uid, request.reason, request.nonce, request.deadline))
+        );
+        address signer = _recover(digest, signature);
+        Fact storage fact = _facts[request.uid];
+        if (fact.attestedBlock == 0) revert LedgerUnknownFact(request.uid);
+        bytes32 schemaId = schemaIdAt(fact.schemaIndex);
+        (uint32 agencyId,) = _authorize(signer, schemaId);
+        if (agencyId != fact.agencyId) revert LedgerNotAttester(agencyId, fact.agencyId);
+        if (!_schema(schemaId).revocable) revert LedgerNotRevocable(schemaId);
+        if (fact.revokedBlock != 0) revert LedgerAlreadyRevoked(request.uid);
+        _useNonce(signer, request.nonce);
+        fact.revokedBlock = uint64(block.number);
+        emit Revoked(request.uid, agencyId, signer, request.reason);
+    }
+
+    /// @inheritdoc ITaxLedger
+    function revokeLeaf(LeafRevokeRequest calldata request, bytes32[] calldata proof, bytes calldata signature)
+        external
+    {
+        _checkDeadline(request.deadline);
+        bytes32 digest = _hashTypedDataV4(
+            keccak256(
+                abi.encode(
+                    REVOKE_LEAF_TYPEHASH, request.root, request.leaf, request.reason, request.nonce, request.deadline
+                )
+            )
+        );
+        address signer = _recover(digest, signature);
+        Batch storage batch = _batches[request.root];
+        if (batch.anchoredBlock == 0) revert LedgerUnknownBatch(request.root);
+        bytes32 schemaId = schemaIdAt(batch.schemaIndex);
+        (uint32 agencyId,) = _authorize(signer, schemaId);
+        if (agencyId != batch.agencyId) revert LedgerNotAttester(agencyId, batch.agencyId);
+        if (!_schema(schemaId).revocable) revert LedgerNotRevocable(schemaId);
+        if (!MerkleProof.verifyCalldata(proof, request.root, request.leaf)) {
+            revert LedgerLeafNotInBatch(request.root, request.leaf);
+        }
+        if (_leafRevocations[request.root][request.leaf] != 0) revert LedgerAlreadyRevoked(request.leaf);
+        _useNonce(signer, request.nonce);
+        _leafRevocations[request.root][request.leaf] = uint64(block.number);
+        emit LeafRevoked(request.root, request.leaf, agencyId, signer, request.reason);
+    }
+
+    /// @inheritdoc ITaxLedger
+    function nonces(address signer) external view returns (uint256) {
+        return _nonces[signer];
+    }
+
+    /// @inheritdoc ITaxLedger
+    function getFact(bytes32 uid) external view returns (Fact memory) {
+        return _facts[uid];
+    }
+
+    /// @inheritdoc ITaxLedger
+    function getBatch(bytes32 root) external view returns (Batch memory) {
+        return _batches[root];
+    }
+
+    /// @inheritdoc ITaxLedger
+    function leafRevokedAt(bytes32 root, bytes32 leaf) external view returns (uint64) {
+        return _leafRevocations[root][leaf];
+    }
+
+    /// @inheritdoc ITaxLedger
+    function authorizedAt(address signer, bytes32 schemaId, uint64 blockNumber)
+        external
+        view
+        returns (bool authorized, uint32 agencyId)
+    {
+        KeyRecord memory record = _keyRecord(signer);
+        agencyId = record.agencyId;
+        if (agencyId == 0 || record.fromBlock > blockNumber) return (false, agencyId);
+        // A key stops counting in the block that rotates it out.
+        if (record.untilBlock != 0 && record.untilBlock <= blockNumber) return (false, agencyId);
+        if (!wasActiveAt(agencyId, blockNumber)) return (false, agencyId);
+        uint16 kindMask = _schema(schemaId).kindMask;
+        authorized = kindMask & (uint16(1) << uint8(_agency(agencyId).kind)) != 0;
+    }
+
+    /// @inheritdoc ITaxLedger
+    function domainSeparator() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
+
+    function _checkDeadline(uint64 deadline) private view {
+        if (block.timestamp > deadline) revert LedgerSignatureExpired(deadline);
+    }
+
+    function _recover(bytes32 digest, bytes calldata signature) private pure returns (address signer) {
+        ECDSA.RecoverError err;
+        (signer, err,) = ECDSA.tryRecoverCalldata(digest, signature);
+        if (err != ECDSA.RecoverError.NoError) revert LedgerInvalidSignature();
+    }
+
+    /// @dev Reverts unless `signer` is the current key of an active agency whose kind may attest
+    /// `schemaId`; returns that agency and the schema's index.
+    function _authorize(address signer, bytes32 schemaId) private view returns (uint32 agencyId, uint32 schemaIndex) {
+        KeyRecord memory record;
+        (agencyId, record) = _agencyOfCurrentKey(signer);
+        if (agencyId == 0) {
+            if (record.agencyId == 0) revert LedgerUnknownSigner(signer);
+            revert LedgerUnauthorizedSigner(signer);
+        }
+        Agency storage agency = _agency(agencyId);
+        if (agency.status != AgencyStatus.Active) revert LedgerAgencySuspended(agencyId);
+        Schema storage schema = _schema(schemaId);
+        schemaIndex = schema.index;
+        if (schemaIndex == 0) revert LedgerUnknownSchema(schemaId);
+        if (schema.kindMask & (uint16(1) << uint8(agency.kind)) == 0) {
+            revert LedgerKindNotAllowed(agencyId, schemaId);
+        }
+    }
+
+    function _useNonce(address signer, uint256 nonce) private {
+        uint256 expected = _nonces[signer];
+        if (nonce != expected) revert LedgerInvalidNonce(signer, expected, nonce);
+        // Cannot overflow: a signer would need 2^256 writes.
+        unchecked {
+            _nonces[signer] = expected + 1;
+        }
+    }
+}
