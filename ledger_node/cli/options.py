@@ -1,0 +1,54 @@
+"""Options shared by several command groups."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def password_options(fn: F) -> F:
+    """``--password-file`` / ``--password-env``: where a keystore password comes from."""
+    fn = click.option(
+        "--password-env",
+        metavar="VAR",
+        default=None,
+        help="Environment variable holding the keystore password.",
+    )(fn)
+    fn = click.option(
+        "--password-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="File whose first line is the keystore password.",
+    )(fn)
+    return fn
+
+
+def read_cli_password(password_file: Path | None, password_env: str | None) -> str:
+    """The password from exactly one of the two sources."""
+    from ledger_node.keys import read_password
+
+    if (password_file is None) == (password_env is None):
+        raise click.UsageError("give exactly one of --password-file or --password-env")
+    return read_password(file=password_file, env=password_env)
+
+
+def chain_options(fn: F) -> F:
+    """``--rpc`` and ``--deployment``: which node and which ledger."""
+    fn = click.option(
+        "--deployment",
+        type=click.Path(dir_okay=False, exists=True, path_type=Path),
+        required=True,
+        help="The deployment file written by `taxledger chain deploy`.",
+    )(fn)
+    fn = click.option(
+        "--rpc",
+        required=True,
+        envvar="TAXLEDGER_RPC",
+        help="JSON-RPC URL of a node.",
+    )(fn)
+    return fn
