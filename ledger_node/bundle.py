@@ -1,0 +1,311 @@
+"""The proof bundle: everything needed to check one record against the chain.  [contract]
+
+A bundle is a versioned JSON document (``format: "taxledger.proof/v1"``, JSON Schema in
+``ledger_node/bundle.schema.json``, fields described in ``docs/proof-bundle.md``). Its
+holder gives it to an auditor with the record; the auditor recomputes the record hash,
+commitment and leaf, climbs the proof to the root and checks the root and signature on chain.
+
+Construction checks the *shape* of a bundle (lengths, types, which anchor fields go with
+which kind, ``root == commitment`` for a single attestation). Whether the hashes agree
+with the record and the chain is the verifier's verdict to give, with a reason, so a
+tampered bundle still loads and can be reported on.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from ledger_node.commitment import CommittedRecord
+from ledger_node.errors import ProofBundleError
+from ledger_node.hashing import keccak256
+from ledger_node.records.schemas import SCHEMAS
+
+FORMAT: Final = "taxledger.proof/v1"
+ANCHOR_KINDS: Final = ("batch", "single")
+#: Deeper than any tree the ledger builds (2^64 leaves); refuses absurd bundles early.
+MAX_PROOF_LENGTH: Final = 64
+
+_HEX = re.compile(r"0x(?:[0-9a-f]{2})*")
+_UINT256_MAX = 2**256 - 1
+
+
+def to_hex(data: bytes) -> str:
+    """``0x``-prefixed lowercase hex, the spelling of every byte string in a bundle."""
+    return "0x" + data.hex()
+
+
+def _check_bytes(name: str, value: object, size: int) -> None:
+    if type(value) is not bytes or len(value) != size:
+        raise ProofBundleError(f"{name} must be {size} bytes")
+
+
+def _check_uint(name: str, value: object) -> None:
+    if type(value) is not int or not 0 <= value <= _UINT256_MAX:
+        raise ProofBundleError(f"{name} must be a non-negative integer")
+
+
+@dataclass(frozen=True, slots=True)
+class Anchor:
+    """Where and how the record's root went on chain, and who signed it.
+
+    ``kind`` ``"batch"`` (``anchorBatch``) carries ``count``; ``"single"`` (``attest``)
+    carries ``nonce``, ``subject``, ``ref_uid`` and ``expiration``. The other kind's fields
+    are ``None``.
+    """
+
+    chain_id: int
+    ledger: bytes
+    tx_hash: bytes
+    block_number: int
+    agency_id: int
+    signer: bytes
+    signature: bytes
+    kind: str
+    deadline: int
+    count: int | None = None
+    nonce: int | None = None
+    subject: bytes | None = None
+    ref_uid: bytes | None = None
+    expiration: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("chain_id", "block_number", "agency_id", "deadline"):
+            _check_uint(f"anchor.{name}", getattr(self, name))
+        _check_bytes("anchor.ledger", self.ledger, 20)
+        _check_bytes("anchor.tx_hash", self.tx_hash, 32)
+        _check_bytes("anchor.signer", self.signer, 20)
+        _check_bytes("anchor.signature", self.signature, 65)
+        single = (self.nonce, self.subject, self.ref_uid, self.expiration)
+        if self.kind == "batch":
+            _check_uint("anchor.count", self.count)
+            if self.count == 0:
+                raise ProofBundleError("anchor.count must be at least 1")
+            if any(value is not None for value in single):
+                raise ProofBundleError(
+                    "a batch anchor has no nonce, subject, ref_uid or expiration"
+                )
+        elif self.kind == "single":
+            if self.count is not None:
+                raise ProofBundleError("a single anchor has no count")
+            _check_uint("anchor.nonce", self.nonce)
+            _check_uint("anchor.expiration", self.expiration)
+            _check_bytes("anchor.subject", self.subject, 32)
+            _check_bytes("anchor.ref_uid", self.ref_uid, 32)
+        else:
+            raise ProofBundleError(
+                f"anchor.kind must be one of {', '.join(ANCHOR_KINDS)}, got {self.kind!r}"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object of this anchor: hex for bytes, only the fields of its kind."""
+        data: dict[str, Any] = {}
+        for name in _ANCHOR_FIELDS[self.kind]:
+            value = getattr(self, name)
+            data[name] = to_hex(value) if isinstance(value, bytes) else value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: object) -> Anchor:
+        """Parse the JSON object of an anchor; raises :class:`ProofBundleError`."""
+        if not isinstance(data, dict):
+            raise ProofBundleError("anchor must be an object")
+        kind = data.get("kind")
+        if kind not in ANCHOR_KINDS:
+            raise ProofBundleError(f"anchor.kind must be one of {', '.join(ANCHOR_KINDS)}")
+        fields = _ANCHOR_FIELDS[kind]
+        _check_keys("anchor", data, fields)
+        values: dict[str, Any] = {
+            name: _parse_hex(f"anchor.{name}", data[name]) if name in _ANCHOR_HEX else data[name]
+            for name in fields
+            if name != "kind"
+        }
+        return cls(kind=kind, **values)
+
+
+_ANCHOR_COMMON = (
+    "chain_id",
+    "ledger",
+    "tx_hash",
+    "block_number",
+    "agency_id",
+    "signer",
+    "signature",
+    "kind",
+    "deadline",
+)
+_ANCHOR_FIELDS = {
+    "batch": frozenset((*_ANCHOR_COMMON, "count")),
+    "single": frozenset((*_ANCHOR_COMMON, "nonce", "subject", "ref_uid", "expiration")),
+}
+_ANCHOR_HEX = frozenset({"ledger", "tx_hash", "signer", "signature", "subject", "ref_uid"})
+
+
+@dataclass(frozen=True, slots=True)
+class ProofBundle:
+    """One record with its salt, hashes, Merkle proof, subject tags and anchor."""
+
+    schema: str
+    schema_id: bytes
+    record: dict[str, Any]
+    salt: bytes
+    record_hash: bytes
+    commitment: bytes
+    leaf: bytes
+    proof: tuple[bytes, ...]
+    root: bytes
+    subjects: tuple[bytes, ...]
+    anchor: Anchor
+
+    def __post_init__(self) -> None:
+        # (1) a schema the ledger defines, with its id
+        if self.schema not in SCHEMAS:
+            raise ProofBundleError(f"unknown schema {self.schema!r}")
+        if self.schema_id != keccak256(self.schema.encode()):
+            raise ProofBundleError(f"schema_id is not keccak256({self.schema!r})")
+        # (2) the record is a JSON object
+        if type(self.record) is not dict:
+            raise ProofBundleError("record must be a JSON object")
+        # (3) hashes and salt are bytes32
+        for name in ("salt", "record_hash", "commitment", "leaf", "root"):
+            _check_bytes(name, getattr(self, name), 32)
+        # (4) proof and subject tags are tuples of bytes32
+        if type(self.proof) is not tuple or len(self.proof) > MAX_PROOF_LENGTH:
+            raise ProofBundleError(f"proof must be a tuple of at most {MAX_PROOF_LENGTH} nodes")
+        for index, node in enumerate(self.proof):
+            _check_bytes(f"proof[{index}]", node, 32)
+        if type(self.subjects) is not tuple:
+            raise ProofBundleError("subjects must be a tuple")
+        for index, tag in enumerate(self.subjects):
+            _check_bytes(f"subjects[{index}]", tag, 32)
+        # (5) a single attestation anchors the commitment itself: no tree, no proof
+        if self.anchor.kind == "single" and (self.proof or self.root != self.commitment):
+            raise ProofBundleError("a single attestation has an empty proof and root = commitment")
+
+    @classmethod
+    def create(
+        cls,
+        committed: CommittedRecord,
+        proof: Sequence[bytes],
+        root: bytes,
+        subjects: Sequence[bytes],
+        anchor: Anchor,
+    ) -> ProofBundle:
+        """The bundle of a committed record, once its root is anchored."""
+        schema = committed.validated.schema
+        return cls(
+            schema=schema.name,
+            schema_id=schema.schema_id,
+            record=committed.validated.record,
+            salt=committed.salt,
+            record_hash=committed.record_hash,
+            commitment=committed.commitment,
+            leaf=committed.leaf,
+            proof=tuple(proof),
+            root=root,
+            subjects=tuple(subjects),
+            anchor=anchor,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object of this bundle."""
+        return {
+            "format": FORMAT,
+            "schema": self.schema,
+            "schema_id": to_hex(self.schema_id),
+            "record": self.record,
+            "salt": to_hex(self.salt),
+            "record_hash": to_hex(self.record_hash),
+            "commitment": to_hex(self.commitment),
+            "leaf": to_hex(self.leaf),
+            "proof": [to_hex(node) for node in self.proof],
+            "root": to_hex(self.root),
+            "subjects": [to_hex(tag) for tag in self.subjects],
+            "anchor": self.anchor.to_dict(),
+        }
+
+    def to_json(self) -> str:
+        """Pretty JSON with sorted keys, UTF-8 text kept readable, ending in a newline."""
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: object) -> ProofBundle:
+        """Parse a bundle's JSON object; raises :class:`ProofBundleError` naming the field."""
+        if not isinstance(data, dict):
+            raise ProofBundleError("a proof bundle must be a JSON object")
+        if data.get("format") != FORMAT:
+            raise ProofBundleError(f"format must be {FORMAT!r}, got {data.get('format')!r}")
+        _check_keys("bundle", data, _BUNDLE_FIELDS)
+        for name in ("proof", "subjects"):
+            if not isinstance(data[name], list):
+                raise ProofBundleError(f"{name} must be an array of hex strings")
+        if not isinstance(data["schema"], str):
+            raise ProofBundleError("schema must be a string")
+        return cls(
+            schema=data["schema"],
+            schema_id=_parse_hex("schema_id", data["schema_id"]),
+            record=data["record"],
+            salt=_parse_hex("salt", data["salt"]),
+            record_hash=_parse_hex("record_hash", data["record_hash"]),
+            commitment=_parse_hex("commitment", data["commitment"]),
+            leaf=_parse_hex("leaf", data["leaf"]),
+            proof=tuple(_parse_hex(f"proof[{i}]", n) for i, n in enumerate(data["proof"])),
+            root=_parse_hex("root", data["root"]),
+            subjects=tuple(_parse_hex(f"subjects[{i}]", t) for i, t in enumerate(data["subjects"])),
+            anchor=Anchor.from_dict(data["anchor"]),
+        )
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> ProofBundle:
+        """Parse a bundle document; raises :class:`ProofBundleError` if it is not one."""
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise ProofBundleError(f"proof bundle is not JSON: {exc}") from exc
+        return cls.from_dict(data)
+
+    def save(self, path: str | Path) -> None:
+        """Write the bundle to ``path`` as UTF-8 JSON."""
+        Path(path).write_text(self.to_json(), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> ProofBundle:
+        """Read a bundle from ``path``."""
+        return cls.from_json(Path(path).read_bytes())
+
+
+_BUNDLE_FIELDS = frozenset(
+    {
+        "format",
+        "schema",
+        "schema_id",
+        "record",
+        "salt",
+        "record_hash",
+        "commitment",
+        "leaf",
+        "proof",
+        "root",
+        "subjects",
+        "anchor",
+    }
+)
+
+
+def _check_keys(where: str, data: dict[str, Any], expected: frozenset[str]) -> None:
+    missing = sorted(expected - data.keys())
+    unknown = sorted(str(key) for key in data.keys() - expected)
+    if missing:
+        raise ProofBundleError(f"{where} is missing {', '.join(missing)}")
+    if unknown:
+        raise ProofBundleError(f"{where} has unknown field(s) {', '.join(unknown)}")
+
+
+def _parse_hex(name: str, value: object) -> bytes:
+    if not isinstance(value, str) or _HEX.fullmatch(value) is None:
+        raise ProofBundleError(f"{name} must be 0x-prefixed lowercase hex")
+    return bytes.fromhex(value[2:])

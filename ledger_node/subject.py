@@ -1,0 +1,50 @@
+"""Pseudonymous subject tags: find every attestation about a taxpayer or an invoice.
+
+``tag = HMAC-SHA256(consortium_key, kind || 0x1f || identifier)``, 32 bytes. ``kind`` is one
+of the fixed labels :data:`SUBJECT_KINDS`, none of which contains 0x1f (the ASCII unit
+separator), so the message splits one way only and a taxpayer tag can never equal an invoice
+tag for the same text. ``identifier`` is UTF-8 in the canonical spelling the record validation
+enforces (upper-case USCC, 20-digit invoice number). Members holding the key can compute a
+tag and look it up; the public cannot link tags to taxpayers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from ledger_node.errors import LedgerValueError
+
+SUBJECT_KINDS = ("taxpayer", "invoice")
+#: Shortest consortium key accepted: a tag is only as hard to brute-force as the key.
+MIN_KEY_SIZE = 32
+_SEPARATOR = b"\x1f"
+
+
+def subject_tag(consortium_key: bytes, kind: str, identifier: str) -> bytes:
+    """The 32-byte tag of ``identifier`` of ``kind`` (``"taxpayer"`` or ``"invoice"``)."""
+    if len(consortium_key) < MIN_KEY_SIZE:
+        raise LedgerValueError(
+            f"consortium key must be at least {MIN_KEY_SIZE} bytes, got {len(consortium_key)}"
+        )
+    if kind not in SUBJECT_KINDS:
+        raise LedgerValueError(
+            f"unknown subject kind {kind!r}; expected one of {', '.join(SUBJECT_KINDS)}"
+        )
+    if not identifier:
+        raise LedgerValueError(f"empty {kind} identifier")
+    message = kind.encode() + _SEPARATOR + identifier.encode()
+    return hmac.new(consortium_key, message, hashlib.sha256).digest()
+
+
+def record_subject_tags(
+    consortium_key: bytes, subjects: tuple[tuple[str, str], ...]
+) -> list[bytes]:
+    """Tags of ``(kind, identifier)`` pairs, as :meth:`ValidatedRecord.subject_identifiers`
+    lists them, in that order and without duplicates (a buyer may also be the seller)."""
+    tags: list[bytes] = []
+    for kind, identifier in subjects:
+        tag = subject_tag(consortium_key, kind, identifier)
+        if tag not in tags:
+            tags.append(tag)
+    return tags
