@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -10,10 +11,11 @@ from eth_abi.abi import encode
 from ledger_node.agencies import AgencyKind, kind_mask
 from ledger_node.chain.errors import ChainError
 from ledger_node.chain.ledger import LedgerClient
-from ledger_node.chain.rpc import Rpc
+from ledger_node.chain.rpc import Rpc, as_int
 from ledger_node.chain.transactions import Sender
 from ledger_node.contracts import load_artifact
 from ledger_node.deployment import AgencyEntry, Deployment, SchemaEntry
+from ledger_node.keys import LocalKey
 
 _CONSTRUCTOR = ["(uint8,address,string)[]", "(bytes32,uint16,bool,string)[]", "uint16"]
 
@@ -76,7 +78,7 @@ def deploy_ledger(
     )
 
 
-def fund_from_node(rpc: Rpc, addresses: Sequence[str], wei: int = 10**21) -> None:
+def fund_from_node(rpc: Rpc, addresses: Sequence[str], wei: int = 10**20) -> None:
     """Send ``wei`` to each address from the node's first unlocked account.
 
     Development chains only (the embedded chain, anvil, Hardhat): a permissioned network
@@ -99,8 +101,65 @@ def fund_from_node(rpc: Rpc, addresses: Sequence[str], wei: int = 10**21) -> Non
             receipt = rpc.request("eth_getTransactionReceipt", [tx_hash])
             if receipt is not None:
                 break
-            import time
-
             time.sleep(0.05)
         else:
             raise ChainError(f"funding transaction {tx_hash} was not mined")
+
+
+def default_schemas() -> tuple[SchemaEntry, ...]:
+    """The schemas of :mod:`ledger_node.records`, as registered at founding."""
+    from ledger_node.records.schemas import SCHEMAS
+
+    return tuple(
+        SchemaEntry(
+            name=schema.name,
+            schema_id="0x" + schema.schema_id.hex(),
+            kinds=tuple(sorted(schema.attesters)),
+            revocable=schema.revocable,
+        )
+        for schema in SCHEMAS.values()
+    )
+
+
+#: The consortium of the demo and the tests: one agency of each kind.
+STANDARD_MEMBERS: tuple[tuple[str, AgencyKind], ...] = (
+    ("tax-bureau", AgencyKind.TAX_BUREAU),
+    ("bank", AgencyKind.BANK),
+    ("market-regulator", AgencyKind.MARKET_REGULATOR),
+    ("auditor", AgencyKind.AUDITOR),
+)
+
+
+@dataclass(frozen=True)
+class FoundedConsortium:
+    """A freshly founded ledger with the agencies' keys (development chains only)."""
+
+    deployment: Deployment
+    keys: dict[str, LocalKey]
+    deployer: LocalKey
+
+
+def found_consortium(
+    rpc: Rpc,
+    members: Sequence[tuple[str, AgencyKind]] = STANDARD_MEMBERS,
+    threshold: int | None = None,
+    keys: dict[str, LocalKey] | None = None,
+) -> FoundedConsortium:
+    """Fund fresh (or given) agency keys from the node, deploy and found the ledger.
+
+    The threshold defaults to a majority of the members.
+    """
+    chosen = dict(keys or {})
+    for name, _ in members:
+        chosen.setdefault(name, LocalKey.generate())
+    deployer = LocalKey.generate()
+    fund_from_node(rpc, [deployer.address, *(chosen[name].address for name, _ in members)])
+    chain_id = as_int(rpc.request("eth_chainId", []))
+    deployment = deploy_ledger(
+        rpc,
+        Sender(rpc, deployer, chain_id),
+        [Founder(name, kind, chosen[name].address) for name, kind in members],
+        default_schemas(),
+        threshold if threshold is not None else len(members) // 2 + 1,
+    )
+    return FoundedConsortium(deployment, {name: chosen[name] for name, _ in members}, deployer)

@@ -66,6 +66,22 @@ def encode_call(signature: str, *args: Any) -> bytes:
     return _selector(signature) + encode(_args(signature), list(args))
 
 
+def _encode_static(signature: str, fields: tuple[Any, ...], sig: bytes) -> bytes:
+    """Calldata of ``fn(staticTuple, bytes)``, written out by hand for the hot write paths.
+
+    The tuple's fields are all static (bytes32 or uint), so they are encoded in place; the
+    signature follows as dynamic ``bytes``. Equal to ``encode_call`` (a test checks), and
+    several times faster than the general encoder.
+    """
+    head = b"".join(f if isinstance(f, bytes) else f.to_bytes(32, "big") for f in fields)
+    offset = (len(fields) + 1) * 32
+    padding = bytes(-len(sig) % 32)
+    return (
+        _SELECTORS[signature] + head + offset.to_bytes(32, "big")
+        + len(sig).to_bytes(32, "big") + sig + padding
+    )
+
+
 @dataclass(frozen=True)
 class Fact:
     """A single fact as the ledger stores it."""
@@ -244,7 +260,7 @@ class LedgerClient:
         self, agency_key: LocalKey, request: SignedRequest, fn: str, fields: tuple[Any, ...]
     ) -> Prepared:
         signature = agency_key.sign_digest(self.domain.digest(request.struct_hash()))
-        return Prepared(request, agency_key.address, signature, encode_call(fn, fields, signature))
+        return Prepared(request, agency_key.address, signature, _encode_static(fn, fields, signature))
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -360,8 +376,8 @@ class LedgerClient:
         return None if index == 0 else (index, mask, revocable, name)
 
     def agency(self, agency_id: int) -> Agency | None:
-        ((kind, status, key, name),) = self.call(
-            "getAgency(uint32)", [agency_id], ["(uint8,uint8,address,string)"]
+        ((kind, status, key, _status_from, _previous, name),) = self.call(
+            "getAgency(uint32)", [agency_id], ["(uint8,uint8,address,uint64,uint8,string)"]
         )
         if kind == 0:
             return None

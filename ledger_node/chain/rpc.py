@@ -14,6 +14,8 @@ from typing import Any
 
 import requests
 from eth_tester.exceptions import TransactionFailed as TesterTransactionFailed
+from eth_tester.exceptions import ValidationError as TesterValidationError
+from eth_utils.exceptions import ValidationError as EthUtilsValidationError
 from web3 import Web3
 from web3.datastructures import NamedElementOnion
 from web3.providers import HTTPProvider
@@ -114,6 +116,9 @@ class Rpc:
             return self._make_request(method, params)
         except TesterTransactionFailed as exc:
             raise decode_revert(_tester_revert_bytes(exc)) from None
+        except (TesterValidationError, EthUtilsValidationError) as exc:
+            # The embedded chain rejects a transaction by raising; a node answers an error.
+            raise RpcError(method, -32000, str(exc)) from None
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise NodeUnavailable(f"node unreachable: {exc}") from None
 

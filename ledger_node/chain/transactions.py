@@ -8,13 +8,12 @@ process submits hundreds of attestations a second.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-
-import rlp
 
 from ledger_node.chain.errors import ChainError, NodeUnavailable, RpcError
 from ledger_node.chain.rpc import Rpc, as_bytes, as_int
@@ -22,6 +21,33 @@ from ledger_node.hashing import keccak256
 from ledger_node.keys import LocalKey
 
 GWEI = 10**9
+
+
+def _rlp_length(length: int, offset: int) -> bytes:
+    if length <= 55:
+        return bytes([offset + length])
+    encoded = length.to_bytes((length.bit_length() + 7) // 8, "big")
+    return bytes([offset + 55 + len(encoded)]) + encoded
+
+
+def _rlp_bytes(value: bytes) -> bytes:
+    """RLP of a byte string."""
+    if len(value) == 1 and value[0] < 0x80:
+        return value
+    return _rlp_length(len(value), 0x80) + value
+
+
+def _rlp_int(value: int) -> bytes:
+    """RLP of a non-negative integer (big-endian, no leading zeros)."""
+    return _rlp_bytes(value.to_bytes((value.bit_length() + 7) // 8, "big"))
+
+
+def _rlp_list(payload: bytes) -> bytes:
+    """RLP of a list whose items are already encoded and concatenated in ``payload``."""
+    return _rlp_length(len(payload), 0xC0) + payload
+
+
+_EMPTY_ACCESS_LIST = _rlp_list(b"")
 
 
 class ReceiptTimeout(ChainError, TimeoutError):
@@ -90,12 +116,14 @@ class Sender:
         self.chain_id = chain_id
         self.fees = fees or FeePolicy()
         self._lock = threading.Lock()
+        self._ordered = threading.Lock()
         self._next_nonce: int | None = None
         self._fee_cache: tuple[float, int] | None = None
 
     # -- nonces and fees -------------------------------------------------------------------
 
-    def _take_nonces(self, count: int) -> int:
+    def take_nonces(self, count: int) -> int:
+        """Reserve ``count`` consecutive nonces; return the first."""
         with self._lock:
             if self._next_nonce is None:
                 self._next_nonce = as_int(
@@ -127,19 +155,19 @@ class Sender:
         self, to: str | None, data: bytes, gas: int, nonce: int, max_fee: int
     ) -> SignedTransaction:
         """Sign a type-2 transaction calling ``to`` with ``data`` (``to=None`` deploys)."""
-        fields = [
-            self.chain_id,
-            nonce,
-            min(self.fees.tip, max_fee),
-            max_fee,
-            gas,
-            b"" if to is None else bytes.fromhex(to[2:]),
-            0,
-            data,
-            [],
-        ]
-        y_parity, r, s = self.key.sign_recoverable(keccak256(b"\x02" + rlp.encode(fields)))
-        raw = b"\x02" + rlp.encode([*fields, y_parity, r, s])
+        fields = (
+            _rlp_int(self.chain_id)
+            + _rlp_int(nonce)
+            + _rlp_int(min(self.fees.tip, max_fee))
+            + _rlp_int(max_fee)
+            + _rlp_int(gas)
+            + _rlp_bytes(b"" if to is None else bytes.fromhex(to[2:]))
+            + _rlp_int(0)
+            + _rlp_bytes(data)
+            + _EMPTY_ACCESS_LIST
+        )
+        y_parity, r, s = self.key.sign_recoverable(keccak256(b"\x02" + _rlp_list(fields)))
+        raw = b"\x02" + _rlp_list(fields + _rlp_int(y_parity) + _rlp_int(r) + _rlp_int(s))
         return SignedTransaction(raw=raw, tx_hash=keccak256(raw), nonce=nonce, gas=gas)
 
     def estimate_gas(self, to: str | None, data: bytes) -> int:
@@ -155,26 +183,30 @@ class Sender:
         """Sign and send one transaction; estimate its gas (and preflight it) if not given."""
         if gas is None:
             gas = self.estimate_gas(to, data) * 6 // 5 + 5_000
-        tx = self.sign(to, data, gas, self._take_nonces(1), self.max_fee())
-        self.submit([tx])
-        return tx
+        return self.send_many([(to, data, gas)])[0]
 
-    def send_many(self, calls: Sequence[tuple[str, bytes, int]]) -> list[SignedTransaction]:
+    def send_many(self, calls: Sequence[tuple[str | None, bytes, int]]) -> list[SignedTransaction]:
         """Sign and send many transactions in one JSON-RPC batch, in nonce order."""
         if not calls:
             return []
-        first = self._take_nonces(len(calls))
-        fee = self.max_fee()
-        txs = [self.sign(to, data, gas, first + i, fee) for i, (to, data, gas) in enumerate(calls)]
-        self.submit(txs)
+        # The embedded chain refuses a nonce gap instead of queueing it, so there a nonce is
+        # taken and sent in one critical section; a real node queues and may take them in any
+        # order.
+        with self._ordered if self.rpc.embedded else contextlib.nullcontext():
+            first = self.take_nonces(len(calls))
+            fee = self.max_fee()
+            txs = [
+                self.sign(to, data, gas, first + i, fee) for i, (to, data, gas) in enumerate(calls)
+            ]
+            self.submit(txs)
         return txs
 
     def submit(self, txs: Sequence[SignedTransaction], attempts: int = 5) -> None:
         """Send signed transactions, retrying the same bytes while the node is unreachable.
 
-        A node that already knows a transaction ("already known", "nonce too low" for one of
-        ours) has it: that counts as sent. Any other rejection raises, and the nonce sequence
-        is re-read from the node, because the rejected nonce was not used.
+        A node that already has a transaction (it says "already known", or "nonce too low"
+        and knows the transaction's hash) counts it as sent. Any other rejection raises, and
+        the nonce sequence is re-read from the node, because the rejected nonce was not used.
         """
         pending = list(txs)
         for attempt in range(attempts):
@@ -191,7 +223,7 @@ class Sender:
             for tx, result in zip(pending, results, strict=True):
                 if isinstance(result, NodeUnavailable):
                     retry.append(tx)
-                elif isinstance(result, RpcError) and _already_known(result.message, attempt):
+                elif isinstance(result, RpcError) and self._node_has(tx, result.message):
                     continue
                 elif isinstance(result, ChainError):
                     self.resync_nonce()
@@ -201,6 +233,18 @@ class Sender:
             pending = retry
             time.sleep(0.2 * 2**attempt)
         raise NodeUnavailable(f"{len(pending)} transaction(s) could not be sent")
+
+    def _node_has(self, tx: SignedTransaction, message: str) -> bool:
+        """Whether a rejection only says the node has this very transaction already.
+
+        "Already known" says so; "nonce too low" says the nonce is used, which is fine only if
+        it was used by this transaction (a retry after an unknown outcome) and not by another.
+        """
+        text = message.lower()
+        if not any(m in text for m in ("already known", "known transaction", "nonce")):
+            return False
+        found = self.rpc.request("eth_getTransactionByHash", ["0x" + tx.tx_hash.hex()])
+        return found is not None
 
     def receipt(self, tx_hash: bytes) -> Receipt | None:
         """The receipt of a transaction, or None while it is not mined."""
@@ -231,15 +275,3 @@ class Sender:
                 )
             time.sleep(delay or 0.01)
             delay = min(max(delay * 2, 0.05), 0.5)
-
-
-def _already_known(message: str, attempt: int) -> bool:
-    """Whether a rejection means the node has this very transaction already.
-
-    "nonce too low" means that only on a retry: on a first send it means another process
-    used this account's nonce.
-    """
-    text = message.lower()
-    if "already known" in text or "known transaction" in text or "already imported" in text:
-        return True
-    return attempt > 0 and "nonce too low" in text

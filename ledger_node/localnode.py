@@ -1,0 +1,150 @@
+"""Local JSON-RPC node processes (anvil or ``hardhat node``) for testnets, tests and benchmarks.
+
+A node is started in its own process group on a loopback port and stopped with that whole
+group, so no child survives it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from ledger_node.errors import ConfigurationError
+
+NODE_KINDS = ("anvil", "hardhat")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def project_root() -> Path:
+    """The checkout this package runs from (it holds ``node_modules``)."""
+    return Path(__file__).resolve().parent.parent
+
+
+def anvil_binary(root: Path | None = None) -> Path:
+    """The anvil executable shipped by the npm package ``@foundry-rs/anvil-linux-amd64``."""
+    path = (root or project_root()) / "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
+    if not path.is_file():
+        raise ConfigurationError(f"anvil not found at {path}; run `npm ci` in the checkout")
+    return path
+
+
+@dataclass
+class LocalNode:
+    """A running node process."""
+
+    kind: str
+    port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path | None = None
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the node and every process it started."""
+        stop_process_group(self.process.pid, timeout)
+        self.process.wait(timeout)
+
+
+def stop_process_group(pid: int, timeout: float = 10.0) -> None:
+    """SIGTERM a process group, then SIGKILL it if it lingers."""
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            return
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def start_node(
+    kind: str = "anvil",
+    *,
+    port: int | None = None,
+    block_time: float | None = None,
+    log_path: Path | None = None,
+    state_path: Path | None = None,
+    gas_limit: int | None = None,
+    extra_args: tuple[str, ...] = (),
+    startup_timeout: float = 60.0,
+) -> LocalNode:
+    """Start a node on 127.0.0.1 and wait until it answers JSON-RPC.
+
+    ``block_time`` None means a block per transaction (automine). ``state_path`` (anvil only)
+    keeps the chain across restarts.
+    """
+    if kind not in NODE_KINDS:
+        raise ConfigurationError(f"unknown node kind {kind!r}; expected one of {NODE_KINDS}")
+    port = port or free_port()
+    root = project_root()
+    if kind == "anvil":
+        cmd = [str(anvil_binary(root)), "--host", "127.0.0.1", "--port", str(port)]
+        if block_time is not None:
+            cmd += ["--block-time", str(block_time)]
+        if gas_limit is not None:
+            cmd += ["--gas-limit", str(gas_limit)]
+        if state_path is not None:
+            cmd += ["--state", str(state_path)]
+        cmd += ["--accounts", "2", "--balance", "1000000000", *extra_args]
+    else:
+        npx = root / "node_modules" / ".bin" / "hardhat"
+        if not npx.is_file():
+            raise ConfigurationError("hardhat is not installed; run `npm ci` in the checkout")
+        cmd = [str(npx), "node", "--hostname", "127.0.0.1", "--port", str(port)]
+    out = log_path.open("ab") if log_path is not None else subprocess.DEVNULL
+    env = dict(os.environ)
+    env["PATH"] = f"{root / 'node_modules' / '.bin'}{os.pathsep}{env.get('PATH', '')}"
+    process = subprocess.Popen(
+        cmd, cwd=root, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env
+    )
+    node = LocalNode(kind, port, process, log_path)
+    deadline = time.monotonic() + startup_timeout
+    while time.monotonic() < deadline:
+        if not node.alive():
+            raise ConfigurationError(f"{kind} exited at start (code {process.returncode})")
+        try:
+            body: dict[str, Any] = {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "eth_chainId",
+                "params": [],
+            }
+            if requests.post(node.url, json=body, timeout=1).ok:
+                return node
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    node.stop()
+    raise ConfigurationError(f"{kind} did not answer on port {port} within {startup_timeout} s")

@@ -1,0 +1,48 @@
+"""Gas of the ledger's writes, and single attestations per second from one process on anvil.
+
+.venv/bin/python scripts/bench_chain.py [--seconds 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+
+from ledger_node.benchmarks.ledger import attest_throughput, measure_gas
+from ledger_node.chain.deploy import found_consortium
+from ledger_node.chain.ledger import LedgerClient
+from ledger_node.chain.rpc import Rpc, connect
+from ledger_node.localnode import start_node
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--gas-limit", type=int, default=100_000_000)
+    parser.add_argument("--anvil-arg", action="append", default=[])
+    args = parser.parse_args()
+    node = start_node(
+        "anvil", block_time=1, gas_limit=args.gas_limit, extra_args=tuple(args.anvil_arg)
+    )
+    try:
+        w3 = connect(node.url)
+        consortium = found_consortium(Rpc(w3))
+        ledger = LedgerClient.from_deployment(w3, consortium.deployment)
+        gas = measure_gas(ledger, consortium)
+        print(f"machine: {platform.processor() or platform.machine()}, {platform.python_version()}")
+        print(f"gas attest (signer's first): {gas.attest_first}")
+        print(f"gas attest: {gas.attest}")
+        for size, used in gas.anchor.items():
+            print(f"gas anchorBatch {size:>5} facts: {used} ({used / size:.1f} per fact)")
+        result = attest_throughput(ledger, consortium, seconds=args.seconds)
+        print(
+            f"single attestations mined: {result.facts} in {result.seconds:.1f} s over "
+            f"{result.blocks} blocks = {result.per_second:.0f}/s "
+            f"(anvil --block-time 1 --gas-limit {args.gas_limit})"
+        )
+    finally:
+        node.stop()
+
+
+if __name__ == "__main__":
+    main()
