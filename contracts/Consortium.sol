@@ -7,6 +7,9 @@ import {IConsortium} from "./interfaces/IConsortium.sol";
 /// @notice Member agencies, their keys and status history, attestation schemas, and the M-of-N
 /// governance that changes them. There is no owner: the constructor founds the consortium and
 /// from then on only proposals approved by `threshold` active agencies change it.
+/// A change of membership, key or status takes effect from the block after the one that made
+/// it: every write in a block is judged against the same membership, whatever its order in the
+/// block, which is what lets an auditor re-check authorisation from block numbers alone.
 abstract contract Consortium is IConsortium {
     // Bits 1..4: one per valid AgencyKind.
     uint16 private constant _VALID_KIND_BITS = 0x1e;
@@ -30,8 +33,9 @@ abstract contract Consortium is IConsortium {
     /// @param initialThreshold Approvals a proposal needs; between 1 and the number of founders.
     constructor(Founder[] memory founders, SchemaInit[] memory schemas, uint16 initialThreshold) {
         if (founders.length == 0) revert ConsortiumNoFounders();
+        // Founders are in effect from the deployment block: nothing can be written before it.
         for (uint256 i = 0; i < founders.length; ++i) {
-            _addAgency(founders[i].kind, founders[i].key, founders[i].name);
+            _addAgency(founders[i].kind, founders[i].key, founders[i].name, uint64(block.number));
         }
         for (uint256 i = 0; i < schemas.length; ++i) {
             SchemaInit memory s = schemas[i];
@@ -72,7 +76,7 @@ abstract contract Consortium is IConsortium {
         uint256 approvals = 0;
         uint32[] storage approvers = p.approvers;
         for (uint256 i = 0; i < approvers.length; ++i) {
-            if (_agencies[approvers[i]].status == AgencyStatus.Active) ++approvals;
+            if (_isActive(approvers[i])) ++approvals;
         }
         if (approvals < _threshold) revert ConsortiumInsufficientApprovals(proposalId, approvals, _threshold);
         p.executed = true;
@@ -142,10 +146,23 @@ abstract contract Consortium is IConsortium {
         return _proposals[proposalId];
     }
 
-    /// @dev The agency whose current key is `key`, or 0. Reads one storage slot of the agency.
-    function _agencyOfCurrentKey(address key) internal view returns (uint32 agencyId, KeyRecord memory record) {
+    /// @dev The agency `key` is valid for in this block, or 0; and the key's full record.
+    function _agencyOfValidKey(address key) internal view returns (uint32 agencyId, KeyRecord memory record) {
         record = _keyRecords[key];
-        agencyId = record.untilBlock == 0 ? record.agencyId : 0;
+        agencyId = _validAt(record, uint64(block.number)) ? record.agencyId : 0;
+    }
+
+    /// @dev Whether a key record covers `blockNumber`.
+    function _validAt(KeyRecord memory record, uint64 blockNumber) internal pure returns (bool) {
+        return record.agencyId != 0 && record.fromBlock <= blockNumber
+            && (record.untilBlock == 0 || blockNumber < record.untilBlock);
+    }
+
+    /// @dev Whether the agency is active in this block (one storage read).
+    function _isActive(uint32 agencyId) internal view returns (bool) {
+        Agency storage agency = _agencies[agencyId];
+        AgencyStatus effective = block.number >= agency.statusFrom ? agency.status : agency.previousStatus;
+        return effective == AgencyStatus.Active;
     }
 
     /// @dev The full key record of `key`, current or not.
@@ -164,12 +181,8 @@ abstract contract Consortium is IConsortium {
     }
 
     function _governorOf(address caller) private view returns (uint32 agencyId) {
-        KeyRecord memory record = _keyRecords[caller];
-        if (
-            record.agencyId == 0 || record.untilBlock != 0
-                || _agencies[record.agencyId].status != AgencyStatus.Active
-        ) revert ConsortiumNotGovernor(caller);
-        return record.agencyId;
+        (agencyId,) = _agencyOfValidKey(caller);
+        if (agencyId == 0 || !_isActive(agencyId)) revert ConsortiumNotGovernor(caller);
     }
 
     function _openProposal(uint256 proposalId) private view returns (Proposal storage p) {
@@ -210,8 +223,9 @@ abstract contract Consortium is IConsortium {
     }
 
     function _apply(Action memory a) private {
+        uint64 nextBlock = uint64(block.number) + 1;
         if (a.actionType == ActionType.AddAgency) {
-            _addAgency(a.kind, a.key, a.name);
+            _addAgency(a.kind, a.key, a.name, nextBlock);
         } else if (a.actionType == ActionType.SuspendAgency) {
             _setStatus(a.agencyId, AgencyStatus.Suspended);
             --_activeAgencyCount;
@@ -223,8 +237,8 @@ abstract contract Consortium is IConsortium {
         } else if (a.actionType == ActionType.RotateKey) {
             Agency storage agency = _agencies[a.agencyId];
             address oldKey = agency.key;
-            _keyRecords[oldKey].untilBlock = uint64(block.number);
-            _keyRecords[a.key] = KeyRecord(a.agencyId, uint64(block.number), 0);
+            _keyRecords[oldKey].untilBlock = nextBlock;
+            _keyRecords[a.key] = KeyRecord(a.agencyId, nextBlock, 0);
             agency.key = a.key;
             emit AgencyKeyRotated(a.agencyId, oldKey, a.key);
         } else if (a.actionType == ActionType.RegisterSchema) {
@@ -234,14 +248,14 @@ abstract contract Consortium is IConsortium {
         }
     }
 
-    function _addAgency(AgencyKind kind, address key, string memory name) private {
+    function _addAgency(AgencyKind kind, address key, string memory name, uint64 effectiveFrom) private {
         _checkKind(kind);
         _checkNewKey(key);
         if (bytes(name).length == 0) revert ConsortiumEmptyName();
         uint32 agencyId = ++_agencyCount;
-        _agencies[agencyId] = Agency(kind, AgencyStatus.Active, key, name);
-        _keyRecords[key] = KeyRecord(agencyId, uint64(block.number), 0);
-        _statusHistory[agencyId].push(StatusChange(uint64(block.number), AgencyStatus.Active));
+        _agencies[agencyId] = Agency(kind, AgencyStatus.Active, key, effectiveFrom, AgencyStatus.None, name);
+        _keyRecords[key] = KeyRecord(agencyId, effectiveFrom, 0);
+        _statusHistory[agencyId].push(StatusChange(effectiveFrom, AgencyStatus.Active));
         ++_activeAgencyCount;
         emit AgencyAdded(agencyId, kind, key, name);
     }
@@ -263,8 +277,18 @@ abstract contract Consortium is IConsortium {
     }
 
     function _setStatus(uint32 agencyId, AgencyStatus status) private {
-        _agencies[agencyId].status = status;
-        _statusHistory[agencyId].push(StatusChange(uint64(block.number), status));
+        Agency storage agency = _agencies[agencyId];
+        uint64 nextBlock = uint64(block.number) + 1;
+        agency.previousStatus = block.number >= agency.statusFrom ? agency.status : agency.previousStatus;
+        agency.status = status;
+        agency.statusFrom = nextBlock;
+        StatusChange[] storage history = _statusHistory[agencyId];
+        // A second change in the same block replaces the first: only the last one takes effect.
+        if (history[history.length - 1].blockNumber == nextBlock) {
+            history[history.length - 1].status = status;
+        } else {
+            history.push(StatusChange(nextBlock, status));
+        }
     }
 
     function _knownAgency(uint32 agencyId) private view {

@@ -104,7 +104,7 @@ contract TaxLedger is ITaxLedger, Consortium, EIP712 {
         Fact storage fact = _facts[request.uid];
         if (fact.attestedBlock == 0) revert LedgerUnknownFact(request.uid);
         bytes32 schemaId = schemaIdAt(fact.schemaIndex);
-        (uint32 agencyId,) = _authorize(signer, schemaId);
+        uint32 agencyId = _activeAgencyOf(signer);
         if (agencyId != fact.agencyId) revert LedgerNotAttester(agencyId, fact.agencyId);
         if (!_schema(schemaId).revocable) revert LedgerNotRevocable(schemaId);
         if (fact.revokedBlock != 0) revert LedgerAlreadyRevoked(request.uid);
@@ -129,7 +129,7 @@ contract TaxLedger is ITaxLedger, Consortium, EIP712 {
         Batch storage batch = _batches[request.root];
         if (batch.anchoredBlock == 0) revert LedgerUnknownBatch(request.root);
         bytes32 schemaId = schemaIdAt(batch.schemaIndex);
-        (uint32 agencyId,) = _authorize(signer, schemaId);
+        uint32 agencyId = _activeAgencyOf(signer);
         if (agencyId != batch.agencyId) revert LedgerNotAttester(agencyId, batch.agencyId);
         if (!_schema(schemaId).revocable) revert LedgerNotRevocable(schemaId);
         if (!MerkleProof.verifyCalldata(proof, request.root, request.leaf)) {
@@ -169,10 +169,7 @@ contract TaxLedger is ITaxLedger, Consortium, EIP712 {
     {
         KeyRecord memory record = _keyRecord(signer);
         agencyId = record.agencyId;
-        if (agencyId == 0 || record.fromBlock > blockNumber) return (false, agencyId);
-        // A key stops counting in the block that rotates it out.
-        if (record.untilBlock != 0 && record.untilBlock <= blockNumber) return (false, agencyId);
-        if (!wasActiveAt(agencyId, blockNumber)) return (false, agencyId);
+        if (!_validAt(record, blockNumber) || !wasActiveAt(agencyId, blockNumber)) return (false, agencyId);
         uint16 kindMask = _schema(schemaId).kindMask;
         authorized = kindMask & (uint16(1) << uint8(_agency(agencyId).kind)) != 0;
     }
@@ -195,20 +192,28 @@ contract TaxLedger is ITaxLedger, Consortium, EIP712 {
     /// @dev Reverts unless `signer` is the current key of an active agency whose kind may attest
     /// `schemaId`; returns that agency and the schema's index.
     function _authorize(address signer, bytes32 schemaId) private view returns (uint32 agencyId, uint32 schemaIndex) {
-        KeyRecord memory record;
-        (agencyId, record) = _agencyOfCurrentKey(signer);
-        if (agencyId == 0) {
-            if (record.agencyId == 0) revert LedgerUnknownSigner(signer);
-            revert LedgerUnauthorizedSigner(signer);
-        }
+        agencyId = _activeAgencyOf(signer);
         Agency storage agency = _agency(agencyId);
-        if (agency.status != AgencyStatus.Active) revert LedgerAgencySuspended(agencyId);
         Schema storage schema = _schema(schemaId);
         schemaIndex = schema.index;
         if (schemaIndex == 0) revert LedgerUnknownSchema(schemaId);
         if (schema.kindMask & (uint16(1) << uint8(agency.kind)) == 0) {
             revert LedgerKindNotAllowed(agencyId, schemaId);
         }
+    }
+
+    /// @dev Reverts unless `signer` is a valid key of an active agency in this block; returns
+    /// the agency. The same rule as `authorizedAt` at this block.
+    /// Revocation needs no kind check: only the attester may revoke, and its kind was checked
+    /// when it attested (kinds and schemas never change).
+    function _activeAgencyOf(address signer) private view returns (uint32 agencyId) {
+        KeyRecord memory record;
+        (agencyId, record) = _agencyOfValidKey(signer);
+        if (agencyId == 0) {
+            if (record.agencyId == 0) revert LedgerUnknownSigner(signer);
+            revert LedgerUnauthorizedSigner(signer);
+        }
+        if (!_isActive(agencyId)) revert LedgerAgencySuspended(agencyId);
     }
 
     function _useNonce(address signer, uint256 nonce) private {

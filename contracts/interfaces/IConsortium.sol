@@ -32,15 +32,21 @@ interface IConsortium {
         SetThreshold
     }
 
-    /// @notice A member agency. `key` is its current signing key.
+    /// @notice A member agency. `key` is its latest signing key and `status` its latest status.
+    /// @dev Every change takes effect from the block after the one that made it, so that what
+    /// a block's writes were checked against is the same whatever their order in the block:
+    /// before `statusFrom` the agency's effective status is still `previousStatus`.
     struct Agency {
         AgencyKind kind;
         AgencyStatus status;
         address key;
+        uint64 statusFrom;
+        AgencyStatus previousStatus;
         string name;
     }
 
-    /// @notice Which agency a signing key belonged to, and from/until which block.
+    /// @notice Which agency a signing key belonged to, and the blocks it was valid in:
+    /// from `fromBlock` up to, not including, `untilBlock`.
     /// @dev `untilBlock` is 0 while the key is current. A key is never reused.
     struct KeyRecord {
         uint32 agencyId;
@@ -48,7 +54,7 @@ interface IConsortium {
         uint64 untilBlock;
     }
 
-    /// @notice One entry of an agency's status history.
+    /// @notice One entry of an agency's status history: the status in effect from a block on.
     struct StatusChange {
         uint64 blockNumber;
         AgencyStatus status;
