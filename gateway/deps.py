@@ -1,0 +1,53 @@
+"""Dependencies of the routes: the gateway, and API keys with a role."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from gateway.apikeys import ApiKey, Role
+from gateway.errors import ApiError
+from gateway.service import Gateway
+
+_bearer = HTTPBearer(auto_error=False, description="An API key from `taxledger gateway keys add`.")
+
+
+def get_gateway(request: Request) -> Gateway:
+    """The gateway this app serves."""
+    gateway: Gateway = request.app.state.gateway
+    return gateway
+
+
+GatewayDep = Annotated[Gateway, Depends(get_gateway)]
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
+
+
+def require(role: Role) -> Callable[[Gateway, HTTPAuthorizationCredentials | None], ApiKey]:
+    """A dependency admitting API keys that hold ``role``."""
+
+    def check(gateway: GatewayDep, credentials: Credentials) -> ApiKey:
+        if credentials is None:
+            raise ApiError(
+                401, "unauthenticated", "send an API key as `Authorization: Bearer <key>`"
+            )
+        key = gateway.keys.authenticate(credentials.credentials)
+        if key is None:
+            raise ApiError(401, "unauthenticated", "unknown API key")
+        if role not in key.roles:
+            raise ApiError(
+                403,
+                "role_missing",
+                f"API key {key.name!r} lacks the {role.value!r} role; its roles are "
+                f"{', '.join(sorted(r.value for r in key.roles))}",
+            )
+        return key
+
+    return check
+
+
+Submitter = Annotated[ApiKey, Depends(require(Role.SUBMIT))]
+Reader = Annotated[ApiKey, Depends(require(Role.READ))]
+Revoker = Annotated[ApiKey, Depends(require(Role.REVOKE))]

@@ -1,0 +1,136 @@
+"""Errors the API answers with, and the handlers that turn every failure into JSON.
+
+Bad input is always a 4xx naming the field and the rule; only a fault of the gateway itself
+is a 500, and then without a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.ingest import Problem, Rejection, pydantic_problems
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """An answer other than success, with a stable code and what to do."""
+
+    def __init__(
+        self, status: int, code: str, message: str, problems: tuple[Problem, ...] = ()
+    ) -> None:
+        super().__init__(message)
+        self.rejection = Rejection(status, code, message, problems)
+
+    @classmethod
+    def of(cls, rejection: Rejection) -> ApiError:
+        """The error for a refused record."""
+        return cls(rejection.status, rejection.code, rejection.message, rejection.problems)
+
+
+class BodyTooLarge(ApiError):
+    """The request body is over the configured limit."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            413,
+            "body_too_large",
+            f"the request body is over {limit} bytes; split it into smaller requests",
+            (("$", "max_body_bytes", f"at most {limit} bytes"),),
+        )
+
+
+def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
+    """A JSON response serialised with orjson (the hot paths skip FastAPI's encoder)."""
+    return Response(orjson.dumps(body), status, headers, media_type="application/json")
+
+
+def error_response(rejection: Rejection, headers: Mapping[str, str] | None = None) -> Response:
+    """The JSON answer for a refused request."""
+    return json_response(rejection.status, {"error": rejection.body()}, headers)
+
+
+def parse_json(body: bytes) -> Any:
+    """The JSON value of a request body; malformed JSON is a 400 saying where it broke."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(
+            400,
+            "malformed_json",
+            "the request body is not valid JSON",
+            (("$", "json_syntax", f"{exc.msg} at line {exc.lineno} column {exc.colno}"),),
+        ) from None
+
+
+class BodyLimit:
+    """Refuse request bodies over ``limit`` bytes with a 413, before reading them whole."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            response = error_response(BodyTooLarge(self.limit).rejection, {"Connection": "close"})
+            await response(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise BodyTooLarge(self.limit)
+            return message
+
+        await self.app(scope, limited, send)
+
+
+def install_handlers(app: FastAPI) -> None:
+    """Answer every error as ``{"error": {code, message, problems}}``."""
+
+    async def api_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiError)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.rejection.status == 401 else None
+        return error_response(exc.rejection, headers)
+
+    async def request_validation(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        # FastAPI's locations start with where the value came from ("path", "query", "body").
+        errors = [dict(e, loc=tuple(e["loc"])) for e in exc.errors()]
+        problems = pydantic_problems(errors)  # type: ignore[arg-type]
+        return error_response(
+            Rejection(422, "invalid_request", "the request does not match the API", problems)
+        )
+
+    async def http_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return error_response(Rejection(exc.status_code, code, str(exc.detail)), exc.headers)
+
+    async def unexpected(_: Request, exc: Exception) -> Response:
+        log.error("unexpected error", exc_info=exc)
+        return error_response(
+            Rejection(500, "internal_error", "the gateway failed; see its log and try again")
+        )
+
+    app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(RequestValidationError, request_validation)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected)

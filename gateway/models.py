@@ -1,0 +1,157 @@
+"""The HTTP API's request and response bodies (what the OpenAPI schema documents)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ledger_node.records.schemas import SCHEMAS
+
+#: Most records one bulk request may carry.
+MAX_BULK = 10_000
+#: A client's record id: what it re-posts to get the same answer.
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
+
+# Built from the registry, so a new schema needs no edit here; mypy cannot see through it.
+SchemaName = Literal[tuple(SCHEMAS)]  # type: ignore[valid-type]
+
+
+class RecordCreate(BaseModel):
+    """One record to attest."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=False)
+
+    schema_name: SchemaName = Field(  # type: ignore[valid-type]
+        alias="schema", description="Versioned schema name."
+    )
+    id: str = Field(pattern=ID_PATTERN, description="The client's id for this record.")
+    record: dict[str, Any] = Field(description="The record, exactly as its schema defines it.")
+
+
+class RecordBulkCreate(BaseModel):
+    """Up to 10,000 records; each is accepted or rejected on its own."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    records: list[RecordCreate] = Field(max_length=MAX_BULK)
+
+
+class RevokeCreate(BaseModel):
+    """Why a record is revoked (a red invoice, a corrected rating)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    reason: str = Field(
+        min_length=1,
+        max_length=500,
+        description="Kept by the gateway; the ledger gets its keccak256.",
+    )
+
+
+class Problem(BaseModel):
+    """One thing wrong with a request: where, which rule, and what to do."""
+
+    path: str = Field(description="Field path from the body's root, e.g. record.lines[2].tax.")
+    rule: str = Field(description="Stable rule code, e.g. tax_mismatch, uscc_check.")
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Why a request or a bulk item was refused."""
+
+    code: str
+    message: str
+    problems: list[Problem] = Field(default_factory=list)
+
+
+class ErrorResponse(BaseModel):
+    """Every 4xx and 5xx answer."""
+
+    error: ErrorBody
+
+
+class RecordReceipt(BaseModel):
+    """What the gateway committed for a record."""
+
+    id: str
+    schema_name: str = Field(serialization_alias="schema")
+    schema_id: str
+    status: Literal["accepted", "anchored", "final", "revoked"]
+    record_hash: str
+    commitment: str
+    leaf: str
+    accepted_at: float = Field(description="Unix time the record was committed.")
+
+
+class BulkItemResult(BaseModel):
+    """The outcome of one bulk item (``status`` as a single POST would answer)."""
+
+    index: int
+    id: str | None
+    status: int
+    receipt: RecordReceipt | None = None
+    error: ErrorBody | None = None
+
+
+class BulkResult(BaseModel):
+    """Per-item outcomes of a bulk request."""
+
+    accepted: int = Field(description="Newly accepted records.")
+    duplicates: int = Field(description="Re-posts of records accepted before.")
+    rejected: int
+    results: list[BulkItemResult]
+
+
+class AnchorPublic(BaseModel):
+    """Where a record's batch is on chain."""
+
+    root: str
+    leaf_index: int
+    batch_size: int
+    chain_id: int
+    ledger: str
+    agency_id: int
+    signer: str
+    tx_hash: str
+    block_number: int | None
+
+
+class RevocationPublic(BaseModel):
+    """A record's revocation."""
+
+    reason: str
+    status: Literal["requested", "pending", "revoked"]
+    tx_hash: str | None
+    block_number: int | None
+    error: str | None = Field(description="Why the ledger refused it so far, if it did.")
+
+
+class RecordPublic(RecordReceipt):
+    """A record's state: accepted → anchored → final (or revoked), with its anchor."""
+
+    subjects: list[str] = Field(description="Pseudonymous subject tags of its identifiers.")
+    anchor: AnchorPublic | None
+    revocation: RevocationPublic | None
+
+
+class ChainHealth(BaseModel):
+    """Whether the gateway can reach its node."""
+
+    reachable: bool
+    block_number: int | None
+    last_error: str | None
+
+
+class Health(BaseModel):
+    """Liveness and outbox depth."""
+
+    status: Literal["ok", "degraded"]
+    agency: str
+    agency_id: int
+    chain: ChainHealth
+    records: dict[str, int]
+
+
+#: Request models the routes parse by hand (for speed) but the OpenAPI schema documents.
+DOCUMENTED_REQUESTS: tuple[type[BaseModel], ...] = (RecordCreate, RecordBulkCreate, RevokeCreate)

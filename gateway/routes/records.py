@@ -1,0 +1,110 @@
+"""``/v1/records``: submit one or many records, read them, get their proofs, revoke them.
+
+Bodies are read and parsed here with orjson and checked by :mod:`gateway.ingest` (a bulk
+request holds up to 10,000 records: FastAPI's own body parsing and response encoding would
+cost more than the validation itself); the OpenAPI schema still documents them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from gateway.deps import GatewayDep, Reader, Revoker, Submitter
+from gateway.errors import json_response, parse_json
+from gateway.models import (
+    BulkResult,
+    ErrorResponse,
+    RecordBulkCreate,
+    RecordCreate,
+    RecordPublic,
+    RecordReceipt,
+    RevokeCreate,
+)
+
+router = APIRouter(prefix="/v1/records", tags=["records"])
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse} for status in (400, 401, 403, 404, 409, 413, 422)
+}
+
+
+def _body(model: type[Any]) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}
+            },
+        }
+    }
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=RecordReceipt,
+    responses={200: {"model": RecordReceipt, "description": "Accepted before"}, **_ERRORS},
+    openapi_extra=_body(RecordCreate),
+    summary="Submit one record",
+)
+async def create_record(request: Request, gateway: GatewayDep, _: Submitter) -> Response:
+    """Validate and commit one record: 202 once it is on disk, 200 for the same record
+    re-posted under its id, 409 for another record under that id."""
+    body = parse_json(await request.body())
+    status, answer = await run_in_threadpool(gateway.submit_one, body)
+    return json_response(status, answer)
+
+
+@router.post(
+    ":bulk",
+    response_model=BulkResult,
+    responses=_ERRORS,
+    openapi_extra=_body(RecordBulkCreate),
+    summary="Submit up to 10,000 records",
+)
+async def create_records(request: Request, gateway: GatewayDep, _: Submitter) -> Response:
+    """Validate every item and commit the valid ones in one transaction; each item's
+    ``status`` is what a single POST would have answered."""
+    body = parse_json(await request.body())
+    status, answer = await run_in_threadpool(gateway.submit_bulk, body)
+    return json_response(status, answer)
+
+
+@router.get("/{record_id}", response_model=RecordPublic, responses=_ERRORS, summary="Read a record")
+async def read_record(record_id: str, gateway: GatewayDep, _: Reader) -> Response:
+    """A record's status (accepted → anchored → final, or revoked) and its anchor."""
+    return json_response(200, await run_in_threadpool(gateway.record_public, record_id))
+
+
+@router.get(
+    "/{record_id}/proof",
+    responses={
+        200: {"description": "A taxledger.proof/v1 bundle (ledger_node/bundle.schema.json)"},
+        **_ERRORS,
+    },
+    summary="Get a record's proof bundle",
+)
+async def read_proof(record_id: str, gateway: GatewayDep, _: Reader) -> Response:
+    """The proof bundle that lets anyone check the record against the chain."""
+    return json_response(200, await run_in_threadpool(gateway.proof, record_id))
+
+
+@router.post(
+    "/{record_id}/revoke",
+    status_code=202,
+    response_model=RecordPublic,
+    responses={200: {"model": RecordPublic, "description": "Asked before"}, **_ERRORS},
+    openapi_extra=_body(RevokeCreate),
+    summary="Revoke an anchored record",
+)
+async def revoke_record(
+    record_id: str, request: Request, gateway: GatewayDep, _: Revoker
+) -> Response:
+    """Queue the revocation of the record's leaf, signed by the agency key."""
+    body = parse_json(await request.body())
+    status, answer = await run_in_threadpool(gateway.revoke, record_id, body)
+    return json_response(status, answer)

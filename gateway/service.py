@@ -1,0 +1,268 @@
+"""The gateway's operations, independent of HTTP: submit, read, prove, revoke, report health.
+
+Routes call these (in a worker thread: they validate, hash and write SQLite), and turn the
+``(status, body)`` they return into responses.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from gateway.apikeys import ApiKeyring
+from gateway.batcher import Batcher
+from gateway.connection import AgencyChain
+from gateway.errors import ApiError
+from gateway.ingest import Ingestor, Rejection, bulk_items, invalid_request, pydantic_problems
+from gateway.metrics import GatewayMetrics
+from gateway.models import RevokeCreate
+from gateway.store import NewRecord, Outcome, Receipt, Store, StoredRecord
+from ledger_node.bundle import Anchor, ProofBundle, to_hex
+from ledger_node.hashing import keccak256
+from ledger_node.records.schemas import SCHEMAS
+
+Answer = tuple[int, dict[str, Any]]
+
+_STATUS = {Outcome.ACCEPTED: 202, Outcome.DUPLICATE: 200, Outcome.CONFLICT: 409}
+
+
+def receipt_body(receipt: Receipt) -> dict[str, Any]:
+    """The JSON of a :class:`~gateway.models.RecordReceipt`."""
+    return {
+        "id": receipt.id,
+        "schema": receipt.schema,
+        "schema_id": to_hex(SCHEMAS[receipt.schema].schema_id),
+        "status": receipt.status,
+        "record_hash": to_hex(receipt.record_hash),
+        "commitment": to_hex(receipt.commitment),
+        "leaf": to_hex(receipt.leaf),
+        "accepted_at": receipt.accepted_at,
+    }
+
+
+def _conflict(record_id: str, earlier: Receipt, path: str) -> Rejection:
+    return Rejection(
+        409,
+        "id_conflict",
+        f"id {record_id!r} was accepted before with a different record "
+        f"({earlier.schema}, record hash {to_hex(earlier.record_hash)}); a new record needs "
+        "a new id, and a correction is a revocation plus a new record",
+        ((path, "id_conflict", "id already used for another record"),),
+    )
+
+
+@dataclass
+class Gateway:
+    """One agency's gateway: outbox, intake, batcher, keys and metrics."""
+
+    chain: AgencyChain
+    store: Store
+    ingestor: Ingestor
+    batcher: Batcher
+    keys: ApiKeyring
+    metrics: GatewayMetrics
+
+    # -- submitting ------------------------------------------------------------------------
+
+    def submit_one(self, body: object) -> Answer:
+        """``POST /v1/records``: 202 new, 200 re-post of the same record, 4xx refused."""
+        started = time.perf_counter()
+        item = self.ingestor.prepare(body, "", time.time())
+        if isinstance(item, Rejection):
+            self.metrics.records_received.labels("rejected").inc()
+            raise ApiError.of(item)
+        ((outcome, receipt),) = self.store.accept([item])
+        self.metrics.records_received.labels(outcome.value).inc()
+        self.metrics.accept_seconds.labels("single").observe(time.perf_counter() - started)
+        if outcome is Outcome.CONFLICT:
+            raise ApiError.of(_conflict(item.id, receipt, "id"))
+        return _STATUS[outcome], receipt_body(receipt)
+
+    def submit_bulk(self, body: object) -> Answer:
+        """``POST /v1/records:bulk``: every valid item is committed, in one transaction."""
+        started = time.perf_counter()
+        items = bulk_items(body)
+        if isinstance(items, Rejection):
+            raise ApiError.of(items)
+        now = time.time()
+        results: list[dict[str, Any]] = []
+        fresh: list[tuple[int, NewRecord]] = []
+        for index, item in enumerate(items):
+            prepared = self.ingestor.prepare(item, f"records[{index}]", now)
+            if isinstance(prepared, Rejection):
+                item_id = item.get("id") if isinstance(item, dict) else None
+                results.append(
+                    {
+                        "index": index,
+                        "id": item_id if isinstance(item_id, str) else None,
+                        "status": prepared.status,
+                        "error": prepared.body(),
+                    }
+                )
+            else:
+                fresh.append((index, prepared))
+                results.append({})
+        counts = dict.fromkeys(("accepted", "duplicate", "conflict"), 0)
+        for (index, record), (outcome, receipt) in zip(
+            fresh, self.store.accept([r for _, r in fresh]), strict=True
+        ):
+            counts[outcome.value] += 1
+            result: dict[str, Any] = {"index": index, "id": record.id, "status": _STATUS[outcome]}
+            if outcome is Outcome.CONFLICT:
+                result["error"] = _conflict(record.id, receipt, f"records[{index}].id").body()
+            else:
+                result["receipt"] = receipt_body(receipt)
+            results[index] = result
+        rejected = len(items) - len(fresh) + counts["conflict"]
+        for outcome_name, n in (*counts.items(), ("rejected", len(items) - len(fresh))):
+            if n:
+                self.metrics.records_received.labels(outcome_name).inc(n)
+        if counts["accepted"] >= self.batcher.batch_size:
+            self.batcher.notify()
+        self.metrics.accept_seconds.labels("bulk").observe(time.perf_counter() - started)
+        return 200, {
+            "accepted": counts["accepted"],
+            "duplicates": counts["duplicate"],
+            "rejected": rejected,
+            "results": results,
+        }
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _stored(self, record_id: str) -> StoredRecord:
+        stored = self.store.record(record_id)
+        if stored is None:
+            raise ApiError(404, "not_found", f"no record with id {record_id!r} at this gateway")
+        return stored
+
+    def record_public(self, record_id: str) -> dict[str, Any]:
+        """``GET /v1/records/{id}``: status, anchor and revocation."""
+        return self._public(self._stored(record_id))
+
+    def _public(self, stored: StoredRecord) -> dict[str, Any]:
+        body = receipt_body(
+            Receipt(
+                stored.id,
+                stored.schema,
+                stored.record_hash,
+                stored.commitment,
+                stored.leaf,
+                stored.accepted_at,
+                stored.status,
+            )
+        )
+        body["subjects"] = [to_hex(tag) for tag in stored.subjects]
+        batch = stored.batch
+        body["anchor"] = None
+        if batch is not None:
+            body["anchor"] = {
+                "root": to_hex(batch.root),
+                "leaf_index": stored.leaf_index,
+                "batch_size": batch.count,
+                "chain_id": self.chain.ledger.chain_id,
+                "ledger": self.chain.ledger.address,
+                "agency_id": self.chain.agency_id,
+                "signer": self.chain.agency_key.address,
+                "tx_hash": to_hex(batch.write.tx_hash),
+                "block_number": batch.block_number,
+            }
+        revocation = stored.revocation
+        body["revocation"] = None
+        if revocation is not None:
+            body["revocation"] = {
+                "reason": revocation.reason,
+                "status": revocation.status.value,
+                "tx_hash": None if revocation.write is None else to_hex(revocation.write.tx_hash),
+                "block_number": revocation.block_number,
+                "error": revocation.last_error,
+            }
+        return body
+
+    def proof(self, record_id: str) -> dict[str, Any]:
+        """``GET /v1/records/{id}/proof``: the ``taxledger.proof/v1`` bundle, once anchored."""
+        stored = self._stored(record_id)
+        batch = stored.batch
+        if batch is None or batch.block_number is None or stored.leaf_index is None:
+            raise ApiError(
+                409,
+                "not_anchored",
+                f"record {record_id!r} is not anchored yet; ask again once its status is "
+                "anchored (batches are cut every few seconds)",
+            )
+        schema = SCHEMAS[stored.schema]
+        ledger = self.chain.ledger
+        bundle = ProofBundle(
+            schema=schema.name,
+            schema_id=schema.schema_id,
+            record=orjson.loads(stored.record),
+            salt=stored.salt,
+            record_hash=stored.record_hash,
+            commitment=stored.commitment,
+            leaf=stored.leaf,
+            proof=stored.proof,
+            root=batch.root,
+            subjects=stored.subjects,
+            anchor=Anchor(
+                chain_id=ledger.chain_id,
+                ledger=bytes.fromhex(ledger.address[2:]),
+                tx_hash=batch.write.tx_hash,
+                block_number=batch.block_number,
+                agency_id=self.chain.agency_id,
+                signer=bytes.fromhex(self.chain.agency_key.address[2:]),
+                signature=batch.write.signature,
+                kind="batch",
+                deadline=batch.write.deadline,
+                count=batch.count,
+            ),
+        )
+        return bundle.to_dict()
+
+    # -- revoking --------------------------------------------------------------------------
+
+    def revoke(self, record_id: str, body: object) -> Answer:
+        """``POST /v1/records/{id}/revoke``: 202 once the revocation is queued."""
+        try:
+            request = RevokeCreate.model_validate(body)
+        except ValidationError as exc:
+            raise ApiError.of(invalid_request(pydantic_problems(exc.errors()))) from None
+        stored = self._stored(record_id)
+        if stored.batch is None or stored.batch.block_number is None:
+            raise ApiError(
+                409,
+                "not_anchored",
+                f"record {record_id!r} is not anchored yet; a revocation needs its batch on "
+                "chain, so ask again once its status is anchored",
+            )
+        outcome, revocation = self.store.request_revocation(
+            record_id, request.reason, keccak256(request.reason.encode())
+        )
+        if outcome is Outcome.CONFLICT:
+            raise ApiError(
+                409,
+                "revocation_conflict",
+                f"record {record_id!r} is being revoked already, for: {revocation.reason!r}",
+                (("reason", "revocation_conflict", "a revocation with another reason exists"),),
+            )
+        self.batcher.notify()
+        return _STATUS[outcome], self.record_public(record_id)
+
+    # -- health ----------------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        """``GET /healthz``: ``ok``, or ``degraded`` while the node cannot be reached."""
+        status = self.batcher.status
+        return {
+            "status": "ok" if status.reachable and status.last_error is None else "degraded",
+            "agency": self.chain.name,
+            "agency_id": self.chain.agency_id,
+            "chain": {
+                "reachable": status.reachable,
+                "block_number": status.block_number,
+                "last_error": status.last_error,
+            },
+            "records": self.store.counts(),
+        }

@@ -1,0 +1,210 @@
+"""Gateway settings: a TOML or JSON file, overridden by ``TAXLEDGER_GATEWAY_*`` variables.
+
+Relative paths in the file are relative to the file. Secrets are not settings: the file names
+where they live (keystore password file or variable, consortium key file, API-key file), and
+:func:`load_secrets` reads them and refuses missing, default or weak ones.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Self
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from ledger_node.chain.rpc import EMBEDDED
+from ledger_node.errors import ConfigurationError
+from ledger_node.keys import LocalKey, load_keystore, read_password
+from ledger_node.subject import MIN_KEY_SIZE
+
+ENV_PREFIX = "TAXLEDGER_GATEWAY_"
+#: Placeholder secrets shipped in examples; a gateway holding one of them must not start.
+DEFAULT_SECRETS = frozenset({"changethis", "changeme", "password", "secret", "taxledger"})
+#: Fewest distinct byte values a 32-byte consortium key may have (random keys have ~30).
+_MIN_DISTINCT_KEY_BYTES = 16
+_PATH_FIELDS = (
+    "keystore",
+    "password_file",
+    "sender_keystore",
+    "sender_password_file",
+    "deployment",
+    "database",
+    "api_keys",
+    "consortium_key_file",
+)
+
+
+class GatewaySettings(BaseSettings):
+    """One agency gateway's settings."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    agency: str = Field(description="The agency's name or id in the deployment file.")
+    keystore: Path = Field(description="Encrypted keystore of the agency's signing key.")
+    password_file: Path | None = Field(None, description="File whose first line is the password.")
+    password_env: str | None = Field(None, description="Variable holding the keystore password.")
+    sender_keystore: Path | None = Field(
+        None, description="Keystore of the account paying gas (default: the agency key)."
+    )
+    sender_password_file: Path | None = None
+    sender_password_env: str | None = None
+    chain: str = Field(EMBEDDED, description="'embedded' or the node's JSON-RPC URL.")
+    deployment: Path | None = Field(None, description="Deployment file (RPC chains only).")
+    database: Path = Field(description="SQLite outbox file.")
+    batch_size: int = Field(10_000, ge=1, le=100_000, description="Most records per root.")
+    batch_interval_ms: int = Field(
+        1_000, ge=10, le=3_600_000, description="Longest a record waits before its batch is cut."
+    )
+    confirmations: int = Field(2, ge=1, le=1_000, description="Blocks until a batch is final.")
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65_535)
+    api_keys: Path = Field(description="API-key file (see `taxledger gateway keys add`).")
+    consortium_key_file: Path = Field(
+        description="File holding the consortium's subject-tag key, hex, 32 bytes or more."
+    )
+    max_body_bytes: int = Field(32 * 1024 * 1024, ge=1024, description="Largest request body.")
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = Field(
+        "FULL",
+        description="FULL: a 202 survives power loss (an fsync per group commit). NORMAL: "
+        "it survives a crash of the gateway, not of the machine; for disks with slow fsync.",
+    )
+    log_level: str = "info"
+
+    @model_validator(mode="after")
+    def _check_sources(self) -> Self:
+        if self.password_file is None and self.password_env is None:
+            raise ValueError("give password_file or password_env for the agency keystore")
+        if self.chain == EMBEDDED and self.deployment is not None:
+            raise ValueError(
+                "deployment is for an RPC chain; the embedded chain founds its own ledger"
+            )
+        if self.chain != EMBEDDED and self.deployment is None:
+            raise ValueError(f"chain {self.chain!r} needs a deployment file")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file's values arrive as init arguments; the environment overrides them.
+        return env_settings, init_settings
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The settings in a TOML or JSON file, with relative paths made absolute."""
+    if not path.is_file():
+        raise ConfigurationError(f"gateway config {path} does not exist")
+    text = path.read_text(encoding="utf-8")
+    try:
+        doc: Any = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    except ValueError as exc:
+        raise ConfigurationError(f"gateway config {path} is not valid: {exc}") from None
+    if not isinstance(doc, dict):
+        raise ConfigurationError(f"gateway config {path} must hold a table of settings")
+    # The agency's settings may sit at the top level or under [gateway].
+    values = dict(doc.get("gateway", doc))
+    for name in _PATH_FIELDS:
+        if isinstance(values.get(name), str):
+            values[name] = str(path.parent / Path(values[name]).expanduser())
+    return values
+
+
+def load_settings(path: Path) -> GatewaySettings:
+    """Settings from ``path`` and the environment; a ConfigurationError names each bad field."""
+    try:
+        return GatewaySettings(**read_config_file(path))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'config'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigurationError(f"gateway config {path}: {problems}") from None
+
+
+@functools.cache
+def get_settings(path: Path) -> GatewaySettings:
+    """The settings of the config file ``path``, read once per process.
+
+    Tests override them by calling ``get_settings.cache_clear()`` or by passing settings to
+    :func:`gateway.app.create_app` directly.
+    """
+    return load_settings(path)
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """The secrets a gateway needs, read and checked."""
+
+    agency_key: LocalKey
+    sender_key: LocalKey
+    consortium_key: bytes
+
+
+def _password(file: Path | None, env: str | None, what: str) -> str:
+    password = read_password(file=file, env=env)
+    if password.lower() in DEFAULT_SECRETS:
+        source = file if file is not None else f"${env}"
+        raise ConfigurationError(
+            f"the {what} password from {source} is a default placeholder; set a real one"
+        )
+    return password
+
+
+def read_consortium_key(path: Path) -> bytes:
+    """The consortium subject-tag key: hex in ``path``; refuses missing, default or weak keys."""
+    if not path.is_file():
+        raise ConfigurationError(
+            f"consortium key file {path} does not exist; every member gateway needs the "
+            "consortium's shared key to compute subject tags"
+        )
+    text = path.read_text(encoding="utf-8").strip()
+    if text.lower() in DEFAULT_SECRETS:
+        raise ConfigurationError(
+            f"consortium key file {path} holds the default placeholder {text!r}; "
+            "put the consortium's real key there"
+        )
+    try:
+        key = bytes.fromhex(text.removeprefix("0x"))
+    except ValueError:
+        raise ConfigurationError(
+            f"consortium key file {path} must hold the key as hex (64 hex digits or more)"
+        ) from None
+    if len(key) < MIN_KEY_SIZE:
+        raise ConfigurationError(
+            f"consortium key in {path} is {len(key)} bytes; it must be at least {MIN_KEY_SIZE} "
+            "bytes, or tags could be brute-forced"
+        )
+    if len(set(key)) < _MIN_DISTINCT_KEY_BYTES:
+        raise ConfigurationError(
+            f"consortium key in {path} is not random (only {len(set(key))} distinct byte "
+            "values); generate one with `python -c 'import secrets; print(secrets.token_hex(32))'`"
+        )
+    return key
+
+
+def load_secrets(settings: GatewaySettings) -> Secrets:
+    """Read and check every secret, refusing default or weak ones; the cheap checks run
+    before the (deliberately slow) keystore decryption."""
+    consortium_key = read_consortium_key(settings.consortium_key_file)
+    password = _password(settings.password_file, settings.password_env, "agency keystore")
+    sender_password = None
+    if settings.sender_keystore is not None:
+        file, env = settings.sender_password_file, settings.sender_password_env
+        if file is None and env is None:
+            file, env = settings.password_file, settings.password_env
+        sender_password = _password(file, env, "sender keystore")
+    agency_key = load_keystore(settings.keystore, password)
+    sender_key = agency_key
+    if settings.sender_keystore is not None and sender_password is not None:
+        sender_key = load_keystore(settings.sender_keystore, sender_password)
+    return Secrets(agency_key, sender_key, consortium_key)

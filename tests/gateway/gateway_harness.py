@@ -1,0 +1,174 @@
+"""Helpers of the gateway tests: a founded chain on disk and real gateway processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from gateway.apikeys import Role, add_key
+from ledger_node.chain.deploy import FoundedConsortium, found_consortium
+from ledger_node.chain.ledger import LedgerClient
+from ledger_node.chain.rpc import Rpc, connect
+from ledger_node.localnode import LocalNode, free_port, stop_process_group
+
+PASSWORD = "gateway-test-password"
+TAXLEDGER = str(Path(sys.executable).with_name("taxledger"))
+
+
+def wait_for(check: Callable[[], Any], timeout: float, what: str, every: float = 0.1) -> Any:
+    """Poll ``check`` until it returns something truthy; fail with ``what`` at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(every)
+
+
+@dataclass
+class Chain:
+    """A node with a founded consortium, and the agencies' keystores on disk."""
+
+    node: LocalNode
+    consortium: FoundedConsortium
+    directory: Path
+
+    @property
+    def ledger(self) -> LedgerClient:
+        return LedgerClient.from_deployment(connect(self.node.url), self.consortium.deployment)
+
+
+def found_chain(node: LocalNode, directory: Path) -> Chain:
+    """Found a consortium on ``node`` and write its deployment file and keystores."""
+    directory.mkdir(parents=True, exist_ok=True)
+    consortium = found_consortium(Rpc(connect(node.url)))
+    consortium.deployment.save(directory / "deployment.json")
+    (directory / "password").write_text(PASSWORD + "\n")
+    for name, key in consortium.keys.items():
+        (directory / f"{name}.json").write_text(json.dumps(key.to_keystore(PASSWORD)))
+    return Chain(node, consortium, directory)
+
+
+@dataclass
+class GatewayProcess:
+    """A running ``taxledger gateway serve`` in its own process group."""
+
+    config: Path
+    port: int
+    log: Path
+    keys: dict[str, str]
+    process: subprocess.Popen[bytes] | None = None
+    client: httpx.Client = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.client = httpx.Client(base_url=self.url, timeout=60.0)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> None:
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [TAXLEDGER, "gateway", "serve", "--config", str(self.config)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            wait_for(self._ready, timeout, f"the gateway on port {self.port} (log: {self.log})")
+        except BaseException:
+            self.stop()
+            raise
+
+    def _ready(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            pytest.fail(f"gateway exited with {self.process.returncode}: {self.log.read_text()}")
+        try:
+            return self.client.get("/healthz", timeout=1.0).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def kill(self) -> None:
+        """SIGKILL the whole group: no shutdown code runs."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            stop_process_group(self.process.pid)
+            self.process.wait(10)
+
+    def headers(self, role: str = "all") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[role]}"}
+
+    def get(self, path: str, role: str = "all") -> httpx.Response:
+        return self.client.get(path, headers=self.headers(role))
+
+    def post(self, path: str, body: Any = None, role: str = "all", **kw: Any) -> httpx.Response:
+        if body is not None:
+            kw["json"] = body
+        return self.client.post(path, headers=self.headers(role), **kw)
+
+    def health(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.client.get("/healthz").json()
+        return result
+
+
+def write_config(directory: Path, chain: Chain, agency: str, port: int, **overrides: Any) -> Path:
+    """A gateway config for ``agency`` in ``directory`` (TOML), with a fresh consortium key."""
+    directory.mkdir(parents=True, exist_ok=True)
+    key_file = directory / "consortium.key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+    settings: dict[str, Any] = {
+        "agency": agency,
+        "keystore": str(chain.directory / f"{agency}.json"),
+        "password_file": str(chain.directory / "password"),
+        "chain": chain.node.url,
+        "deployment": str(chain.directory / "deployment.json"),
+        "database": str(directory / "outbox.db"),
+        "api_keys": str(directory / "api-keys.json"),
+        "consortium_key_file": str(key_file),
+        "batch_size": 500,
+        "batch_interval_ms": 300,
+        "confirmations": 2,
+        "port": port,
+        "max_body_bytes": 4 * 1024 * 1024,
+        "log_level": "warning",
+    }
+    settings.update(overrides)
+    config = directory / "gateway.toml"
+    config.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in settings.items()))
+    return config
+
+
+def launch(chain: Chain, directory: Path, agency: str, **overrides: Any) -> GatewayProcess:
+    """Write a config and API keys (all roles, submit only, read only) and start a gateway."""
+    port = free_port()
+    config = write_config(directory, chain, agency, port, **overrides)
+    keys_file = directory / "api-keys.json"
+    keys = {
+        "all": add_key(keys_file, "all", frozenset(Role)),
+        "submit": add_key(keys_file, "submitter", frozenset({Role.SUBMIT})),
+        "read": add_key(keys_file, "reader", frozenset({Role.READ})),
+    }
+    gateway = GatewayProcess(config, port, directory / "gateway.log", keys)
+    gateway.start()
+    return gateway
