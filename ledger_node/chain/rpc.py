@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -35,6 +36,19 @@ def connect(url: str = EMBEDDED, *, timeout: float = 30.0) -> Web3:
     if not url.startswith(("http://", "https://")):
         raise ChainError(f"chain {url!r} is neither 'embedded' nor an http(s) JSON-RPC URL")
     return Web3(HTTPProvider(url, request_kwargs={"timeout": timeout}))
+
+
+_PROVIDER_LOCKS: weakref.WeakKeyDictionary[object, threading.Lock] = weakref.WeakKeyDictionary()
+_PROVIDER_LOCKS_GUARD = threading.Lock()
+
+
+def _provider_lock(provider: object) -> threading.Lock:
+    """One lock per in-process chain, shared by every client of it (e.g. several gateways)."""
+    with _PROVIDER_LOCKS_GUARD:
+        lock = _PROVIDER_LOCKS.get(provider)
+        if lock is None:
+            lock = _PROVIDER_LOCKS[provider] = threading.Lock()
+        return lock
 
 
 def as_int(value: Any) -> int:
@@ -66,7 +80,7 @@ class Rpc:
         self.provider = w3.provider
         self.embedded = isinstance(self.provider, EthereumTesterProvider)
         # The in-process chain is not thread-safe; a real node is.
-        self._lock = threading.Lock() if self.embedded else None
+        self._lock = _provider_lock(self.provider) if self.embedded else None
         # eth-tester takes and returns Python values through its provider's own formatting
         # layer; only that layer, not web3's result formatters, sits between us and it.
         self._make_request: Callable[[Any, Any], Any] = (

@@ -1,0 +1,96 @@
+"""``taxledger demo`` and ``taxledger testnet``: the whole story in one command, and a local
+testnet with a process per agency."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ledger_node.cli import main
+
+
+@main.command("demo")
+@click.option("--rpc", default=None, help="Run on a JSON-RPC node instead of the embedded chain.")
+@click.option(
+    "--testnet",
+    "testnet_dir",
+    default=None,
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Run over HTTP against the gateways of `taxledger testnet up --dir DIR`.",
+)
+@click.option("--invoices", type=click.IntRange(min=5), default=1000, show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("demo-out"),
+    show_default=True,
+    help="Where to write deployment.json, bundles/ and the reports.",
+)
+def demo_command(rpc: str | None, testnet_dir: Path | None, invoices: int, out: Path) -> None:
+    """Found a consortium, run its agencies' gateways, submit a scenario with planted
+    problems, audit it, and check the audit found exactly what was planted."""
+    from ledger_node.demo.run import run_demo
+
+    if rpc is not None and testnet_dir is not None:
+        raise click.UsageError("give --rpc or --testnet, not both")
+    result = run_demo(out, invoices=invoices, rpc=rpc, testnet=testnet_dir)
+    summary = result.summary
+    click.echo("")
+    click.echo(
+        f"audit: {summary['bundles_verified']}/{summary['bundles']} records verified, "
+        f"{summary['invoices_consistent']}/{summary['invoices']} invoices consistent, "
+        f"{summary['findings']} finding(s)"
+    )
+    for code, subject, what in result.planted:
+        mark = "FOUND " if (code, subject, what) not in result.missed else "MISSED"
+        click.echo(f"  {mark} {what:<42} {code:<20} {subject}")
+    for code, subject in result.unexpected:
+        click.echo(f"  EXTRA  {'not planted':<42} {code:<20} {subject}")
+    click.echo("")
+    click.echo(
+        f"wrote {out / 'deployment.json'}, {out / 'bundles'}/, {out / 'report.html'}, "
+        f"{out / 'report.json'}"
+    )
+    if not result.ok:
+        click.echo("FAIL: the audit's findings differ from the planted problems", err=True)
+        raise SystemExit(1)
+    click.echo(f"OK: the audit found all {len(result.planted)} planted problems and nothing else")
+
+
+@main.group("testnet")
+def testnet() -> None:
+    """A local testnet: a node process and one gateway process per agency."""
+
+
+@testnet.command("up")
+@click.option("--dir", "directory", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--node", type=click.Choice(["anvil", "hardhat"]), default="anvil", show_default=True)
+@click.option(
+    "--base-port",
+    type=click.IntRange(1024, 65_000),
+    default=None,
+    help="The node listens on this port and the gateways on the next ones [default: free ports].",
+)
+def testnet_up_command(directory: Path, node: str, base_port: int | None) -> None:
+    """Start the node, deploy, start the gateways, write DIR/testnet.json."""
+    from ledger_node.demo.testnet import testnet_up
+
+    doc = testnet_up(directory, node=node, base_port=base_port, echo=click.echo)
+    click.echo(f"testnet up; wrote {directory / 'testnet.json'} (RPC {doc['rpc']})")
+    click.echo(f"run the demo over HTTP: taxledger demo --testnet {directory}")
+
+
+@testnet.command("down")
+@click.option(
+    "--dir",
+    "directory",
+    required=True,
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+)
+def testnet_down_command(directory: Path) -> None:
+    """Stop everything `testnet up` started."""
+    from ledger_node.demo.testnet import testnet_down
+
+    stopped = testnet_down(directory)
+    click.echo(f"stopped {len(stopped)} process(es)")

@@ -1,0 +1,300 @@
+"""The demo, start to finish: found a consortium, run its agencies' gateways, submit the
+scenario, plant its problems, export every proof bundle, audit, and compare what the audit
+found with what was planted."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+import httpx
+
+from ledger_node.chain.deploy import STANDARD_MEMBERS, found_consortium, fund_from_node
+from ledger_node.chain.errors import LedgerUnknownSigner
+from ledger_node.chain.ledger import LedgerClient
+from ledger_node.chain.rpc import EMBEDDED, Rpc, connect
+from ledger_node.demo.agencies import DemoError, GatewayHandle, remote_gateways, write_bundle
+from ledger_node.demo.scenario import DemoScenario, Submission, build_scenario, tamper
+from ledger_node.deployment import Deployment
+from ledger_node.keys import LocalKey
+from ledger_node.localnode import free_port
+
+#: The agencies that run gateways (the auditor only reads).
+GATEWAY_AGENCIES = ("tax-bureau", "bank", "market-regulator")
+Echo = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """What the audit found against what was planted."""
+
+    planted: list[tuple[str, str, str]]
+    missed: list[tuple[str, str, str]]
+    unexpected: list[tuple[str, str]]
+    summary: dict[str, Any]
+
+    @property
+    def ok(self) -> bool:
+        return not self.missed and not self.unexpected
+
+
+def _consortium_key_file(out: Path) -> tuple[Path, bytes]:
+    key = secrets.token_bytes(32)
+    path = out / "consortium.key"
+    path.write_text(key.hex() + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    return path, key
+
+
+@contextmanager
+def local_gateways(
+    w3: Any, deployment: Deployment, keys: dict[str, LocalKey], out: Path, key_file: Path
+) -> Iterator[dict[str, GatewayHandle]]:
+    """The agencies' gateways served by this process on loopback ports, each with its own
+    outbox, all on one chain (the embedded chain lives in this process)."""
+    from gateway.apikeys import Role, add_key
+    from gateway.app import create_app
+    from gateway.connection import for_deployment
+    from gateway.settings import GatewaySettings
+
+    with ExitStack() as stack:
+        handles = {}
+        for name in GATEWAY_AGENCIES:
+            folder = out / "gateways" / name
+            folder.mkdir(parents=True, exist_ok=True)
+            api_keys = folder / "api-keys.json"
+            api_key = add_key(api_keys, "demo", frozenset(Role))
+            settings = GatewaySettings.model_validate(
+                {
+                    "agency": name,
+                    # The chain is handed over already connected with the agency's key, so
+                    # no keystore or password is read in this process.
+                    "keystore": folder / "unused-keystore.json",
+                    "password_env": "TAXLEDGER_DEMO_UNUSED",
+                    "database": folder / "outbox.sqlite",
+                    "api_keys": api_keys,
+                    "consortium_key_file": key_file,
+                    "batch_size": 500,
+                    "batch_interval_ms": 200,
+                    "confirmations": 1,
+                    "workers": 0,
+                }
+            )
+            ledger = LedgerClient.from_deployment(w3, deployment)
+            app = create_app(settings, chain=for_deployment(ledger, deployment, name, keys[name]))
+            url = stack.enter_context(_serve(app))
+            client = stack.enter_context(httpx.Client(base_url=url, timeout=120))
+            handles[name] = GatewayHandle(name, client, api_key)
+        yield handles
+
+
+@contextmanager
+def _serve(app: Any) -> Iterator[str]:
+    """Serve an ASGI app on a free loopback port in a thread; yield its URL."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, name=f"gateway:{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise DemoError(f"a gateway did not start on port {port}")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
+def _submit(scene: DemoScenario, gateways: dict[str, GatewayHandle], echo: Echo) -> None:
+    total = len(scene.submissions)
+    with click.progressbar(length=total, label="submitting records", file=sys.stderr) as bar:
+        order: list[Submission] = scene.submissions
+        start = 0
+        while start < total:
+            agency = order[start].agency
+            end = start
+            while end < total and order[end].agency == agency:
+                end += 1
+            gateways[agency].submit(order[start:end], bar.update)
+            start = end
+    counts = Counter(s.agency for s in scene.submissions)
+    echo("submitted " + ", ".join(f"{n} to the {a}" for a, n in counts.items()))
+
+
+def _forge(
+    w3: Any,
+    rpc: Rpc,
+    deployment: Deployment,
+    scene: DemoScenario,
+    bundles: Path,
+    template: Path,
+    key: bytes,
+    echo: Echo,
+) -> None:
+    """A key that is not a member's signs a rating; the ledger refuses it, and the forger's
+    bundle — pointing at a real transaction — is written where an auditor would find it."""
+    from ledger_node.bundle import Anchor, ProofBundle
+    from ledger_node.commitment import commit_record
+    from ledger_node.merkle import MerkleTree
+    from ledger_node.records.validation import validate
+    from ledger_node.subject import record_subject_tags
+
+    stranger = LocalKey.generate()
+    fund_from_node(rpc, [stranger.address])
+    ledger = LedgerClient.from_deployment(w3, deployment)
+    committed = commit_record(validate(scene.forged.schema, scene.forged.record))
+    tree = MerkleTree([committed.leaf])
+    prepared = ledger.prepare_anchor(
+        stranger, schema_id=committed.validated.schema.schema_id, root=tree.root, count=1
+    )
+    try:
+        ledger.submit(ledger.sender(stranger), prepared)
+    except LedgerUnknownSigner as exc:
+        echo(f"a write signed by a non-member key was refused by the ledger: {exc}")
+    else:
+        raise DemoError("the ledger accepted a write signed by a non-member key")
+    real = json.loads(template.read_bytes())["anchor"]
+    anchor = Anchor(
+        chain_id=deployment.chain_id,
+        ledger=bytes.fromhex(deployment.ledger[2:]),
+        tx_hash=bytes.fromhex(real["tx_hash"][2:]),
+        block_number=int(real["block_number"]),
+        agency_id=1,
+        signer=bytes.fromhex(stranger.address[2:]),
+        signature=prepared.signature,
+        kind="batch",
+        deadline=prepared.request.deadline,
+        count=1,
+    )
+    tags = record_subject_tags(key, committed.validated.subject_identifiers())
+    bundle = ProofBundle.create(committed, tree.proof(0), tree.root, tags, anchor)
+    write_bundle(bundles, scene.forged.agency, scene.forged.record_id, bundle.to_json().encode())
+
+
+def _export(scene: DemoScenario, gateways: dict[str, GatewayHandle], bundles: Path) -> None:
+    total = len(scene.submissions)
+    with click.progressbar(length=total, label="exporting proof bundles", file=sys.stderr) as bar:
+        for item in scene.submissions:
+            raw = gateways[item.agency].proof(item.record_id)
+            write_bundle(bundles, item.agency, item.record_id, raw)
+            bar.update(1)
+    agency, record_id = scene.tampered
+    path = bundles / agency / f"{record_id}.json"
+    doc = json.loads(path.read_bytes())
+    doc["record"] = tamper(doc["record"])
+    path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def _compare(scene: DemoScenario, report: Any) -> DemoResult:
+    found: list[tuple[str, str]] = []
+    for finding in report.findings:
+        subject = finding.subject
+        if finding.code == "verification_failed":
+            subject = Path(subject).stem
+        found.append((finding.code, subject))
+    planted = [(p.code, p.subject, p.what) for p in scene.planted]
+    expected = {(code, subject) for code, subject, _ in planted}
+    missed = [p for p in planted if (p[0], p[1]) not in found]
+    unexpected = [f for f in found if f not in expected]
+    return DemoResult(planted, missed, unexpected, report.summary)
+
+
+def run_demo(
+    out: Path,
+    *,
+    invoices: int = 1000,
+    rpc: str | None = None,
+    testnet: Path | None = None,
+    echo: Echo = click.echo,
+) -> DemoResult:
+    """Run the whole demo, writing its files under ``out``."""
+    from ledger_node.audit.index import AuditIndex
+    from ledger_node.audit.report import run_audit
+
+    out.mkdir(parents=True, exist_ok=True)
+    bundles = out / "bundles"
+    if bundles.exists() and any(bundles.iterdir()):
+        raise DemoError(f"{bundles} is not empty; give an empty --out directory")
+    if (out / "audit-index.sqlite").exists():
+        raise DemoError(f"{out} holds an earlier demo; give an empty --out directory")
+    scene = build_scenario(invoices)
+    echo(
+        f"scenario: {len(scene.submissions)} records ({invoices} invoices with payments, "
+        f"registrations, ratings and loan decisions), {len(scene.planted)} planted problems"
+    )
+    with ExitStack() as stack:
+        if testnet is not None:
+            doc = json.loads((testnet / "testnet.json").read_text(encoding="utf-8"))
+            w3 = connect(doc["rpc"])
+            deployment = Deployment.load(doc["deployment"])
+            consortium_key = bytes.fromhex(Path(doc["consortium_key_file"]).read_text().strip())
+            gateways = stack.enter_context(remote_gateways(doc["gateways"]))
+            deployment.save(out / "deployment.json")
+            echo(f"using the testnet in {testnet}: node {doc['rpc']}, ledger {deployment.ledger}")
+        else:
+            w3 = connect(rpc or EMBEDDED)
+            founded = found_consortium(Rpc(w3), STANDARD_MEMBERS)
+            deployment = founded.deployment
+            deployment.save(out / "deployment.json")
+            key_file, consortium_key = _consortium_key_file(out)
+            echo(
+                f"founded the consortium on {'the embedded chain' if rpc is None else rpc}: "
+                f"ledger {deployment.ledger}, {len(deployment.agencies)} agencies, "
+                f"threshold {deployment.threshold}"
+            )
+            gateways = stack.enter_context(
+                local_gateways(w3, deployment, founded.keys, out, key_file)
+            )
+            echo("gateways running: " + ", ".join(gateways))
+        rpc_client = Rpc(w3)
+
+        def tick() -> None:
+            # The embedded chain makes a block only for a transaction; one more block lets
+            # anchored batches reach their confirmation.
+            if rpc_client.embedded:
+                rpc_client.request("evm_mine", [])
+
+        _submit(scene, gateways, echo)
+        for name in GATEWAY_AGENCIES:
+            total = sum(1 for s in scene.submissions if s.agency == name)
+            gateways[name].wait_final(total, 600, tick)
+        echo("every record anchored and final")
+        for agency, record_id, reason in scene.revocations:
+            gateways[agency].revoke(record_id, reason)
+            gateways[agency].wait_status(record_id, "revoked", 120, tick)
+            echo(f"{agency} revoked {record_id} ({reason})")
+        _export(scene, gateways, bundles)
+        template = bundles / scene.tampered[0] / f"{scene.tampered[1]}.json"
+        _forge(w3, rpc_client, deployment, scene, bundles, template, consortium_key, echo)
+        echo(f"wrote {len(scene.submissions) + 1} proof bundles under {bundles}")
+
+    index = AuditIndex.create_or_open(out / "audit-index.sqlite", deployment)
+    try:
+        with click.progressbar(length=1, label="auditing", file=sys.stderr) as bar:
+
+            def progress(done: int, total: int) -> None:
+                bar.length = max(total, 1)
+                bar.update(done - bar.pos)
+
+            report = run_audit(Rpc(w3), index, records=bundles, progress=progress)
+    finally:
+        index.close()
+    (out / "report.json").write_text(json.dumps(report.to_json(), indent=2) + "\n", "utf-8")
+    (out / "report.html").write_text(report.to_html(), encoding="utf-8")
+    return _compare(scene, report)

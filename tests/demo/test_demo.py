@@ -1,0 +1,92 @@
+"""The one-command demo and the local testnet, run as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from ledger_node.demo.scenario import build_scenario
+from ledger_node.records.validation import validate
+
+
+def taxledger(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ledger_node", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_scenario_is_valid_and_plants_seven_distinct_problems() -> None:
+    scene = build_scenario(50)
+    for item in [*scene.submissions, scene.forged]:
+        validate(item.schema, item.record)
+    assert len({s.record_id for s in scene.submissions}) == len(scene.submissions)
+    codes = [p.code for p in scene.planted]
+    assert codes == [
+        "payment_missing",
+        "amount_mismatch",
+        "payee_not_seller",
+        "invoice_revoked",
+        "seller_abnormal",
+        "verification_failed",
+        "verification_failed",
+    ]
+    assert len({p.subject for p in scene.planted}) == 7
+
+
+def test_demo_on_the_embedded_chain_finds_exactly_the_planted_problems(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    proc = taxledger("demo", "--invoices", "40", "--out", str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "OK: the audit found all 7 planted problems and nothing else" in proc.stdout
+    assert "refused by the ledger: LedgerUnknownSigner" in proc.stdout
+    report = json.loads((out / "report.json").read_text())
+    assert report["summary"]["findings"] == 7
+    assert report["summary"]["findings_by_code"] == {
+        "amount_mismatch": 1,
+        "invoice_revoked": 1,
+        "payee_not_seller": 1,
+        "payment_missing": 1,
+        "seller_abnormal": 1,
+        "verification_failed": 2,
+    }
+    deployment = json.loads((out / "deployment.json").read_text())
+    assert deployment["format"] == "taxledger.deployment/v1"
+    bundles = list((out / "bundles").rglob("*.json"))
+    assert len(bundles) == report["summary"]["bundles"]
+    assert "<html" in (out / "report.html").read_text()[:200].lower()
+    # The demo refuses to mix its files with an earlier run's.
+    again = taxledger("demo", "--invoices", "40", "--out", str(out))
+    assert again.returncode == 2 and "not empty" in again.stderr
+
+
+def test_testnet_up_demo_over_http_and_down(tmp_path: Path) -> None:
+    net = tmp_path / "net"
+    up = taxledger("testnet", "up", "--dir", str(net))
+    assert up.returncode == 0, up.stdout + up.stderr
+    doc = json.loads((net / "testnet.json").read_text())
+    pids = [doc["node"]["pid"], *(g["pid"] for g in doc["gateways"].values())]
+    try:
+        assert set(doc["gateways"]) == {"tax-bureau", "bank", "market-regulator"}
+        for pid in pids:
+            os.kill(pid, 0)  # every process is running
+        run = taxledger(
+            "demo", "--testnet", str(net), "--invoices", "30", "--out", str(tmp_path / "o")
+        )
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert "OK: the audit found all 7 planted problems and nothing else" in run.stdout
+    finally:
+        down = taxledger("testnet", "down", "--dir", str(net))
+    assert down.returncode == 0, down.stderr
+    assert f"stopped {len(pids)} process(es)" in down.stdout
+    for pid in pids:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            continue
+        raise AssertionError(f"process {pid} survived testnet down")
