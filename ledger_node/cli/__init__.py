@@ -15,7 +15,7 @@ from ledger_node import __version__
 from ledger_node.errors import Error
 
 #: Modules under ``ledger_node.cli`` that each add their commands to :data:`main`.
-COMMAND_MODULES = ("sample", "contracts", "keys", "chain")
+COMMAND_MODULES = ("sample", "contracts", "keys", "chain", "gateway", "verify", "audit", "demo")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

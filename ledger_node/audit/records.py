@@ -1,0 +1,258 @@
+"""The records an auditor is given: verified one by one, and placed on timelines.
+
+A timeline lists facts in chain order with who attested them, when, and what revoked or
+superseded them. Provenance of a subject (an invoice or a taxpayer, by its pseudonymous tag)
+is such a timeline: the single facts the ledger indexes under the tag, and the given records
+that carry it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from ledger_node.audit.findings import FactRef
+from ledger_node.audit.index import AuditIndex
+from ledger_node.audit.ledger_checks import revocation_ref, schema_name, write_ref
+from ledger_node.bundle import ProofBundle
+from ledger_node.records import schemas
+from ledger_node.verify import VerificationFailure, Verifier
+from ledger_node.verify.membership import MembershipHistory
+from ledger_node.verify.view import Anchor, Attestation
+
+#: The last check that reads no ledger write: a failure at it or before has no write to show.
+_LAST_OFFCHAIN_CHECK = 4
+
+
+@dataclass(frozen=True)
+class CheckedBundle:
+    """A given bundle file and its verdict. ``write`` is its ledger write when the bundle
+    got that far (it passed check 4), ``failure`` None when it passed every check."""
+
+    path: Path
+    bundle: ProofBundle | None
+    write: Anchor | Attestation | None
+    failure: VerificationFailure | None
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+    @property
+    def revoked(self) -> bool:
+        return self.failure is not None and self.failure.code == "revoked"
+
+    @property
+    def verdict(self) -> str:
+        if self.failure is None:
+            return "verified"
+        return f"FAIL ({self.failure.check}) {self.failure.message}"
+
+
+def check_records(
+    verifier: Verifier, index: AuditIndex, paths: Iterable[Path]
+) -> list[CheckedBundle]:
+    """Verify every bundle file; keep the ledger write of those that reached the ledger."""
+    checked = []
+    for path in paths:
+        try:
+            verified = verifier.verify_file(path)
+            checked.append(CheckedBundle(path, verified.bundle, verified.write, None))
+        except VerificationFailure as failure:
+            bundle = _load(path)
+            write = None
+            if bundle is not None and failure.check > _LAST_OFFCHAIN_CHECK:
+                write = (
+                    index.anchor(bundle.root)
+                    if bundle.anchor.kind == "batch"
+                    else index.attestation(bundle.root)
+                )
+            checked.append(CheckedBundle(path, bundle, write, failure))
+    return checked
+
+
+def _load(path: Path) -> ProofBundle | None:
+    try:
+        return ProofBundle.load(path)
+    except (OSError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One fact (or its revocation, or its replacement) on a timeline."""
+
+    block_number: int
+    log_index: int
+    event: str  # attested, anchored, revoked, superseded
+    schema: str
+    agency: str
+    signer: str
+    summary: str
+    fact: FactRef
+    verdict: str
+    timestamp: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "block_number": self.block_number,
+            "timestamp": self.timestamp,
+            "event": self.event,
+            "schema": self.schema,
+            "agency": self.agency,
+            "signer": self.signer,
+            "summary": self.summary,
+            "verdict": self.verdict,
+            "fact": self.fact.to_json(),
+        }
+
+
+def summarise(schema: str, record: dict[str, Any]) -> str:
+    """One human line about a record."""
+    if schema == schemas.INVOICE_ISSUED:
+        red = f", red invoice reversing {record['red_of']}" if "red_of" in record else ""
+        return (
+            f"invoice {record['invoice_number']} issued {record['issued_at']} by "
+            f"{record['seller']['tax_id']} to {record['buyer']['tax_id']}, total "
+            f"{record['total']}{red}"
+        )
+    if schema == schemas.PAYMENT_SETTLED:
+        return (
+            f"payment {record['payment_id']} of {record['amount']} {record['currency']} from "
+            f"{record['payer']['tax_id']} to {record['payee']['tax_id']} on "
+            f"{record['value_date']} for invoice {record['invoice_number']}"
+        )
+    if schema == schemas.REGISTRATION_STATUS:
+        abnormal = (
+            f", abnormal ({record.get('abnormal_reason')})" if record["abnormal"] else ", normal"
+        )
+        return (
+            f"registration of {record['uscc']} as of {record['as_of']}: "
+            f"{record['status']}{abnormal}"
+        )
+    if schema == schemas.TAX_RATING:
+        return f"tax credit rating of {record['uscc']} for {record['year']}: {record['level']}"
+    if schema == schemas.BANK_DECISION:
+        return f"bank credit decision on {record['uscc']}: {record['decision']} {record['amount']}"
+    return schema
+
+
+def bundle_entries(
+    checked: CheckedBundle, index: AuditIndex, history: MembershipHistory
+) -> list[TimelineEntry]:
+    """Timeline entries of a given record: its write, and its revocation if any."""
+    write, bundle = checked.write, checked.bundle
+    if write is None or bundle is None:
+        return []
+    leaf = "0x" + bundle.leaf.hex() if isinstance(write, Anchor) else None
+    fact = replace(write_ref(write, history), file=str(checked.path), leaf=leaf)
+    entries = [
+        TimelineEntry(
+            write.block_number,
+            write.log_index,
+            "anchored" if isinstance(write, Anchor) else "attested",
+            bundle.schema,
+            fact.agency,
+            write.signer,
+            summarise(bundle.schema, bundle.record),
+            fact,
+            checked.verdict,
+        )
+    ]
+    revocation = index.revocations(bundle.root).get(
+        bundle.leaf if isinstance(write, Anchor) else None
+    )
+    if revocation is not None:
+        entries.append(_revocation_entry(revocation, history, bundle.schema, fact.ref))
+    return entries
+
+
+def _revocation_entry(
+    revocation: Any, history: MembershipHistory, schema: str, target: str
+) -> TimelineEntry:
+    ref = revocation_ref(revocation, history, schema)
+    return TimelineEntry(
+        revocation.block_number,
+        revocation.log_index,
+        "revoked",
+        schema,
+        ref.agency,
+        revocation.signer,
+        f"{target} revoked, reason 0x{revocation.reason.hex()}",
+        ref,
+        "",
+    )
+
+
+def fact_entries(
+    attestation: Attestation, index: AuditIndex, history: MembershipHistory
+) -> list[TimelineEntry]:
+    """Timeline entries of a single fact: its attestation, revocation and replacements."""
+    fact = write_ref(attestation, history)
+    schema = schema_name(attestation.schema_id)
+    replaces = f", superseding 0x{attestation.ref_uid.hex()}" if any(attestation.ref_uid) else ""
+    expires = f", expires at unix {attestation.expiration}" if attestation.expiration else ""
+    entries = [
+        TimelineEntry(
+            attestation.block_number,
+            attestation.log_index,
+            "attested",
+            schema,
+            fact.agency,
+            attestation.signer,
+            f"{schema} fact {fact.ref}{replaces}{expires}",
+            fact,
+            "on chain",
+        )
+    ]
+    revocation = index.revocations(attestation.uid).get(None)
+    if revocation is not None:
+        entries.append(_revocation_entry(revocation, history, schema, fact.ref))
+    for newer in index.superseded_by(attestation.uid):
+        newer_ref = write_ref(newer, history)
+        entries.append(
+            TimelineEntry(
+                newer.block_number,
+                newer.log_index,
+                "superseded",
+                schema,
+                newer_ref.agency,
+                newer.signer,
+                f"{fact.ref} superseded by {newer_ref.ref}",
+                newer_ref,
+                "",
+            )
+        )
+    return entries
+
+
+def provenance(
+    index: AuditIndex, tag: bytes, checked: Iterable[CheckedBundle] = ()
+) -> list[TimelineEntry]:
+    """Every fact about the subject ``tag``: single facts indexed under it and given records
+    carrying it, with their revocations and replacements, in chain order."""
+    history = index.membership((index.synced_block, 0))
+    entries: list[TimelineEntry] = []
+    for attestation in index.attestations(subject=tag):
+        entries += fact_entries(attestation, index, history)
+    for item in checked:
+        if item.bundle is not None and tag in item.bundle.subjects:
+            entries += bundle_entries(item, index, history)
+    return sort_timeline(entries)
+
+
+def sort_timeline(entries: Iterable[TimelineEntry]) -> list[TimelineEntry]:
+    """Entries in chain order, each distinct entry once (the one naming a record file, if
+    a fact is known both from the ledger and from a given record)."""
+    unique: dict[tuple[object, ...], TimelineEntry] = {}
+    for entry in entries:
+        key = (entry.block_number, entry.log_index, entry.event, entry.fact.leaf, entry.fact.ref)
+        if key not in unique or (entry.fact.file and not unique[key].fact.file):
+            unique[key] = entry
+    # A replacement is told at the replacing fact's own event, after the fact itself.
+    return sorted(
+        unique.values(),
+        key=lambda e: (e.block_number, e.log_index, e.event == "superseded", e.fact.file or ""),
+    )

@@ -1,0 +1,204 @@
+"""``taxledger audit``: sync the ledger into an index, check it and the records given, report;
+``taxledger audit provenance``: every fact about one invoice or taxpayer."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+
+from ledger_node.cli import main
+
+
+class _Progress:
+    """A progress bar on stderr that starts once the number of blocks is known."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+        self._done = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._bar is None:
+            self._bar = click.progressbar(
+                length=total, label="syncing blocks", file=sys.stderr, show_pos=True
+            )
+            self._bar.__enter__()
+        self._bar.update(done - self._done)
+        self._done = done
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+
+
+@main.group("audit", invoke_without_command=True)
+@click.option("--rpc", envvar="TAXLEDGER_RPC", default=None, help="JSON-RPC URL of a node.")
+@click.option(
+    "--deployment",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="The ledger's deployment file.",
+)
+@click.option(
+    "--records",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="A directory of proof bundles (searched recursively) to verify and cross-check.",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the HTML report here.",
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the JSON report (taxledger.audit/v1) here.",
+)
+@click.option(
+    "--index",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The SQLite index to sync [default: audit-index.sqlite next to the deployment file].",
+)
+@click.option(
+    "--confirmations",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Sync and accept only blocks with this many blocks on top.",
+)
+@click.pass_context
+def audit(
+    ctx: click.Context,
+    rpc: str | None,
+    deployment: Path | None,
+    records: Path | None,
+    report_path: Path | None,
+    json_path: Path | None,
+    index: Path | None,
+    confirmations: int,
+) -> None:
+    """Audit the ledger: sync its events into a local index (incrementally), check that
+    every write and revocation was authorised and every membership change approved, verify
+    the records given and cross-check each invoice against payments and registrations
+    (三流一致). Exits 1 if any error-level finding was made.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    if rpc is None or deployment is None:
+        raise click.UsageError("taxledger audit needs --rpc and --deployment")
+    if report_path is None and json_path is None:
+        raise click.UsageError("give --report FILE.html and/or --json FILE.json")
+    from ledger_node.audit.index import AuditIndex
+    from ledger_node.audit.report import run_audit
+    from ledger_node.chain.rpc import Rpc, connect
+    from ledger_node.deployment import Deployment
+
+    loaded = Deployment.load(deployment)
+    store = AuditIndex.create_or_open(index or deployment.parent / "audit-index.sqlite", loaded)
+    progress = _Progress()
+    try:
+        report = run_audit(
+            Rpc(connect(rpc)),
+            store,
+            records=records,
+            confirmations=confirmations,
+            progress=progress,
+        )
+    finally:
+        progress.close()
+        store.close()
+    if json_path is not None:
+        json_path.write_bytes(orjson.dumps(report.to_json(), option=orjson.OPT_INDENT_2) + b"\n")
+    if report_path is not None:
+        report_path.write_text(report.to_html(), encoding="utf-8")
+    summary = report.summary
+    click.echo(
+        f"synced blocks {report.sync.first}..{report.sync.last} ({report.sync.events} events); "
+        f"{summary['bundles_verified']}/{summary['bundles']} records verified, "
+        f"{summary['invoices_consistent']}/{summary['invoices']} invoices consistent, "
+        f"{summary['findings']} finding(s)"
+    )
+    if summary["findings_by_severity"].get("error"):
+        raise SystemExit(1)
+
+
+@audit.command("provenance")
+@click.option(
+    "--index",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    required=True,
+    help="A SQLite index synced by `taxledger audit`.",
+)
+@click.option("--tag", default=None, help="The subject tag (0x + 64 hex).")
+@click.option("--invoice", default=None, help="An invoice number (needs the consortium key).")
+@click.option("--taxpayer", default=None, help="A taxpayer's USCC (needs the consortium key).")
+@click.option(
+    "--consortium-key-file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="File holding the consortium's subject-tag key (hex), to tag --invoice/--taxpayer.",
+)
+@click.option(
+    "--records",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Proof bundles to include: those carrying the tag join the timeline.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the timeline as JSON.")
+def provenance_command(
+    index: Path,
+    tag: str | None,
+    invoice: str | None,
+    taxpayer: str | None,
+    consortium_key_file: Path | None,
+    records: Path | None,
+    as_json: bool,
+) -> None:
+    """Every fact about one subject, in chain order: who attested it, at which block, and
+    what revoked or superseded it. Give --tag, or --invoice/--taxpayer with the key."""
+    from ledger_node.audit.index import AuditIndex
+    from ledger_node.audit.records import check_records, provenance
+    from ledger_node.audit.report import bundle_paths
+    from ledger_node.subject import subject_tag
+    from ledger_node.verify import Verifier
+
+    chosen = [x for x in (tag, invoice, taxpayer) if x is not None]
+    if len(chosen) != 1:
+        raise click.UsageError("give exactly one of --tag, --invoice or --taxpayer")
+    if tag is not None:
+        if not (tag.startswith("0x") and len(tag) == 66):
+            raise click.BadParameter("a tag is 0x followed by 64 hex digits", param_hint="--tag")
+        subject = bytes.fromhex(tag[2:])
+    else:
+        if consortium_key_file is None:
+            raise click.UsageError("--invoice and --taxpayer need --consortium-key-file")
+        key = bytes.fromhex(
+            consortium_key_file.read_text(encoding="utf-8").strip().removeprefix("0x")
+        )
+        kind, identifier = ("invoice", invoice) if invoice is not None else ("taxpayer", taxpayer)
+        assert identifier is not None
+        subject = subject_tag(key, kind, identifier)
+    store = AuditIndex.open(index)
+    checked = (
+        check_records(Verifier.from_index(store), store, bundle_paths(records))
+        if records is not None
+        else []
+    )
+    entries = provenance(store, subject, checked)
+    if as_json:
+        doc = {"subject": "0x" + subject.hex(), "timeline": [e.to_json() for e in entries]}
+        click.echo(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
+        return
+    click.echo(f"provenance of 0x{subject.hex()}: {len(entries)} entr(y/ies)")
+    for e in entries:
+        click.echo(f"block {e.block_number}  {e.event:<10} {e.agency} ({e.signer})")
+        click.echo(f"    {e.summary}" + (f"  [{e.verdict}]" if e.verdict else ""))

@@ -1,0 +1,104 @@
+"""``taxledger verify``: check proof bundles against the ledger, one verdict line per bundle."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from ledger_node.cli import main
+
+if TYPE_CHECKING:
+    from ledger_node.verify import Verifier
+
+
+def bundle_files(paths: Sequence[Path]) -> Iterator[Path]:
+    """The files named, with directories expanded to every ``*.json`` under them, sorted."""
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*.json") if p.is_file())
+        else:
+            yield path
+
+
+def open_verifier(
+    rpc: str | None, deployment: Path | None, index: Path | None, confirmations: int
+) -> Verifier:
+    """The verifier the options ask for: an index if given, else a node and deployment."""
+    from ledger_node.audit.index import AuditIndex
+    from ledger_node.chain.ledger import LedgerClient
+    from ledger_node.chain.rpc import connect
+    from ledger_node.deployment import Deployment
+    from ledger_node.verify import Verifier
+    from ledger_node.verify.view import ChainView
+
+    if index is not None:
+        store = AuditIndex.open(index)
+        if deployment is not None:
+            expected = Deployment.load(deployment)
+            if (expected.ledger, expected.chain_id) != (store.ledger, store.chain_id):
+                raise click.UsageError(
+                    f"index {index} is of ledger {store.ledger} on chain {store.chain_id}, not "
+                    f"the deployment's {expected.ledger} on chain {expected.chain_id}"
+                )
+        return Verifier.from_index(store, confirmations=confirmations)
+    if rpc is None or deployment is None:
+        raise click.UsageError("give --rpc and --deployment, or --index of a synced audit index")
+    loaded = Deployment.load(deployment)
+    client = LedgerClient.from_deployment(connect(rpc), loaded)
+    return Verifier(ChainView(client, loaded, source=rpc), confirmations=confirmations)
+
+
+@main.command("verify")
+@click.argument("bundles", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--rpc", envvar="TAXLEDGER_RPC", default=None, help="JSON-RPC URL of a node.")
+@click.option(
+    "--deployment",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="The ledger's deployment file (with --rpc; with --index, checked against it).",
+)
+@click.option(
+    "--index",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="A SQLite index synced by `taxledger audit`: verify from it, without a node.",
+)
+@click.option(
+    "--confirmations",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Blocks required on top of a bundle's block.",
+)
+def verify_command(
+    bundles: tuple[Path, ...],
+    rpc: str | None,
+    deployment: Path | None,
+    index: Path | None,
+    confirmations: int,
+) -> None:
+    """Check proof BUNDLES (files, or directories of *.json) against the ledger.
+
+    Prints ``OK: FILE`` or ``FAIL: FILE: (N) REASON`` per bundle, N being the first check
+    that failed: (0) well-formed, (1) record valid, (2) hashes recompute, (3) proof reaches
+    the root, (4) on chain as stated, (5) signature, (6) signer's key at that block,
+    (7) agency active and allowed, (8) not revoked or expired, (9) confirmations.
+    Exits 0 only if every bundle passes.
+    """
+    from ledger_node.verify import VerificationFailure
+
+    verifier = open_verifier(rpc, deployment, index, confirmations)
+    failed = 0
+    for path in bundle_files(bundles):
+        try:
+            verifier.verify_file(path)
+        except VerificationFailure as exc:
+            failed += 1
+            click.echo(f"FAIL: {path}: ({exc.check}) {exc.message}")
+        else:
+            click.echo(f"OK: {path}")
+    if failed:
+        raise SystemExit(1)

@@ -1,0 +1,344 @@
+"""The verifier: prove or refute one proof bundle against the ledger, check by check."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from ledger_node.bundle import ProofBundle
+from ledger_node.canonical import record_hash
+from ledger_node.chain.ledger import LedgerClient
+from ledger_node.commitment import commitment, leaf
+from ledger_node.deployment import Deployment
+from ledger_node.eip712 import (
+    AttestRequest,
+    BatchRequest,
+    Domain,
+    SignatureError,
+    SignedRequest,
+    recover_request,
+)
+from ledger_node.errors import ProofBundleError, RecordValidationError
+from ledger_node.merkle import process_proof
+from ledger_node.records.validation import validate
+from ledger_node.verify.errors import VerificationFailure
+from ledger_node.verify.view import Anchor, Attestation, ChainView, LedgerView, Revocation
+
+#: What a bundle's write is on the ledger: a batch anchor or a single attestation.
+Write = Anchor | Attestation
+
+
+@dataclass(frozen=True, slots=True)
+class Verified:
+    """A bundle that passed every check, with the ledger write that proves it."""
+
+    bundle: ProofBundle
+    write: Write
+
+
+class Verifier:
+    """Checks proof bundles against one ledger, seen through a :class:`LedgerView`.
+
+    Build one with :meth:`from_chain` (a live node) or :meth:`from_index` (a synced audit
+    index: the fast path for many bundles). Per-anchor results (checks 4 to 7, the costly
+    ones: a ledger look-up and a signature recovery) are cached, so the bundles of one batch
+    pay for them once. Answers hold for the verifier's lifetime: make a new one to see blocks
+    written since.
+    """
+
+    def __init__(
+        self,
+        view: LedgerView,
+        *,
+        confirmations: int = 0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if confirmations < 0:
+            raise ValueError("confirmations must be >= 0")
+        self.view = view
+        self.confirmations = confirmations
+        self.clock = clock
+        self._domain = Domain(view.chain_id, view.ledger)
+        self._writes: dict[tuple[object, ...], Write | VerificationFailure] = {}
+        self._revocations: dict[bytes, dict[bytes | None, Revocation]] = {}
+
+    @classmethod
+    def from_chain(
+        cls, client: LedgerClient, deployment: Deployment, *, confirmations: int = 0
+    ) -> Verifier:
+        """A verifier asking a live node about the deployment's ledger."""
+        return cls(ChainView(client, deployment), confirmations=confirmations)
+
+    @classmethod
+    def from_index(cls, index: LedgerView, *, confirmations: int = 0) -> Verifier:
+        """A verifier answering from a synced audit index
+        (:class:`ledger_node.audit.index.AuditIndex`)."""
+        return cls(index, confirmations=confirmations)
+
+    def verify_bytes(self, raw: bytes) -> Verified:
+        """Parse and verify the JSON bytes of a bundle."""
+        try:
+            bundle = ProofBundle.from_dict(orjson.loads(raw))
+        except orjson.JSONDecodeError as exc:
+            raise VerificationFailure(0, "malformed_bundle", f"not JSON: {exc}") from None
+        except ProofBundleError as exc:
+            # (0) the bundle is a well-formed taxledger.proof/v1 document.
+            raise VerificationFailure(0, "malformed_bundle", str(exc)) from None
+        return self.verify(bundle)
+
+    def verify_file(self, path: str | Path) -> Verified:
+        """Read, parse and verify a bundle file."""
+        try:
+            raw = Path(path).read_bytes()
+        except OSError as exc:
+            raise VerificationFailure(
+                0, "unreadable_bundle", f"cannot read {path}: {exc}"
+            ) from None
+        return self.verify_bytes(raw)
+
+    def verify(self, bundle: ProofBundle) -> Verified:
+        """Run every check on ``bundle``; raise :class:`VerificationFailure` at the first that
+        fails.
+
+        The checks, in order:
+
+        0. the bundle is well-formed, its schema known and its schema id that schema's
+           (checked when it is parsed);
+        1. the record validates against its schema;
+        2. the record hash, the commitment and the leaf recompute from record and salt;
+        3. the Merkle proof leads from the leaf to the root (a single fact has no proof);
+        4. the root (or the single fact) is on the ledger of this chain id, in the bundle's
+           transaction and block, for the bundle's agency, schema and request;
+        5. the EIP-712 signature of the request recovers the signer the bundle names;
+        6. the signer was the agency's key at that block (recomputed from governance history);
+        7. the agency was active, and its kind allowed to attest the schema, at that block;
+        8. the fact is neither revoked nor expired;
+        9. the block has the required confirmations.
+        """
+        anchor = bundle.anchor
+        # (1)
+        try:
+            validate(bundle.schema, bundle.record)
+        except RecordValidationError as exc:
+            raise VerificationFailure(
+                1,
+                "invalid_record",
+                f"the record does not satisfy {bundle.schema}: {_problems(exc)}",
+            ) from None
+        # (2)
+        computed_hash = record_hash(bundle.record)
+        if computed_hash != bundle.record_hash:
+            raise VerificationFailure(
+                2,
+                "record_hash_mismatch",
+                f"the record hashes to 0x{computed_hash.hex()}, the bundle says "
+                f"0x{bundle.record_hash.hex()}: the record was changed after it was committed",
+            )
+        computed_commitment = commitment(bundle.schema_id, bundle.salt, computed_hash)
+        if computed_commitment != bundle.commitment:
+            raise VerificationFailure(
+                2,
+                "commitment_mismatch",
+                f"schema id, salt and record hash commit to 0x{computed_commitment.hex()}, the "
+                f"bundle says 0x{bundle.commitment.hex()}: the salt is not the one committed",
+            )
+        computed_leaf = leaf(bundle.schema_id, computed_commitment)
+        if computed_leaf != bundle.leaf:
+            raise VerificationFailure(
+                2,
+                "leaf_mismatch",
+                f"the commitment's leaf is 0x{computed_leaf.hex()}, the bundle says "
+                f"0x{bundle.leaf.hex()}",
+            )
+        # (3) a single fact has no tree: its root is its commitment (checked on parsing).
+        if anchor.kind == "batch":
+            reached = process_proof(computed_leaf, bundle.proof)
+            if reached != bundle.root:
+                raise VerificationFailure(
+                    3,
+                    "proof_mismatch",
+                    f"the Merkle proof leads from the leaf to 0x{reached.hex()}, not to the "
+                    f"root 0x{bundle.root.hex()}: the proof is not this leaf's in this batch",
+                )
+        # (4) to (7), once per anchor.
+        write = self._check_write(bundle)
+        # (8)
+        revoked = self._revocations_of(bundle.root).get(
+            computed_leaf if anchor.kind == "batch" else None
+        )
+        if revoked is not None:
+            raise VerificationFailure(
+                8,
+                "revoked",
+                f"the fact was revoked at block {revoked.block_number} (transaction "
+                f"0x{revoked.tx_hash.hex()}) by agency {revoked.agency_id}, reason "
+                f"0x{revoked.reason.hex()}",
+            )
+        if isinstance(write, Attestation) and write.expiration:
+            now = int(self.clock())
+            if write.expiration <= now:
+                raise VerificationFailure(
+                    8,
+                    "expired",
+                    f"the fact expired at {_utc(write.expiration)} (unix {write.expiration}); "
+                    "look for the fact that replaced it",
+                )
+        # (9)
+        depth = self.view.head() - write.block_number
+        if depth < self.confirmations:
+            raise VerificationFailure(
+                9,
+                "unconfirmed",
+                f"block {write.block_number} has {depth} confirmation(s), "
+                f"{self.confirmations} required; verify again once the chain has grown",
+            )
+        return Verified(bundle, write)
+
+    def _revocations_of(self, target: bytes) -> dict[bytes | None, Revocation]:
+        found = self._revocations.get(target)
+        if found is None:
+            found = self._revocations[target] = self.view.revocations(target)
+        return found
+
+    def _check_write(self, bundle: ProofBundle) -> Write:
+        # Every claim checks 4 to 7 read is in the key, so a tampered anchor never hits the
+        # entry of a genuine one.
+        key = (bundle.root, bundle.schema_id, bundle.anchor)
+        cached = self._writes.get(key)
+        if cached is None:
+            try:
+                cached = self._find_write(bundle)
+                self._authorise(bundle, cached)
+            except VerificationFailure as exc:
+                cached = exc
+            self._writes[key] = cached
+        if isinstance(cached, VerificationFailure):
+            raise cached
+        return cached
+
+    def _find_write(self, bundle: ProofBundle) -> Write:
+        a = bundle.anchor
+        view = self.view
+        # (4) the same chain, the same contract, then the write itself.
+        if a.chain_id != view.chain_id:
+            raise VerificationFailure(
+                4,
+                "wrong_chain",
+                f"the bundle is anchored on chain {a.chain_id}, but the ledger is on chain "
+                f"{view.chain_id}: verify it against that chain's ledger",
+            )
+        if "0x" + a.ledger.hex() != view.ledger:
+            raise VerificationFailure(
+                4,
+                "wrong_ledger",
+                f"the bundle names ledger contract 0x{a.ledger.hex()}, but this deployment's "
+                f"ledger is {view.ledger}: verify it against that ledger's deployment",
+            )
+        write: Write | None
+        if a.kind == "batch":
+            write = view.anchor(bundle.root)
+            what = f"root 0x{bundle.root.hex()}"
+        else:
+            write = view.attestation(bundle.root)
+            what = f"fact 0x{bundle.root.hex()}"
+        if write is None:
+            raise VerificationFailure(
+                4,
+                "not_on_chain",
+                f"{what} is not on ledger {view.ledger} according to {view.where()}",
+            )
+        if (write.tx_hash, write.block_number) != (a.tx_hash, a.block_number):
+            raise VerificationFailure(
+                4,
+                "wrong_transaction",
+                f"{what} was written in transaction 0x{write.tx_hash.hex()} at block "
+                f"{write.block_number}, not in 0x{a.tx_hash.hex()} at block {a.block_number}",
+            )
+        for name, recorded, claimed in _compared_fields(bundle, write):
+            if recorded != claimed:
+                raise VerificationFailure(
+                    4,
+                    "write_mismatch",
+                    f"the ledger recorded {name} {_show(recorded)} for {what}, the bundle "
+                    f"says {_show(claimed)}",
+                )
+        return write
+
+    def _authorise(self, bundle: ProofBundle, write: Write) -> None:
+        a = bundle.anchor
+        signer = "0x" + a.signer.hex()
+        request: SignedRequest
+        if isinstance(write, Anchor):
+            assert a.count is not None
+            request = BatchRequest(bundle.schema_id, bundle.root, a.count, a.deadline)
+        else:
+            assert a.subject is not None and a.ref_uid is not None
+            assert a.expiration is not None and a.nonce is not None
+            request = AttestRequest(
+                bundle.schema_id,
+                bundle.root,
+                a.subject,
+                a.ref_uid,
+                a.expiration,
+                a.nonce,
+                a.deadline,
+            )
+        # (5)
+        try:
+            recovered = recover_request(self._domain, request, a.signature)
+        except SignatureError as exc:
+            raise VerificationFailure(
+                5, "bad_signature", f"the signature is unusable: {exc}"
+            ) from None
+        if recovered != signer:
+            raise VerificationFailure(
+                5,
+                "bad_signature",
+                f"the signature recovers {recovered}, not the signer {signer} the bundle names: "
+                "it was not made by that key over this request",
+            )
+        # (6) and (7), from governance history, not from the contract's own verdict.
+        self.view.membership(write.position).authorise(
+            signer, write.agency_id, bundle.schema_id, write.position
+        )
+        if write.signer != signer:
+            raise VerificationFailure(
+                6,
+                "signer_mismatch",
+                f"the ledger recorded signer {write.signer} for this write, not {signer}",
+            )
+
+
+def _compared_fields(bundle: ProofBundle, write: Write) -> list[tuple[str, object, object]]:
+    """``(name, recorded on chain, claimed by the bundle)`` of every field the write event
+    records."""
+    a = bundle.anchor
+    fields: list[tuple[str, object, object]] = [
+        ("schema", write.schema_id, bundle.schema_id),
+        ("agency", write.agency_id, a.agency_id),
+    ]
+    if isinstance(write, Anchor):
+        fields.append(("count", write.count, a.count))
+    else:
+        fields += [
+            ("subject", write.subject, a.subject),
+            ("ref_uid", write.ref_uid, a.ref_uid),
+            ("expiration", write.expiration, a.expiration),
+        ]
+    return fields
+
+
+def _show(value: object) -> str:
+    return "0x" + value.hex() if isinstance(value, bytes) else str(value)
+
+
+def _problems(exc: RecordValidationError) -> str:
+    return "; ".join(f"{path}: {message} [{rule}]" for path, rule, message in exc.problems)
+
+
+def _utc(timestamp: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))

@@ -1,0 +1,76 @@
+"""The reports: the JSON document's structure, and the HTML page as a person sees it in
+headless Chromium, offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .conftest import Planted
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def test_json_report_structure(planted: Planted) -> None:
+    doc = planted.report.to_json()
+    assert list(doc) == [
+        "format", "generated_at", "ledger", "sync", "summary", "agencies", "verification",
+        "findings", "invoices",
+    ]  # fmt: skip
+    assert doc["format"] == "taxledger.audit/v1"
+    assert [a["name"] for a in doc["agencies"]] == [
+        "tax-bureau",
+        "bank",
+        "market-regulator",
+        "auditor",
+    ]
+    finding = next(f for f in doc["findings"] if f["code"] == "payment_missing")
+    assert set(finding) == {"code", "severity", "subject", "message", "facts"}
+    assert set(finding["facts"][0]) >= {
+        "schema",
+        "kind",
+        "agency",
+        "block_number",
+        "tx_hash",
+        "ref",
+    }
+    invoice = doc["invoices"][0]
+    assert set(invoice["timeline"][0]) == {
+        "block_number", "timestamp", "event", "schema", "agency", "signer", "summary", "verdict",
+        "fact",
+    }  # fmt: skip
+
+
+@pytest.mark.skipif(not CHROMIUM.is_file(), reason="Debian chromium is not installed")
+def test_html_report_shows_summary_findings_and_timelines(planted: Planted, tmp_path: Path) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    page_file = tmp_path / "report.html"
+    page_file.write_text(planted.report.to_html(), encoding="utf-8")
+    requests: list[str] = []
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            page = browser.new_page()
+            page.on("request", lambda request: requests.append(request.url))
+            page.goto(page_file.as_uri())
+            summary = planted.report.summary
+            assert page.text_content("#count-findings") == str(summary["findings"])
+            assert page.text_content("#count-invoices") == f"1 / {summary['invoices']}"
+            row = page.locator("tr.finding[data-code='payment_missing']")
+            assert row.count() == 1
+            assert planted.numbers["payment_missing"] in row.inner_text()
+            assert "no bank attested a payment" in row.inner_text()
+            timeline = page.locator(f"#invoice-{planted.numbers['consistent']} ol.timeline li")
+            assert timeline.count() == 3
+            texts = timeline.all_inner_texts()
+            assert "tax-bureau (agency 1)" in texts[0] and "invoice.issued" not in texts[0]
+            assert "payment ICBC-" in texts[1] and "bank (agency 2)" in texts[1]
+            assert "registration of" in texts[2]
+            assert page.locator("#invoices .invoice.bad").count() == summary["invoices"] - 1
+        finally:
+            browser.close()
+    assert requests == [page_file.as_uri()]
