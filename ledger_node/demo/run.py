@@ -87,7 +87,6 @@ def local_gateways(
                     "batch_size": 500,
                     "batch_interval_ms": 200,
                     "confirmations": 1,
-                    "workers": 0,
                 }
             )
             ledger = LedgerClient.from_deployment(w3, deployment)
