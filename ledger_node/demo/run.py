@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import shutil
 import sys
 import threading
 import time
@@ -120,6 +121,28 @@ def _serve(app: Any) -> Iterator[str]:
         thread.join(30)
 
 
+#: What a demo writes under its output directory; a new run replaces exactly these.
+DEMO_OUTPUTS = (
+    "bundles",
+    "gateways",
+    "audit-index.sqlite",
+    "deployment.json",
+    "consortium.key",
+    "report.html",
+    "report.json",
+)
+
+
+def _clear_previous(out: Path) -> None:
+    """Remove an earlier demo's files (and nothing else) so a run starts clean."""
+    for name in DEMO_OUTPUTS:
+        path = out / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
 def _submit(scene: DemoScenario, gateways: dict[str, GatewayHandle], echo: Echo) -> None:
     total = len(scene.submissions)
     with click.progressbar(length=total, label="submitting records", file=sys.stderr) as bar:
@@ -227,11 +250,8 @@ def run_demo(
     from ledger_node.audit.report import run_audit
 
     out.mkdir(parents=True, exist_ok=True)
+    _clear_previous(out)
     bundles = out / "bundles"
-    if bundles.exists() and any(bundles.iterdir()):
-        raise DemoError(f"{bundles} is not empty; give an empty --out directory")
-    if (out / "audit-index.sqlite").exists():
-        raise DemoError(f"{out} holds an earlier demo; give an empty --out directory")
     scene = build_scenario(invoices)
     echo(
         f"scenario: {len(scene.submissions)} records ({invoices} invoices with payments, "

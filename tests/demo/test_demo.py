@@ -60,9 +60,13 @@ def test_demo_on_the_embedded_chain_finds_exactly_the_planted_problems(tmp_path:
     bundles = list((out / "bundles").rglob("*.json"))
     assert len(bundles) == report["summary"]["bundles"]
     assert "<html" in (out / "report.html").read_text()[:200].lower()
-    # The demo refuses to mix its files with an earlier run's.
+    # Running it again into the same directory replaces the earlier run's files.
+    (out / "notes.txt").write_text("mine")
     again = taxledger("demo", "--invoices", "40", "--out", str(out))
-    assert again.returncode == 2 and "not empty" in again.stderr
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert json.loads((out / "deployment.json").read_text())["ledger"] != deployment["ledger"]
+    assert len(list((out / "bundles").rglob("*.json"))) == len(bundles)
+    assert (out / "notes.txt").read_text() == "mine"
 
 
 def test_testnet_up_demo_over_http_and_down(tmp_path: Path) -> None:
