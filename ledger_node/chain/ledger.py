@@ -77,8 +77,12 @@ def _encode_static(signature: str, fields: tuple[Any, ...], sig: bytes) -> bytes
     offset = (len(fields) + 1) * 32
     padding = bytes(-len(sig) % 32)
     return (
-        _SELECTORS[signature] + head + offset.to_bytes(32, "big")
-        + len(sig).to_bytes(32, "big") + sig + padding
+        _SELECTORS[signature]
+        + head
+        + offset.to_bytes(32, "big")
+        + len(sig).to_bytes(32, "big")
+        + sig
+        + padding
     )
 
 
@@ -260,7 +264,8 @@ class LedgerClient:
         self, agency_key: LocalKey, request: SignedRequest, fn: str, fields: tuple[Any, ...]
     ) -> Prepared:
         signature = agency_key.sign_digest(self.domain.digest(request.struct_hash()))
-        return Prepared(request, agency_key.address, signature, _encode_static(fn, fields, signature))
+        calldata = _encode_static(fn, fields, signature)
+        return Prepared(request, agency_key.address, signature, calldata)
 
     # -- writing ---------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from ledger_node.chain.ledger import LedgerClient, encode_call
 from ledger_node.chain.rpc import Rpc, connect
 from ledger_node.chain.transactions import Sender
 from ledger_node.contracts import load_artifact
-from ledger_node.eip712 import Domain, recover_request, sign_request, AttestRequest
+from ledger_node.eip712 import AttestRequest, Domain, recover_request, sign_request
 from ledger_node.keys import LocalKey
 
 SECRET = bytes.fromhex("4c0883a69102937d6231471b5decb2dc6ef8ed8d9ab0ed06e1c5d8b8e3a0b5a1")
@@ -112,4 +112,4 @@ def test_every_contract_error_has_a_typed_python_class() -> None:
     for item in load_artifact("TaxLedger").abi:
         if item["type"] == "error":
             cls = getattr(errors, item["name"])
-            assert cls.FIELDS == tuple(i["name"] for i in item["inputs"])
+            assert tuple(i["name"] for i in item["inputs"]) == cls.FIELDS
