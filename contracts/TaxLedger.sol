@@ -13,16 +13,20 @@ import {ITaxLedger} from "./interfaces/ITaxLedger.sol";
 /// and credit facts, signed by member agencies and checked against the membership at the block
 /// they are written in.
 contract TaxLedger is ITaxLedger, Consortium, EIP712 {
-    // keccak256("Attest(bytes32 schemaId,bytes32 commitment,bytes32 subject,bytes32 refUID,uint64 expiration,uint256 nonce,uint64 deadline)")
+    /// @notice EIP-712 type hash of an attestation request:
+    /// keccak256("Attest(bytes32 schemaId,bytes32 commitment,bytes32 subject,bytes32 refUID,uint64 expiration,uint256 nonce,uint64 deadline)")
     bytes32 public constant ATTEST_TYPEHASH = keccak256(
         "Attest(bytes32 schemaId,bytes32 commitment,bytes32 subject,bytes32 refUID,uint64 expiration,uint256 nonce,uint64 deadline)"
     );
-    // keccak256("AnchorBatch(bytes32 schemaId,bytes32 root,uint32 count,uint64 deadline)")
+    /// @notice EIP-712 type hash of a batch-anchoring request:
+    /// keccak256("AnchorBatch(bytes32 schemaId,bytes32 root,uint32 count,uint64 deadline)")
     bytes32 public constant ANCHOR_BATCH_TYPEHASH =
         keccak256("AnchorBatch(bytes32 schemaId,bytes32 root,uint32 count,uint64 deadline)");
-    // keccak256("Revoke(bytes32 uid,bytes32 reason,uint256 nonce,uint64 deadline)")
+    /// @notice EIP-712 type hash of a revocation request:
+    /// keccak256("Revoke(bytes32 uid,bytes32 reason,uint256 nonce,uint64 deadline)")
     bytes32 public constant REVOKE_TYPEHASH = keccak256("Revoke(bytes32 uid,bytes32 reason,uint256 nonce,uint64 deadline)");
-    // keccak256("RevokeLeaf(bytes32 root,bytes32 leaf,bytes32 reason,uint256 nonce,uint64 deadline)")
+    /// @notice EIP-712 type hash of a leaf-revocation request:
+    /// keccak256("RevokeLeaf(bytes32 root,bytes32 leaf,bytes32 reason,uint256 nonce,uint64 deadline)")
     bytes32 public constant REVOKE_LEAF_TYPEHASH =
         keccak256("RevokeLeaf(bytes32 root,bytes32 leaf,bytes32 reason,uint256 nonce,uint64 deadline)");
 
