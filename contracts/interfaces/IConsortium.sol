@@ -109,7 +109,7 @@ interface IConsortium {
         uint32[] approvers;
     }
 
-    /// @notice The caller is not the current key of an active member agency.
+    /// @notice The caller is not a valid key, in this block, of an active member agency.
     error ConsortiumNotGovernor(address caller);
     /// @notice No agency has this id.
     error ConsortiumUnknownAgency(uint32 agencyId);
@@ -144,7 +144,7 @@ interface IConsortium {
 
     /// @notice An agency joined the consortium.
     event AgencyAdded(uint32 indexed agencyId, AgencyKind kind, address indexed key, string name);
-    /// @notice An agency was suspended: its key can no longer attest or govern.
+    /// @notice An agency was suspended: from the next block its key can no longer attest or govern.
     event AgencySuspended(uint32 indexed agencyId);
     /// @notice A suspended agency was reinstated.
     event AgencyReinstated(uint32 indexed agencyId);
@@ -166,7 +166,7 @@ interface IConsortium {
     /// @return proposalId The new proposal's id, counting from 1.
     function propose(Action calldata action) external returns (uint256 proposalId);
 
-    /// @notice Approve a proposal as the agency whose current key is the caller.
+    /// @notice Approve a proposal as the agency whose key, valid in this block, is the caller.
     /// @param proposalId The proposal to approve.
     function approve(uint256 proposalId) external;
 

@@ -111,13 +111,18 @@ class Batch:
 
 @dataclass(frozen=True)
 class Agency:
-    """A member agency as the ledger stores it now."""
+    """A member agency as the ledger stores it now.
+
+    ``active`` is the latest governance decision, in force from block ``status_from`` (a
+    change takes effect from the block after the one that made it).
+    """
 
     agency_id: int
     kind: AgencyKind
     active: bool
     key: str
     name: str
+    status_from: int
 
 
 @dataclass(frozen=True)
@@ -381,12 +386,12 @@ class LedgerClient:
         return None if index == 0 else (index, mask, revocable, name)
 
     def agency(self, agency_id: int) -> Agency | None:
-        ((kind, status, key, _status_from, _previous, name),) = self.call(
+        ((kind, status, key, status_from, _previous, name),) = self.call(
             "getAgency(uint32)", [agency_id], ["(uint8,uint8,address,uint64,uint8,string)"]
         )
         if kind == 0:
             return None
-        return Agency(agency_id, AgencyKind(kind), status == 1, key.lower(), name)
+        return Agency(agency_id, AgencyKind(kind), status == 1, key.lower(), name, status_from)
 
     def agencies(self) -> list[Agency]:
         """Every agency ever added, by id."""
