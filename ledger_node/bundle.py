@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import re
+import struct
+from binascii import hexlify, unhexlify
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,7 +167,7 @@ class ProofBundle:
         # (1) a schema the ledger defines, with its id
         if self.schema not in SCHEMAS:
             raise ProofBundleError(f"unknown schema {self.schema!r}")
-        if self.schema_id != keccak256(self.schema.encode()):
+        if self.schema_id != _schema_id_of(self.schema):
             raise ProofBundleError(f"schema_id is not keccak256({self.schema!r})")
         # (2) the record is a JSON object
         if type(self.record) is not dict:
@@ -235,6 +237,16 @@ class ProofBundle:
     @classmethod
     def from_dict(cls, data: object) -> ProofBundle:
         """Parse a bundle's JSON object; raises :class:`ProofBundleError` naming the field."""
+        if cls is ProofBundle:
+            bundle = _fast_from_dict(data)
+            if bundle is not None:
+                return bundle
+        # Something is unusual (or wrong): the field-by-field parse below says what.
+        return cls._checked_from_dict(data)
+
+    @classmethod
+    def _checked_from_dict(cls, data: object) -> ProofBundle:
+        """The reference parse: every check in order, each error naming its field."""
         if not isinstance(data, dict):
             raise ProofBundleError("a proof bundle must be a JSON object")
         if data.get("format") != FORMAT:
@@ -309,3 +321,204 @@ def _parse_hex(name: str, value: object) -> bytes:
     if not isinstance(value, str) or _HEX.fullmatch(value) is None:
         raise ProofBundleError(f"{name} must be 0x-prefixed lowercase hex")
     return bytes.fromhex(value[2:])
+
+
+# --- fast parse --------------------------------------------------------------------------
+#
+# Parsing is the verifier's hottest step, and nearly every bundle it sees is well-formed.
+# :func:`_fast_from_dict` answers "certainly well-formed?" with a few C-level operations:
+# every hex string of the bundle is length-checked, its "0x" prefixes compared and its digits
+# decoded in ONE ``bytes.fromhex`` (the round trip through ``bytes.hex`` refuses uppercase and
+# whitespace, exactly as the ``_HEX`` pattern does), then split by one ``struct`` unpack. It
+# accepts only what the checked parse accepts, and builds the very same objects; on anything
+# unusual it returns None and :meth:`ProofBundle._checked_from_dict` runs, so every error and
+# its message are that parse's. ``tests/verify/test_fast_parse.py`` holds the two to agreeing.
+
+_SCHEMA_IDS: dict[str, bytes] = {}
+
+
+def _schema_id_of(name: str) -> bytes:
+    """``keccak256(name)``, remembered for the ledger's schemas (callers check membership)."""
+    schema_id = _SCHEMA_IDS.get(name)
+    if schema_id is None:
+        schema_id = keccak256(name.encode())
+        if name in SCHEMAS:
+            _SCHEMA_IDS[name] = schema_id
+    return schema_id
+
+
+_new = object.__new__
+_ANCHOR_HEX_SIZES = {"batch": (20, 32, 20, 65), "single": (20, 32, 20, 65, 32, 32)}
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """How the hex strings of one kind of bundle lie end to end."""
+
+    lengths: list[int]  # of each string, "0x" included
+    split: Any  # struct unpack of the joined ASCII: prefix, digits, prefix, digits...
+    prefixes: tuple[bytes, ...]  # (b"0x",) * count
+    unpack: Any  # struct unpack of the decoded bytes: one value per string
+
+
+#: (kind, proof length, subject count) -> its shape; at most 2 * 65 * 65 of them.
+_SHAPES: dict[tuple[str, int, int], _Shape] = {}
+
+
+def _shape(kind: str, proofs: int, subjects: int) -> _Shape:
+    key = (kind, proofs, subjects)
+    shape = _SHAPES.get(key)
+    if shape is None:
+        # schema_id, salt, record_hash, commitment, leaf, root, proof, subjects, anchor
+        sizes = (32,) * (6 + proofs + subjects) + _ANCHOR_HEX_SIZES[kind]
+        shape = _SHAPES[key] = _Shape(
+            [2 + 2 * size for size in sizes],
+            struct.Struct("".join(f"2s{2 * size}s" for size in sizes)).unpack,
+            (b"0x",) * len(sizes),
+            struct.Struct("".join(f"{size}s" for size in sizes)).unpack,
+        )
+    return shape
+
+
+def _setter(cls: type, name: str) -> Any:
+    return vars(cls)[name].__set__
+
+
+_set_a = {name: _setter(Anchor, name) for name in Anchor.__slots__}
+_set_b = {name: _setter(ProofBundle, name) for name in ProofBundle.__slots__}
+(_a_chain_id, _a_ledger, _a_tx_hash, _a_block_number, _a_agency_id, _a_signer, _a_signature,
+ _a_kind, _a_deadline, _a_count, _a_nonce, _a_subject, _a_ref_uid, _a_expiration) = (
+    _set_a[name] for name in (
+        "chain_id", "ledger", "tx_hash", "block_number", "agency_id", "signer", "signature",
+        "kind", "deadline", "count", "nonce", "subject", "ref_uid", "expiration",
+    )
+)  # fmt: skip
+(_b_schema, _b_schema_id, _b_record, _b_salt, _b_record_hash, _b_commitment, _b_leaf, _b_proof,
+ _b_root, _b_subjects, _b_anchor) = (
+    _set_b[name] for name in (
+        "schema", "schema_id", "record", "salt", "record_hash", "commitment", "leaf", "proof",
+        "root", "subjects", "anchor",
+    )
+)  # fmt: skip
+_BATCH_KEYS = _ANCHOR_FIELDS["batch"]
+_SINGLE_KEYS = _ANCHOR_FIELDS["single"]
+
+
+def _fast_from_dict(data: object) -> ProofBundle | None:
+    """The bundle ``data`` describes if it is certainly well-formed, else None."""
+    if type(data) is not dict or data.keys() != _BUNDLE_FIELDS:
+        return None
+    schema, record, proof, subjects, anchor = (
+        data["schema"], data["record"], data["proof"], data["subjects"], data["anchor"]
+    )  # fmt: skip
+    if (
+        data["format"] != FORMAT
+        or type(schema) is not str
+        or type(record) is not dict
+        or type(proof) is not list
+        or type(subjects) is not list
+        or type(anchor) is not dict
+        or len(proof) > MAX_PROOF_LENGTH
+        or len(subjects) > MAX_PROOF_LENGTH
+        or schema not in SCHEMAS
+    ):
+        return None
+    kind = anchor.get("kind")
+    chain_id = block_number = agency_id = deadline = None
+    count = nonce = expiration = None
+    if kind == "batch":
+        if anchor.keys() != _BATCH_KEYS:
+            return None
+        count = anchor["count"]
+        if type(count) is not int or not 0 < count <= _UINT256_MAX:
+            return None
+        strings = [
+            data["schema_id"], data["salt"], data["record_hash"], data["commitment"],
+            data["leaf"], data["root"], *proof, *subjects,
+            anchor["ledger"], anchor["tx_hash"], anchor["signer"], anchor["signature"],
+        ]  # fmt: skip
+    elif kind == "single":
+        if anchor.keys() != _SINGLE_KEYS or proof:
+            return None
+        nonce, expiration = anchor["nonce"], anchor["expiration"]
+        if (
+            type(nonce) is not int
+            or type(expiration) is not int
+            or not 0 <= nonce <= _UINT256_MAX
+            or not 0 <= expiration <= _UINT256_MAX
+        ):
+            return None
+        strings = [
+            data["schema_id"], data["salt"], data["record_hash"], data["commitment"],
+            data["leaf"], data["root"], *subjects,
+            anchor["ledger"], anchor["tx_hash"], anchor["signer"], anchor["signature"],
+            anchor["subject"], anchor["ref_uid"],
+        ]  # fmt: skip
+    else:
+        return None
+    chain_id, block_number = anchor["chain_id"], anchor["block_number"]
+    agency_id, deadline = anchor["agency_id"], anchor["deadline"]
+    if (
+        type(chain_id) is not int
+        or type(block_number) is not int
+        or type(agency_id) is not int
+        or type(deadline) is not int
+        or not 0 <= chain_id <= _UINT256_MAX
+        or not 0 <= block_number <= _UINT256_MAX
+        or not 0 <= agency_id <= _UINT256_MAX
+        or not 0 <= deadline <= _UINT256_MAX
+    ):
+        return None
+    shape = _shape(kind, len(proof), len(subjects))
+    try:
+        # Lengths first, so that the pieces of the joined text are the strings themselves.
+        if list(map(len, strings)) != shape.lengths:
+            return None
+        pieces = shape.split("".join(strings).encode("ascii"))
+        if pieces[0::2] != shape.prefixes:
+            return None
+        digits = b"".join(pieces[1::2])
+        raw = unhexlify(digits)
+        # unhexlify takes uppercase too; the lowercase round trip refuses it, as _HEX does.
+        if hexlify(raw) != digits:
+            return None
+        values = shape.unpack(raw)
+    except (TypeError, ValueError, struct.error):  # a non-string, non-ASCII or non-hex
+        return None
+    if values[0] != _schema_id_of(schema):
+        return None
+    if kind == "single" and values[5] != values[3]:
+        return None
+    a = _new(Anchor)
+    _a_chain_id(a, chain_id)
+    _a_block_number(a, block_number)
+    _a_agency_id(a, agency_id)
+    _a_kind(a, kind)
+    _a_deadline(a, deadline)
+    _a_count(a, count)
+    _a_nonce(a, nonce)
+    _a_expiration(a, expiration)
+    tail = 6 + len(proof) + len(subjects)
+    _a_ledger(a, values[tail])
+    _a_tx_hash(a, values[tail + 1])
+    _a_signer(a, values[tail + 2])
+    _a_signature(a, values[tail + 3])
+    if kind == "single":
+        _a_subject(a, values[tail + 4])
+        _a_ref_uid(a, values[tail + 5])
+    else:
+        _a_subject(a, None)
+        _a_ref_uid(a, None)
+    b = _new(ProofBundle)
+    _b_schema(b, schema)
+    _b_schema_id(b, values[0])
+    _b_record(b, record)
+    _b_salt(b, values[1])
+    _b_record_hash(b, values[2])
+    _b_commitment(b, values[3])
+    _b_leaf(b, values[4])
+    _b_root(b, values[5])
+    _b_proof(b, values[6 : 6 + len(proof)])
+    _b_subjects(b, values[6 + len(proof) : tail])
+    _b_anchor(b, a)
+    return b

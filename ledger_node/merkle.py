@@ -73,7 +73,7 @@ class MerkleTree:
         # stable like the library's, so equal leaves keep their relative order.
         order = sorted(range(count), key=leaves.__getitem__)
         nodes: list[bytes] = [b""] * (count - 1)
-        nodes.extend(leaves[i] for i in reversed(order))
+        nodes.extend(map(leaves.__getitem__, reversed(order)))
         positions = [0] * count
         last = 2 * count - 2
         for rank, value_index in enumerate(order):

@@ -18,5 +18,9 @@ class VerificationFailure(Error, ValueError):
         self.code = code
         self.message = message
 
+    def __reduce__(self) -> tuple[type[VerificationFailure], tuple[int, str, str]]:
+        # Picklable (across processes) although its arguments are not the message alone.
+        return (type(self), (self.check, self.code, self.message))
+
     def diagnostics(self) -> str:
         return f"check ({self.check}) failed: {self.message}"
