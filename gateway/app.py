@@ -17,6 +17,7 @@ from gateway.errors import BodyLimit, install_handlers
 from gateway.ingest import Ingestor
 from gateway.metrics import GatewayMetrics
 from gateway.models import DOCUMENTED_REQUESTS
+from gateway.preparers import Preparers
 from gateway.routes import health, records
 from gateway.service import Gateway
 from gateway.settings import GatewaySettings, load_secrets, read_consortium_key
@@ -54,9 +55,9 @@ def build_gateway(settings: GatewaySettings, *, chain: AgencyChain | None = None
         batch_interval=settings.batch_interval_ms / 1000,
         confirmations=settings.confirmations,
     )
-    return Gateway(
-        chain, store, Ingestor(chain.name, chain.kind, consortium_key), batcher, keys, metrics
-    )
+    ingestor = Ingestor(chain.name, chain.kind, consortium_key)
+    preparers = Preparers(ingestor, consortium_key, settings.workers)
+    return Gateway(chain, store, ingestor, preparers, batcher, keys, metrics)
 
 
 def create_app(settings: GatewaySettings, *, chain: AgencyChain | None = None) -> FastAPI:
@@ -65,11 +66,13 @@ def create_app(settings: GatewaySettings, *, chain: AgencyChain | None = None) -
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await gateway.preparers.start()
         gateway.batcher.start()
         try:
             yield
         finally:
             gateway.batcher.stop()
+            await gateway.preparers.stop()
             gateway.store.close()
 
     app = FastAPI(

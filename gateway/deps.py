@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -15,7 +15,11 @@ from gateway.service import Gateway
 _bearer = HTTPBearer(auto_error=False, description="An API key from `taxledger gateway keys add`.")
 
 
-def get_gateway(request: Request) -> Gateway:
+# The dependencies are ``async`` although they never await: FastAPI runs a plain ``def``
+# dependency in a worker thread, a thread hop per request for a few microseconds of work.
+
+
+async def get_gateway(request: Request) -> Gateway:
     """The gateway this app serves."""
     gateway: Gateway = request.app.state.gateway
     return gateway
@@ -25,10 +29,12 @@ GatewayDep = Annotated[Gateway, Depends(get_gateway)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
 
 
-def require(role: Role) -> Callable[[Gateway, HTTPAuthorizationCredentials | None], ApiKey]:
+def require(
+    role: Role,
+) -> Callable[[Gateway, HTTPAuthorizationCredentials | None], Coroutine[Any, Any, ApiKey]]:
     """A dependency admitting API keys that hold ``role``."""
 
-    def check(gateway: GatewayDep, credentials: Credentials) -> ApiKey:
+    async def check(gateway: GatewayDep, credentials: Credentials) -> ApiKey:
         if credentials is None:
             raise ApiError(
                 401, "unauthenticated", "send an API key as `Authorization: Bearer <key>`"

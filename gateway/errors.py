@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.ingest import Problem, Rejection, pydantic_problems
+from gateway.ingest import Problem, Rejection, parse_body, pydantic_problems
 
 log = logging.getLogger(__name__)
 
@@ -61,15 +61,10 @@ def error_response(rejection: Rejection, headers: Mapping[str, str] | None = Non
 
 def parse_json(body: bytes) -> Any:
     """The JSON value of a request body; malformed JSON is a 400 saying where it broke."""
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise ApiError(
-            400,
-            "malformed_json",
-            "the request body is not valid JSON",
-            (("$", "json_syntax", f"{exc.msg} at line {exc.lineno} column {exc.colno}"),),
-        ) from None
+    parsed = parse_body(body)
+    if type(parsed) is Rejection:
+        raise ApiError.of(parsed)
+    return parsed
 
 
 class BodyLimit:

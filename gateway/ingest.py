@@ -1,25 +1,34 @@
 """From a request item to an outbox row: envelope, schema gate, validation, commitment.
 
-Nothing here signs or touches the chain; a refused item never gets past this module.
+Nothing here signs or touches the chain; a refused item never gets past this module. It is
+the whole per-record cost of intake, and the preparation workers (:mod:`gateway.worker`) run
+it for bulk requests, so it imports neither FastAPI nor pydantic until a bad envelope needs
+pydantic's error messages.
+
+An outbox row is a plain tuple (:data:`Row`), the column order of ``INSERT INTO records``:
+a bulk request of 10,000 records builds no other object per record, and its answer for an
+accepted record is rendered here, as JSON bytes, once.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from pydantic import ValidationError
-from pydantic_core import ErrorDetails
 
-from gateway.models import MAX_BULK, RecordCreate
-from gateway.store import NewRecord
+from gateway.limits import ID_PATTERN, MAX_BULK
+from gateway.store import Row
 from ledger_node.agencies import AgencyKind
 from ledger_node.commitment import commit_record
 from ledger_node.errors import LedgerValueError, RecordValidationError
 from ledger_node.records.schemas import SCHEMAS
 from ledger_node.records.validation import validate
 from ledger_node.subject import record_subject_tags
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
 
 Problem = tuple[str, str, str]
 
@@ -35,6 +44,9 @@ _RULES = {
     "string_too_short": "length",
     "string_too_long": "length",
 }
+# The envelope pydantic would accept, checked without it (the fast path of every valid item).
+_ID = re.compile(ID_PATTERN.removeprefix("^").removesuffix("$"))
+_SCHEMA_IDS = {name: "0x" + schema.schema_id.hex() for name, schema in SCHEMAS.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +92,19 @@ def invalid_request(problems: tuple[Problem, ...]) -> Rejection:
     return Rejection(422, "invalid_request", "the request body does not match the API", problems)
 
 
+def parse_body(body: bytes) -> Any:
+    """The JSON value of a request body, or a 400 :class:`Rejection` saying where it broke."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        return Rejection(
+            400,
+            "malformed_json",
+            "the request body is not valid JSON",
+            (("$", "json_syntax", f"{exc.msg} at line {exc.lineno} column {exc.colno}"),),
+        )
+
+
 def bulk_items(body: object) -> list[object] | Rejection:
     """The items of a bulk body ``{"records": [...]}``, or why it is not one."""
     if type(body) is not dict:
@@ -103,6 +128,42 @@ def bulk_items(body: object) -> list[object] | Rejection:
     return items
 
 
+def receipt_of_row(row: Row, status: str = "accepted") -> dict[str, Any]:
+    """The JSON of a :class:`~gateway.models.RecordReceipt` for a row just accepted."""
+    return {
+        "id": row[0],
+        "schema": row[1],
+        "schema_id": _SCHEMA_IDS[row[1]],
+        "status": status,
+        "record_hash": "0x" + row[3].hex(),
+        "commitment": "0x" + row[5].hex(),
+        "leaf": "0x" + row[6].hex(),
+        "accepted_at": row[8],
+    }
+
+
+def _exact(data: bytes) -> bytes:
+    """A copy of ``data`` in a block of its own size: orjson's output keeps the 4 KiB buffer
+    it was written in, and a bulk request holds thousands of them until it is answered."""
+    return bytes(memoryview(data))
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedBulk:
+    """A bulk request checked item by item, ready for the outbox (and cheap to pickle).
+
+    ``parts[i]`` is item ``i``'s answer as JSON bytes: its refusal, or its ``202`` result if
+    the outbox takes ``rows[k]`` (``positions[k] == i``) as new; only duplicates and
+    conflicts, which the outbox finds, are answered otherwise.
+    """
+
+    count: int
+    rows: list[Row]
+    positions: list[int]
+    parts: list[bytes]
+    refused: dict[int, int]  # refusals by HTTP status
+
+
 class Ingestor:
     """Turns request items into outbox rows for one agency."""
 
@@ -111,14 +172,39 @@ class Ingestor:
         self.kind = kind
         self._consortium_key = consortium_key
 
-    def prepare(self, item: object, prefix: str, now: float) -> NewRecord | Rejection:
-        """Check one ``{"schema", "id", "record"}`` item; ``prefix`` roots its field paths."""
-        # (1) the envelope
+    def _envelope(self, item: object, prefix: str) -> tuple[str, str, dict[str, Any]] | Rejection:
+        """``(schema, id, record)`` of a ``{"schema", "id", "record"}`` item."""
+        if type(item) is dict and len(item) == 3:
+            schema_name = item.get("schema")
+            record_id = item.get("id")
+            record = item.get("record")
+            if (
+                type(schema_name) is str
+                and schema_name in SCHEMAS
+                and type(record_id) is str
+                and _ID.fullmatch(record_id) is not None
+                and type(record) is dict
+            ):
+                return schema_name, record_id, record
+        # Something is wrong: pydantic names it, exactly as the API documents.
+        from pydantic import ValidationError
+
+        from gateway.models import RecordCreate
+
         try:
             envelope = RecordCreate.model_validate(item)
         except ValidationError as exc:
             return invalid_request(pydantic_problems(exc.errors(), prefix))
-        schema = SCHEMAS[envelope.schema_name]
+        return envelope.schema_name, envelope.id, envelope.record
+
+    def prepare(self, item: object, prefix: str, now: float) -> Row | Rejection:
+        """Check one ``{"schema", "id", "record"}`` item; ``prefix`` roots its field paths."""
+        # (1) the envelope
+        envelope = self._envelope(item, prefix)
+        if type(envelope) is Rejection:
+            return envelope
+        schema_name, record_id, record = envelope  # type: ignore[misc]
+        schema = SCHEMAS[schema_name]
         # (2) the schema gate: before anything is hashed, stored or signed
         if self.kind not in schema.attesters:
             allowed = ", ".join(sorted(k.label for k in schema.attesters))
@@ -130,10 +216,10 @@ class Ingestor:
                 ((join_path(prefix, "schema"), "attester_kind", "schema not allowed"),),
             )
         # (3) the record's fields
-        record_path = join_path(prefix, "record")
         try:
-            committed = commit_record(validate(schema.name, envelope.record))
+            committed = commit_record(validate(schema_name, record))
         except RecordValidationError as exc:
+            record_path = join_path(prefix, "record")
             return Rejection(
                 422,
                 "invalid_record",
@@ -148,13 +234,13 @@ class Ingestor:
                 422,
                 "invalid_record",
                 "the record has no canonical JSON form",
-                ((record_path, "canonical_form", str(exc)),),
+                ((join_path(prefix, "record"), "canonical_form", str(exc)),),
             )
         # (4) what the outbox keeps
-        return NewRecord(
-            envelope.id,
-            schema.name,
-            orjson.dumps(envelope.record),
+        return (
+            record_id,
+            schema_name,
+            _exact(orjson.dumps(record)),
             committed.record_hash,
             committed.salt,
             committed.commitment,
@@ -164,3 +250,50 @@ class Ingestor:
             ),
             now,
         )
+
+    def prepare_bulk(self, body: bytes, now: float) -> PreparedBulk | Rejection:
+        """Parse and check a whole ``POST /v1/records:bulk`` body."""
+        parsed = parse_body(body)
+        if type(parsed) is Rejection:
+            return parsed
+        items = bulk_items(parsed)
+        if type(items) is Rejection:
+            return items
+        rows: list[Row] = []
+        positions: list[int] = []
+        parts: list[bytes] = []
+        refused: dict[int, int] = {}
+        dumps = orjson.dumps
+        for index, item in enumerate(items):  # type: ignore[arg-type]
+            items[index] = None  # type: ignore[index]  # parsed items go as rows come
+            prepared = self.prepare(item, f"records[{index}]", now)
+            if type(prepared) is Rejection:
+                item_id = item.get("id") if type(item) is dict else None
+                refused[prepared.status] = refused.get(prepared.status, 0) + 1
+                parts.append(
+                    dumps(
+                        {
+                            "index": index,
+                            "id": item_id if type(item_id) is str else None,
+                            "status": prepared.status,
+                            "error": prepared.body(),
+                        }
+                    )
+                )
+            else:
+                row: Row = prepared  # type: ignore[assignment]
+                rows.append(row)
+                positions.append(index)
+                parts.append(
+                    _exact(
+                        dumps(
+                            {
+                                "index": index,
+                                "id": row[0],
+                                "status": 202,
+                                "receipt": receipt_of_row(row),
+                            }
+                        )
+                    )
+                )
+        return PreparedBulk(len(parts), rows, positions, parts, refused)

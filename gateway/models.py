@@ -6,12 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gateway.limits import ID_PATTERN, MAX_BULK
 from ledger_node.records.schemas import SCHEMAS
-
-#: Most records one bulk request may carry.
-MAX_BULK = 10_000
-#: A client's record id: what it re-posts to get the same answer.
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 
 # Built from the registry, so a new schema needs no edit here; mypy cannot see through it.
 SchemaName = Literal[tuple(SCHEMAS)]  # type: ignore[valid-type]

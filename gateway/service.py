@@ -1,7 +1,9 @@
 """The gateway's operations, independent of HTTP: submit, read, prove, revoke, report health.
 
-Routes call these (in a worker thread: they validate, hash and write SQLite), and turn the
-``(status, body)`` they return into responses.
+Submitting runs in the event loop: a single record is checked inline (a hundred
+microseconds) and a bulk body in a preparation worker process, and both wait for the
+outbox's group commit without a thread of their own. The other operations read SQLite and
+run in a worker thread. Routes turn the ``(status, body)`` they return into responses.
 """
 
 from __future__ import annotations
@@ -17,10 +19,18 @@ from gateway.apikeys import ApiKeyring
 from gateway.batcher import Batcher
 from gateway.connection import AgencyChain
 from gateway.errors import ApiError
-from gateway.ingest import Ingestor, Rejection, bulk_items, invalid_request, pydantic_problems
+from gateway.ingest import (
+    Ingestor,
+    Rejection,
+    invalid_request,
+    parse_body,
+    pydantic_problems,
+    receipt_of_row,
+)
 from gateway.metrics import GatewayMetrics
 from gateway.models import RevokeCreate
-from gateway.store import NewRecord, Outcome, Receipt, Store, StoredRecord
+from gateway.preparers import Preparers
+from gateway.store import Outcome, Receipt, Store, StoredRecord
 from ledger_node.bundle import Anchor, ProofBundle, to_hex
 from ledger_node.hashing import keccak256
 from ledger_node.records.schemas import SCHEMAS
@@ -62,74 +72,71 @@ class Gateway:
     chain: AgencyChain
     store: Store
     ingestor: Ingestor
+    preparers: Preparers
     batcher: Batcher
     keys: ApiKeyring
     metrics: GatewayMetrics
 
     # -- submitting ------------------------------------------------------------------------
 
-    def submit_one(self, body: object) -> Answer:
+    async def submit_one(self, body: bytes) -> Answer:
         """``POST /v1/records``: 202 new, 200 re-post of the same record, 4xx refused."""
         started = time.perf_counter()
-        item = self.ingestor.prepare(body, "", time.time())
-        if isinstance(item, Rejection):
+        parsed = parse_body(body)
+        if type(parsed) is Rejection:
+            raise ApiError.of(parsed)
+        row = self.ingestor.prepare(parsed, "", time.time())
+        if type(row) is Rejection:
             self.metrics.records_received.labels("rejected").inc()
-            raise ApiError.of(item)
-        ((outcome, receipt),) = self.store.accept([item])
-        self.metrics.records_received.labels(outcome.value).inc()
+            raise ApiError.of(row)
+        accepted = await self.store.accept_async([row])  # type: ignore[list-item]
         self.metrics.accept_seconds.labels("single").observe(time.perf_counter() - started)
+        if not accepted.others:
+            self.metrics.records_received.labels("accepted").inc()
+            return 202, receipt_of_row(row)  # type: ignore[arg-type]
+        ((_, outcome, earlier),) = accepted.others
+        self.metrics.records_received.labels(outcome.value).inc()
         if outcome is Outcome.CONFLICT:
-            raise ApiError.of(_conflict(item.id, receipt, "id"))
-        return _STATUS[outcome], receipt_body(receipt)
+            raise ApiError.of(_conflict(earlier.id, earlier, "id"))
+        return _STATUS[outcome], receipt_body(earlier)
 
-    def submit_bulk(self, body: object) -> Answer:
-        """``POST /v1/records:bulk``: every valid item is committed, in one transaction."""
+    async def submit_bulk(self, body: bytes) -> tuple[int, bytes]:
+        """``POST /v1/records:bulk``: every valid item is committed, in one transaction.
+
+        Answers the JSON bytes of a :class:`~gateway.models.BulkResult`: the items' results
+        come rendered from the preparation, and only duplicates and conflicts are re-done.
+        """
         started = time.perf_counter()
-        items = bulk_items(body)
-        if isinstance(items, Rejection):
-            raise ApiError.of(items)
-        now = time.time()
-        results: list[dict[str, Any]] = []
-        fresh: list[tuple[int, NewRecord]] = []
-        for index, item in enumerate(items):
-            prepared = self.ingestor.prepare(item, f"records[{index}]", now)
-            if isinstance(prepared, Rejection):
-                item_id = item.get("id") if isinstance(item, dict) else None
-                results.append(
-                    {
-                        "index": index,
-                        "id": item_id if isinstance(item_id, str) else None,
-                        "status": prepared.status,
-                        "error": prepared.body(),
-                    }
-                )
-            else:
-                fresh.append((index, prepared))
-                results.append({})
-        counts = dict.fromkeys(("accepted", "duplicate", "conflict"), 0)
-        for (index, record), (outcome, receipt) in zip(
-            fresh, self.store.accept([r for _, r in fresh]), strict=True
-        ):
+        prepared = await self.preparers.prepare_bulk(body, time.time())
+        if type(prepared) is Rejection:
+            raise ApiError.of(prepared)
+        assert not isinstance(prepared, Rejection)
+        accepted = await self.store.accept_async(prepared.rows)
+        parts = prepared.parts
+        counts = {"accepted": accepted.new, "duplicate": 0, "conflict": 0}
+        for k, outcome, earlier in accepted.others:
             counts[outcome.value] += 1
-            result: dict[str, Any] = {"index": index, "id": record.id, "status": _STATUS[outcome]}
+            index = prepared.positions[k]
+            record_id = prepared.rows[k][0]
+            result: dict[str, Any] = {"index": index, "id": record_id, "status": _STATUS[outcome]}
             if outcome is Outcome.CONFLICT:
-                result["error"] = _conflict(record.id, receipt, f"records[{index}].id").body()
+                result["error"] = _conflict(record_id, earlier, f"records[{index}].id").body()
             else:
-                result["receipt"] = receipt_body(receipt)
-            results[index] = result
-        rejected = len(items) - len(fresh) + counts["conflict"]
-        for outcome_name, n in (*counts.items(), ("rejected", len(items) - len(fresh))):
+                result["receipt"] = receipt_body(earlier)
+            parts[index] = orjson.dumps(result)
+        refused = sum(prepared.refused.values())
+        for outcome_name, n in (*counts.items(), ("rejected", refused)):
             if n:
                 self.metrics.records_received.labels(outcome_name).inc(n)
         if counts["accepted"] >= self.batcher.batch_size:
             self.batcher.notify()
         self.metrics.accept_seconds.labels("bulk").observe(time.perf_counter() - started)
-        return 200, {
-            "accepted": counts["accepted"],
-            "duplicates": counts["duplicate"],
-            "rejected": rejected,
-            "results": results,
-        }
+        head = b'{"accepted":%d,"duplicates":%d,"rejected":%d,"results":[' % (
+            counts["accepted"],
+            counts["duplicate"],
+            refused + counts["conflict"],
+        )
+        return 200, b"".join((head, b",".join(parts), b"]}"))
 
     # -- reading ---------------------------------------------------------------------------
 

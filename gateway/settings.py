@@ -73,6 +73,13 @@ class GatewaySettings(BaseSettings):
         description="FULL: a 202 survives power loss (an fsync per group commit). NORMAL: "
         "it survives a crash of the gateway, not of the machine; for disks with slow fsync.",
     )
+    workers: int = Field(
+        2,
+        ge=0,
+        le=64,
+        description="Processes that parse and check bulk requests (0: a thread of the "
+        "gateway does); about one per core the gateway may use.",
+    )
     log_level: str = "info"
 
     @model_validator(mode="after")

@@ -1,0 +1,124 @@
+"""The pool of preparation workers (:mod:`gateway.worker`): started with the app, each bulk
+request's raw body goes to an idle worker, which answers with its rows and rendered results.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import pickle
+import sys
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+
+from gateway.ingest import Ingestor, PreparedBulk, Rejection
+from gateway.worker import ANSWER, INIT, REQUEST
+
+log = logging.getLogger(__name__)
+
+
+class _WorkerDied(Exception):
+    pass
+
+
+class _Worker:
+    """One worker process and its pipes."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        assert process.stdin is not None and process.stdout is not None
+        self.stdin = process.stdin
+        self.stdout = process.stdout
+
+    async def prepare(self, body: bytes, now: float) -> PreparedBulk | Rejection:
+        if self.stdin.is_closing() or self.process.returncode is not None:
+            raise _WorkerDied(f"exited with {self.process.returncode}")
+        try:
+            self.stdin.write(REQUEST.pack(len(body), now))
+            self.stdin.write(body)
+            await self.stdin.drain()
+            (size,) = ANSWER.unpack(await self.stdout.readexactly(ANSWER.size))
+            answer = await self.stdout.readexactly(size)
+        except (OSError, RuntimeError, asyncio.IncompleteReadError) as exc:
+            # RuntimeError: uvloop's word for a write to a pipe it has seen close
+            raise _WorkerDied(str(exc) or type(exc).__name__) from exc
+        result = pickle.loads(answer)  # noqa: S301 - from our own worker process
+        if isinstance(result, str):  # the worker failed on this body: its traceback
+            raise RuntimeError(f"preparation worker failed: {result}")
+        assert isinstance(result, PreparedBulk | Rejection)
+        return result
+
+
+class Preparers:
+    """Prepares bulk bodies in worker processes (in a thread of the gateway if none)."""
+
+    def __init__(self, ingestor: Ingestor, consortium_key: bytes, workers: int) -> None:
+        self.ingestor = ingestor
+        self.size = workers
+        self._init = orjson.dumps(
+            {"agency": ingestor.agency, "kind": int(ingestor.kind), "key": consortium_key.hex()}
+        )
+        self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
+        self._all: list[_Worker] = []
+
+    async def start(self) -> None:
+        """Start the workers (in the event loop that will use them)."""
+        for _ in range(self.size):
+            await self._spawn()
+
+    async def _spawn(self) -> None:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "gateway.worker",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            limit=1 << 24,
+        )
+        worker = _Worker(process)
+        worker.stdin.write(INIT.pack(len(self._init)) + self._init)
+        self._all.append(worker)
+        self._idle.put_nowait(worker)
+
+    async def stop(self) -> None:
+        """Close the workers' stdin (they exit) and reap them."""
+        for worker in self._all:
+            with contextlib.suppress(OSError):
+                worker.stdin.close()
+        for worker in self._all:
+            try:
+                await asyncio.wait_for(worker.process.wait(), 5)
+            except TimeoutError:
+                worker.process.kill()
+        self._all.clear()
+
+    def pids(self) -> list[int]:
+        """Process ids of the workers (for tests and benchmarks)."""
+        return [w.process.pid for w in self._all]
+
+    async def prepare_bulk(self, body: bytes, now: float) -> PreparedBulk | Rejection:
+        """:meth:`Ingestor.prepare_bulk` of ``body`` in an idle worker."""
+        if not self._all:
+            return await run_in_threadpool(self.ingestor.prepare_bulk, body, now)
+        # A request and its answer must not be split by a cancelled caller (a client that
+        # hung up): the exchange runs as its own task, which returns the worker when done.
+        return await asyncio.shield(asyncio.ensure_future(self._exchange(body, now)))
+
+    async def _exchange(self, body: bytes, now: float) -> PreparedBulk | Rejection:
+        worker = await self._idle.get()
+        try:
+            result = await worker.prepare(body, now)
+        except _WorkerDied as exc:
+            log.error("preparation worker %d died (%s); starting another", worker.process.pid, exc)
+            self._all.remove(worker)
+            with contextlib.suppress(ProcessLookupError):
+                worker.process.kill()
+            await self._spawn()
+            return await run_in_threadpool(self.ingestor.prepare_bulk, body, now)
+        except BaseException:
+            self._idle.put_nowait(worker)
+            raise
+        self._idle.put_nowait(worker)
+        return result
