@@ -4,242 +4,265 @@ single-record accept latency at a fixed rate. Prints the figures.
     .venv/bin/python scripts/bench_gateway.py [--seconds 60] [--schema invoice.issued/v1]
 
 Starts anvil and a real ``taxledger gateway serve`` process (loopback only), founds a
-consortium, drives the gateway with a bounded number of HTTP clients for a bounded time,
-and stops everything it started.
+consortium, drives the gateway for a bounded time, and stops everything it started.
+
+Two phases:
+
+* bulk: load-generator processes (``--clients`` keep-alive connections in all) post bulk
+  bodies of ``--per-request`` records back to back for ``--seconds``. Bodies are built from a
+  pre-serialised record pool by byte concatenation and answers are checked from their head,
+  so the generator costs little next to the gateway. Figures over the window: records
+  accepted per second, and records *anchored* (their batch mined) by the end of the window
+  per second; then how long the backlog took to drain.
+* single: one record per POST on an open-loop schedule of ``--rate`` per second for
+  ``--single-seconds`` (each request is due at a fixed time whatever earlier answers did;
+  its latency counts from that time, so a stalled gateway cannot hide behind a client that
+  waits). Answers must be 202.
+
+Also printed: peak resident memory of the gateway with its worker processes (summed, sampled
+every 0.1 s), CPU seconds used by the gateway, anvil and the load generator in each phase,
+the machine's CPU count and load average, so figures from different runs can be compared.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import secrets
+import asyncio
+import multiprocessing
+import os
 import statistics
-import subprocess
-import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
+from typing import Any
 
-import httpx
 import orjson
 
-from gateway.apikeys import Role, add_key
-from ledger_node.chain.deploy import found_consortium
-from ledger_node.chain.rpc import Rpc, connect
-from ledger_node.localnode import LocalNode, free_port, start_node, stop_process_group
+from ledger_node.benchmarks import gateway as gateway_bench
+from ledger_node.benchmarks.gateway import (
+    CpuMeter,
+    Gateway,
+    RssSampler,
+    _profile,
+    _stop_profile,
+    bulk_phase,
+    cpu_seconds,
+    tree,
+)
+from ledger_node.localnode import start_node
 from ledger_node.records import samples
 from ledger_node.records.schemas import SCHEMAS
 
-PASSWORD = "bench-password-0"
-TAXLEDGER = str(Path(sys.executable).with_name("taxledger"))
+#: Longest a single-phase client keeps an idle connection (uvicorn closes them after 5 s).
+KEEP_ALIVE = 4.0
 
 
-class RssSampler(threading.Thread):
-    """Peak resident memory of a process, sampled every 0.2 s."""
+class SplitMeter(CpuMeter):
+    """:class:`CpuMeter` with the gateway process and its preparation workers apart."""
 
-    def __init__(self, pid: int) -> None:
-        super().__init__(daemon=True)
-        self.status = Path(f"/proc/{pid}/status")
-        self.peak_kb = 0
-        self.halt = threading.Event()
-
-    def run(self) -> None:
-        while not self.halt.is_set():
-            try:
-                text = self.status.read_text()
-            except FileNotFoundError:
-                return
-            for line in text.splitlines():
-                if line.startswith("VmRSS:"):
-                    self.peak_kb = max(self.peak_kb, int(line.split()[1]))
-            self.halt.wait(0.2)
+    def _read(self) -> dict[str, float]:
+        others = frozenset(self.roots.values())
+        out = {}
+        for name, pid in self.roots.items():
+            pids = tree(pid, others - {pid})
+            if name == "gateway":
+                out[name] = cpu_seconds(pids[:1])
+                out["gateway workers"] = cpu_seconds(pids[1:])
+            else:
+                out[name] = cpu_seconds(pids)
+        return out
 
 
-class Gateway:
-    """A gateway process for the agency that attests ``schema``."""
+# -- single phase -----------------------------------------------------------------------------
 
-    def __init__(
-        self, workdir: Path, node: LocalNode, schema: str, batch_size: int, synchronous: str
-    ) -> None:
-        agency = next(iter(SCHEMAS[schema].attesters)).label
-        consortium = found_consortium(Rpc(connect(node.url)))
-        consortium.deployment.save(workdir / "deployment.json")
-        (workdir / "password").write_text(PASSWORD)
-        (workdir / "key.json").write_text(json.dumps(consortium.keys[agency].to_keystore(PASSWORD)))
-        (workdir / "consortium.key").write_text(secrets.token_hex(32))
-        self.port = free_port()
-        settings = {
-            "agency": agency,
-            "keystore": "key.json",
-            "password_file": "password",
-            "chain": node.url,
-            "deployment": "deployment.json",
-            "database": "outbox.db",
-            "api_keys": "api-keys.json",
-            "consortium_key_file": "consortium.key",
-            "batch_size": batch_size,
-            "batch_interval_ms": 500,
-            "confirmations": 2,
-            "port": self.port,
-            "log_level": "warning",
-            "sqlite_synchronous": synchronous,
-        }
-        config = workdir / "gateway.toml"
-        config.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in settings.items()))
-        key = add_key(workdir / "api-keys.json", "bench", frozenset(Role))
-        self.headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [TAXLEDGER, "gateway", "serve", "--config", str(config)],
-            stdout=(workdir / "gateway.log").open("wb"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+
+async def _singles(
+    port: int, key: str, schema: str, records: list[bytes], rate: float, seconds: float
+) -> tuple[list[float], list[float]]:
+    """Open loop: request ``i`` is due at ``begin + i / rate``, on any idle keep-alive
+    connection (a new one if none is idle). Latencies from the due time and from the send."""
+    count = int(rate * seconds)
+    bodies = []
+    for i in range(count):
+        body = (
+            b'{"schema":"' + schema.encode() + b'","id":"one-' + str(i).encode()
+            + b'","record":' + records[i % len(records)] + b"}"
+        )  # fmt: skip
+        bodies.append(
+            b"POST /v1/records HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
+            + key.encode()
+            + b"\r\nContent-Type: application/json\r\nContent-Length: "
+            + str(len(body)).encode()
+            + b"\r\n\r\n"
+            + body
         )
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"gateway did not start; see {workdir / 'gateway.log'}")
-            time.sleep(0.2)
+    idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
+    from_due: list[float] = []
+    from_send: list[float] = []
+    failures: list[str] = []
 
-    def counts(self) -> dict[str, int]:
-        records: dict[str, int] = httpx.get(self.url + "/healthz", timeout=10).json()["records"]
-        return records
+    async def one(i: int, due: float) -> None:
+        # The gateway (uvicorn) closes a connection idle for 5 s: take only fresher ones.
+        while idle and time.perf_counter() - idle[-1][2] > KEEP_ALIVE:
+            idle.pop()[1].close()
+        if idle:
+            reader, writer, _ = idle.pop()
+        else:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        sent = time.perf_counter()
+        writer.write(bodies[i])
+        status_line = await reader.readline()
+        length = 0
+        while (line := await reader.readline()) not in (b"\r\n", b""):
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        answer = await reader.readexactly(length)
+        done = time.perf_counter()
+        if not status_line:
+            failures.append("the gateway closed a connection without answering")
+        elif status_line.split()[1] != b"202":
+            failures.append(f"single POST answered {status_line!r}: {answer[:300]!r}")
+        from_due.append(done - due)
+        from_send.append(done - sent)
+        idle.append((reader, writer, done))
 
-    def stop(self) -> None:
-        stop_process_group(self.process.pid)
+    loop_start = time.perf_counter() + 0.2
+    tasks = []
+    for i in range(count):
+        due = loop_start + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(i, due)))
+    await asyncio.gather(*tasks)
+    for _, writer, _ in idle:
+        writer.close()
+    if failures:
+        raise SystemExit(failures[0])
+    return from_due, from_send
 
 
-def item_bytes(schema: str, records: list[bytes], prefix: str, start: int, count: int) -> bytes:
-    """A bulk body of ``count`` items, ids ``prefix-start..``, records cycled from the pool."""
-    head = b'{"schema":"' + schema.encode() + b'","id":"' + prefix.encode() + b"-"
-    parts = [
-        head + str(start + i).encode() + b'","record":' + records[(start + i) % len(records)] + b"}"
-        for i in range(count)
-    ]
-    return b'{"records":[' + b",".join(parts) + b"]}"
-
-
-def bulk_phase(
-    gateway: Gateway, schema: str, records: list[bytes], seconds: float, per_request: int,
-    clients: int,
-) -> tuple[int, float, float]:  # fmt: skip
-    """Post bulk bodies from ``clients`` threads for ``seconds``; then wait for anchoring.
-
-    Returns (records accepted, seconds spent posting, seconds until all were anchored).
-    """
-    accepted = [0] * clients
-    started = time.monotonic()
-    stop_at = started + seconds
-
-    def client(n: int) -> None:
-        with httpx.Client(base_url=gateway.url, headers=gateway.headers, timeout=120) as http:
-            sent = 0
-            while time.monotonic() < stop_at:
-                body = item_bytes(schema, records, f"bulk{n}", sent, per_request)
-                response = http.post("/v1/records:bulk", content=body)
-                response.raise_for_status()
-                accepted[n] += orjson.loads(response.content)["accepted"]
-                sent += per_request
-
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    posted = time.monotonic() - started
-    total = sum(accepted)
-    while True:
-        counts = gateway.counts()
-        if counts["anchored"] + counts["final"] >= total:
-            break
-        if time.monotonic() - started > seconds + 600:
-            raise SystemExit(f"records not anchored 10 min after the load: {counts}")
-        time.sleep(0.25)
-    return total, posted, time.monotonic() - started
+def _single_process(
+    port: int, key: str, schema: str, records: list[bytes], rate: float, seconds: float,
+    out: multiprocessing.SimpleQueue,  # type: ignore[type-arg]
+) -> None:  # fmt: skip
+    out.put(("ready",))
+    try:
+        out.put(("done", *asyncio.run(_singles(port, key, schema, records, rate, seconds))))
+    except BaseException as exc:
+        out.put(("error", str(exc)))
 
 
 def single_phase(
-    gateway: Gateway, schema: str, records: list[bytes], rate: float, seconds: float
-) -> list[float]:
-    """Single POSTs at ``rate`` per second (open loop, 8 client threads); latencies in s."""
-    workers = 8
-    latencies: list[float] = []
-    lock = threading.Lock()
-    begin = time.monotonic() + 0.5
+    gateway: Gateway, schema: str, records: list[bytes], rate: float, seconds: float,
+    meter_roots: dict[str, int],
+) -> tuple[list[float], list[float], tuple[float, dict[str, float]]]:  # fmt: skip
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.SimpleQueue()
+    process = ctx.Process(
+        target=_single_process,
+        args=(gateway.port, gateway.key, schema, records, rate, seconds, out),
+    )
+    process.start()
+    assert out.get() == ("ready",)
+    meter = SplitMeter({**meter_roots, "load generator": os.getpid()})
+    profile = _profile(gateway, "single")
+    result = out.get()
+    process.join()
+    spent = meter.spent()
+    _stop_profile(profile)
+    if result[0] == "error":
+        raise SystemExit(result[1])
+    return result[1], result[2], spent
 
-    def client(n: int) -> None:
-        with httpx.Client(base_url=gateway.url, headers=gateway.headers, timeout=30) as http:
-            i = n
-            while True:
-                due = begin + i / rate
-                if due > begin + seconds:
-                    return
-                time.sleep(max(0.0, due - time.monotonic()))
-                body = (
-                    b'{"schema":"' + schema.encode() + b'","id":"one-' + str(i).encode()
-                    + b'","record":' + records[i % len(records)] + b"}"
-                )  # fmt: skip
-                sent = time.perf_counter()
-                response = http.post("/v1/records", content=body)
-                elapsed = time.perf_counter() - sent
-                if response.status_code != 202:
-                    raise SystemExit(f"single POST answered {response.status_code}")
-                with lock:
-                    latencies.append(elapsed)
-                i += workers
 
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return latencies
+# -- main -------------------------------------------------------------------------------------
+
+
+def _cpu_line(spent: tuple[float, dict[str, float]]) -> str:
+    wall, cpu = spent
+    parts = ", ".join(f"{name} {seconds:.1f} s ({seconds / wall:.2f} cores)"
+                      for name, seconds in cpu.items())  # fmt: skip
+    return f"over {wall:.1f} s: {parts}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--schema", default="invoice.issued/v1", choices=sorted(SCHEMAS))
     parser.add_argument("--seconds", type=float, default=60.0, help="bulk load duration")
-    parser.add_argument("--per-request", type=int, default=5000)
-    parser.add_argument("--clients", type=int, default=2)
+    parser.add_argument("--per-request", type=int, default=2500)
+    parser.add_argument("--clients", type=int, default=4, help="bulk connections")
     parser.add_argument("--batch-size", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=200.0, help="single POSTs per second")
     parser.add_argument("--single-seconds", type=float, default=20.0)
     parser.add_argument("--synchronous", default="FULL", choices=["FULL", "NORMAL"])
+    parser.add_argument("--workers", type=int, default=None, help="gateway preparation workers")
+    parser.add_argument("--skip-bulk", action="store_true")
+    parser.add_argument("--py-spy", metavar="PREFIX", help="profile the gateway per phase")
     args = parser.parse_args()
+    gateway_bench.PROFILE = args.py_spy  # set once, before any phase
+    gateway_bench.CpuMeter = SplitMeter  # type: ignore[misc]  # the bulk phase's meter too
 
     records = [orjson.dumps(r) for r in samples.generate(args.schema, 20_000, seed=1)]
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="bench-gateway-") as tmp:
         node = start_node("anvil", block_time=1)
         gateway = None
         try:
-            gateway = Gateway(Path(tmp), node, args.schema, args.batch_size, args.synchronous)
+            gateway = Gateway(
+                Path(tmp), node, args.schema, args.batch_size, args.synchronous, args.workers
+            )
+            roots = {"gateway": gateway.process.pid, "anvil": node.pid}
             rss = RssSampler(gateway.process.pid)
             rss.start()
-            total, posted, anchored = bulk_phase(
-                gateway, args.schema, records, args.seconds, args.per_request, args.clients
+            bulk: dict[str, Any] | None = None
+            if not args.skip_bulk:
+                bulk = bulk_phase(
+                    gateway, args.schema, records, args.seconds, args.per_request, args.clients,
+                    roots,
+                )  # fmt: skip
+            due, sent, single_cpu = single_phase(
+                gateway, args.schema, records, args.rate, args.single_seconds, roots
             )
-            latencies = single_phase(gateway, args.schema, records, args.rate, args.single_seconds)
             rss.halt.set()
             rss.join()
+            workers = len(tree(gateway.process.pid)) - 1
         finally:
             if gateway is not None:
                 gateway.stop()
             node.stop()
-    quantiles = statistics.quantiles(latencies, n=100)
-    print(f"schema                     {args.schema} (sqlite synchronous={args.synchronous})")
-    print(f"bulk records accepted      {total} in {posted:.1f} s = {total / posted:,.0f} records/s")
-    rate = total / anchored
-    print(f"bulk records anchored      {total} by {anchored:.1f} s = {rate:,.0f} records/s")
-    print(f"single accept at {args.rate:.0f}/s     {len(latencies)} requests: "
-          f"p50 {quantiles[49] * 1000:.1f} ms, p99 {quantiles[98] * 1000:.1f} ms")  # fmt: skip
-    print(f"gateway peak RSS           {rss.peak_kb / 1024:.0f} MB")
+    load_after = os.getloadavg()
+    print(f"machine                    {os.cpu_count()} CPUs "
+          f"(usable {len(os.sched_getaffinity(0))}), load average {load_before[0]:.2f} before, "
+          f"{load_after[0]:.2f} after")  # fmt: skip
+    print(f"schema                     {args.schema} (sqlite synchronous={args.synchronous}, "
+          f"{workers} worker process(es))")  # fmt: skip
+    if bulk is not None:
+        window = bulk["window"]
+        accepted = bulk["accepted"]
+        in_window = bulk["anchored_in_window"]
+        print(f"bulk load                  {args.clients} connections x {args.per_request} "
+              f"records per request, {bulk['requests']} requests")  # fmt: skip
+        print(f"bulk records accepted      {accepted} in {bulk['posted']:.1f} s = "
+              f"{accepted / bulk['posted']:,.0f} records/s")  # fmt: skip
+        print(f"bulk records anchored      {in_window} by the end of the {window:.1f} s window = "
+              f"{in_window / window:,.0f} records/s; all {accepted} by "
+              f"{bulk['drained']:.1f} s = {accepted / bulk['drained']:,.0f} records/s")  # fmt: skip
+        steps = bulk["timeline"]
+        rates = [
+            f"{(b[1] - a[1]) / (b[0] - a[0]):,.0f}"
+            for a, b in zip([(0.0, 0), *steps], steps, strict=False)
+        ]
+        print(f"anchored/s per interval    {' '.join(rates)}")
+        print(f"bulk CPU                   {_cpu_line(bulk['cpu'])}")
+    quantiles = statistics.quantiles(due, n=100)
+    sent_q = statistics.quantiles(sent, n=100)
+    print(f"single accept at {args.rate:.0f}/s     {len(due)} requests, open loop: "
+          f"p50 {quantiles[49] * 1000:.1f} ms, p99 {quantiles[98] * 1000:.1f} ms, "
+          f"max {max(due) * 1000:.1f} ms (from send: p50 {sent_q[49] * 1000:.1f} ms, "
+          f"p99 {sent_q[98] * 1000:.1f} ms)")  # fmt: skip
+    print(f"single CPU                 {_cpu_line(single_cpu)}")
+    print(f"gateway peak RSS           {rss.peak_kb / 1024:.0f} MB (gateway and its workers)")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,13 @@
 """Benchmark the verifier against a synced index, and the audit sync from anvil.
 
     .venv/bin/python scripts/bench_verify.py [--bundles 20000] [--batch 2000]
-                                             [--blocks 5000] [--anchors 1000]
+                                             [--processes N ...] [--rounds 1]
+                                             [--blocks 5000] [--anchors 1000] [--no-sync]
 
 Prints two figures: verified bundles per second (all checks, bundles as JSON bytes, against a
-synced SQLite index; many bundles share a batch root, as they do in practice), and synced
+synced SQLite index; many bundles share a batch root, as they do in practice), in one process
+and in one worker process per CPU (``Verifier.verify_many``; each worker opens the index
+itself; pool start-up is inside the timing), wall clock and CPU seconds side by side; and synced
 blocks per second when the audit index reads a fresh anvil chain (one block in five holds an
 anchor by default). Building that chain is the slow part: anvil mines more slowly as the
 chain grows, so the default stays at a few thousand blocks.
@@ -13,59 +16,56 @@ chain grows, so the default stays at a few thousand blocks.
 from __future__ import annotations
 
 import argparse
+import resource
 import tempfile
 import time
 from pathlib import Path
 
-import orjson
-
-from ledger_node.anchoring import anchor_records
 from ledger_node.audit.index import AuditIndex
+from ledger_node.benchmarks.verify import grow_chain, prepare_bundles, sync_rate
 from ledger_node.chain.deploy import found_consortium
 from ledger_node.chain.ledger import LedgerClient
 from ledger_node.chain.rpc import Rpc, connect
-from ledger_node.hashing import keccak256
 from ledger_node.localnode import start_node
-from ledger_node.records import samples
-from ledger_node.records.schemas import INVOICE_ISSUED, SCHEMAS
 from ledger_node.verify import Verifier
+from ledger_node.verify.parallel import default_processes
 
-CONSORTIUM_KEY = b"\x42" * 32
 
-
-def bench_verify(bundles: int, batch: int, workdir: Path) -> None:
+def bench_verify(
+    bundles: int, batch: int, workdir: Path, processes: list[int], rounds: int
+) -> None:
     w3 = connect()
-    consortium = found_consortium(Rpc(w3))
+    rpc = Rpc(w3)
+    consortium = found_consortium(rpc)
     client = LedgerClient.from_deployment(w3, consortium.deployment)
     key = consortium.keys["tax-bureau"]
-    sender = client.sender(key)
-    records = samples.generate(INVOICE_ISSUED, bundles, seed=1)
     started = time.perf_counter()
-    documents = []
-    for start in range(0, bundles, batch):
-        made = anchor_records(
-            client,
-            key,
-            sender,
-            INVOICE_ISSUED,
-            records[start : start + batch],
-            consortium_key=CONSORTIUM_KEY,
-        )
-        documents += [orjson.dumps(b.to_dict()) for b in made]
-    print(f"prepared {bundles} invoice bundles in {bundles // batch} batches "
+    documents = prepare_bundles(client, key, client.sender(key), bundles, batch)
+    print(f"prepared {bundles} invoice bundles in {-(-bundles // batch)} batches "
           f"({time.perf_counter() - started:.1f} s)")  # fmt: skip
-    index = AuditIndex.create_or_open(workdir / "verify.sqlite", consortium.deployment)
-    index.sync(Rpc(w3))
-    verifier = Verifier.from_index(index)
-    started, cpu = time.perf_counter(), time.process_time()
-    for raw in documents:
-        verifier.verify_bytes(raw)
-    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-    # CPU time too: on a shared machine the wall clock also counts other processes' turns.
-    print(
-        f"verify: {bundles} bundles in {elapsed:.2f} s = {bundles / elapsed:,.0f} bundles/s "
-        f"({bundles / cpu:,.0f} per CPU second; against a synced index, every check)"
-    )
+    path = workdir / "verify.sqlite"
+    index = AuditIndex.create_or_open(path, consortium.deployment)
+    index.sync(rpc)
+    index.close()
+    for _ in range(rounds):
+        for count in processes:
+            # A fresh verifier each time: no anchor or proof node is known in advance.
+            verifier = Verifier.from_index(AuditIndex.open(path))
+            children = resource.getrusage(resource.RUSAGE_CHILDREN)
+            started, cpu = time.perf_counter(), time.process_time()
+            verdicts = list(verifier.verify_many(documents, processes=count))
+            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)  # workers, joined by now
+            cpu += (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
+            verifier.view.close()
+            failures = [failure for failure in verdicts if failure is not None]
+            assert len(verdicts) == bundles and not failures, failures[:3]
+            # CPU too: on a shared machine the wall clock also counts other processes' turns.
+            print(
+                f"verify: {bundles} bundles in {elapsed:.2f} s = {bundles / elapsed:,.0f} "
+                f"bundles/s wall, {bundles / cpu:,.0f} per CPU second, {count} "
+                f"process{'es' if count > 1 else ''} (against a synced index, every check)"
+            )
 
 
 def bench_sync(blocks: int, anchors: int, workdir: Path) -> None:
@@ -76,30 +76,11 @@ def bench_sync(blocks: int, anchors: int, workdir: Path) -> None:
         consortium = found_consortium(rpc)
         client = LedgerClient.from_deployment(w3, consortium.deployment)
         key = consortium.keys["tax-bureau"]
-        sender = client.sender(key)
-        schema_id = SCHEMAS[INVOICE_ISSUED].schema_id
-        rounds = max(1, anchors // 100)
-        filler = max(0, blocks // rounds - 100)
-        for r in range(rounds):
-            prepared = [
-                client.prepare_anchor(
-                    key, schema_id=schema_id, root=keccak256(f"{r}:{i}".encode()), count=100
-                )
-                for i in range(100)
-            ]
-            sender.wait(client.send_prepared(sender, prepared, gas=200_000))
-            # Small steps: anvil answers one huge anvil_mine slower than many small ones.
-            for _ in range(filler // 100):
-                rpc.request("anvil_mine", [hex(100)])
-            rpc.request("anvil_mine", [hex(filler % 100)])
-        head = client.block_number()
-        index = AuditIndex.create_or_open(workdir / "sync.sqlite", consortium.deployment)
-        started = time.perf_counter()
-        result = index.sync(rpc)
-        elapsed = time.perf_counter() - started
-        print(f"sync: {result.blocks} blocks ({result.events} events, head {head}) in "
-              f"{elapsed:.2f} s = {result.blocks / elapsed:,.0f} blocks/s from anvil")  # fmt: skip
-        assert index.count("anchors") == rounds * 100
+        written = grow_chain(rpc, client, key, client.sender(key), blocks, anchors)
+        rate = sync_rate(rpc, consortium.deployment, workdir / "sync.sqlite")
+        print(f"sync: {rate.blocks} blocks ({rate.events} events, head {rate.head}) in "
+              f"{rate.seconds:.2f} s = {rate.per_second:,.0f} blocks/s from anvil")  # fmt: skip
+        assert rate.events >= written
     finally:
         node.stop()
 
@@ -110,10 +91,21 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=2_000)
     parser.add_argument("--blocks", type=int, default=5_000)
     parser.add_argument("--anchors", type=int, default=1_000)
+    parser.add_argument(
+        "--processes",
+        type=int,
+        nargs="+",
+        default=None,
+        help=f"verifying processes to measure (default: 1 and {default_processes()}, the CPUs)",
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="measure each this many times")
+    parser.add_argument("--no-sync", action="store_true", help="skip the anvil sync figure")
     args = parser.parse_args()
+    processes = args.processes or sorted({1, default_processes()})
     with tempfile.TemporaryDirectory() as workdir:
-        bench_verify(args.bundles, args.batch, Path(workdir))
-        bench_sync(args.blocks, args.anchors, Path(workdir))
+        bench_verify(args.bundles, args.batch, Path(workdir), processes, args.rounds)
+        if not args.no_sync:
+            bench_sync(args.blocks, args.anchors, Path(workdir))
 
 
 if __name__ == "__main__":

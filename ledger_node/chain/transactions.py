@@ -241,7 +241,9 @@ class Sender:
         it was used by this transaction (a retry after an unknown outcome) and not by another.
         """
         text = message.lower()
-        if not any(m in text for m in ("already known", "known transaction", "nonce")):
+        if not any(
+            m in text for m in ("already known", "already imported", "known transaction", "nonce")
+        ):
             return False
         found = self.rpc.request("eth_getTransactionByHash", ["0x" + tx.tx_hash.hex()])
         return found is not None

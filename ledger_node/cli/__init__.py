@@ -15,7 +15,17 @@ from ledger_node import __version__
 from ledger_node.errors import Error
 
 #: Modules under ``ledger_node.cli`` that each add their commands to :data:`main`.
-COMMAND_MODULES = ("sample", "contracts", "keys", "chain", "gateway", "verify", "audit", "demo")
+COMMAND_MODULES = (
+    "sample",
+    "contracts",
+    "keys",
+    "chain",
+    "gateway",
+    "verify",
+    "audit",
+    "demo",
+    "bench",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

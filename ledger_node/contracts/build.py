@@ -78,7 +78,7 @@ def standard_json_input(root: Path, entry_points: list[str] | None = None) -> di
 def compile_contracts(root: Path) -> dict[str, dict[str, Any]]:
     """Compile and return the artifact document of every shipped contract, by name."""
     config = compiler_config(root)
-    output = _run_compiler(root, config["version"], standard_json_input(root))
+    output = run_compiler(root, config["version"], standard_json_input(root))
     errors = [e for e in output.get("errors", []) if e.get("severity") == "error"]
     if errors:
         raise CompileError("\n".join(e.get("formattedMessage", e["message"]) for e in errors))
@@ -142,14 +142,18 @@ def _resolve(root: Path, unit: str) -> Path:
     raise CompileError(f"cannot find Solidity source {unit!r} (did `npm ci` run?)")
 
 
-def _run_compiler(root: Path, version: str, job: dict[str, Any]) -> dict[str, Any]:
+def run_compiler(
+    root: Path, version: str, job: dict[str, Any], *, solcjs_package: str = "solc"
+) -> dict[str, Any]:
+    """Run a standard-JSON ``job`` through a native solc of ``version`` if one is installed,
+    else through the npm package ``solcjs_package`` (which must be that version)."""
     native = _native_solc(version)
     if native is not None:
         import solcx
 
         result: dict[str, Any] = solcx.compile_standard(job, solc_binary=native)
         return result
-    return _run_solcjs(root, version, job)
+    return _run_solcjs(root, version, job, solcjs_package)
 
 
 def _native_solc(version: str) -> str | None:
@@ -170,24 +174,29 @@ def _native_solc(version: str) -> str | None:
     return found if f"Version: {version}+" in banner.stdout else None
 
 
-def _run_solcjs(root: Path, version: str, job: dict[str, Any]) -> dict[str, Any]:
+def _run_solcjs(
+    root: Path, version: str, job: dict[str, Any], package: str = "solc"
+) -> dict[str, Any]:
     node = root / "node_modules" / ".bin" / "node"
-    solc_pkg = root / "node_modules" / "solc" / "package.json"
+    solc_pkg = root / "node_modules" / package / "package.json"
     if not solc_pkg.is_file():
-        raise CompileError("npm package `solc` is not installed; run `npm ci` in the checkout")
+        raise CompileError(
+            f"npm package `{package}` is not installed; run `npm ci` in the checkout"
+        )
     installed = json.loads(solc_pkg.read_text())["version"]
     if installed != version:
-        raise CompileError(f"npm solc is {installed}, contracts/compiler.json pins {version}")
+        raise CompileError(f"npm {package} is solc {installed}, the build pins {version}")
+    node_exe = str(node) if node.exists() else "node"
     with tempfile.TemporaryDirectory() as tmp:
         job_file, out_file = Path(tmp) / "input.json", Path(tmp) / "output.json"
         job_file.write_text(json.dumps(job))
         # Output goes to a file: solc-js output read through a pipe can be cut at 64 KiB.
         script = (
-            "const fs=require('fs');const solc=require('solc');"
+            "const fs=require('fs');const solc=require(process.argv[3]);"
             "fs.writeFileSync(process.argv[2],solc.compile(fs.readFileSync(process.argv[1],'utf8')));"
         )
         proc = subprocess.run(
-            [str(node) if node.exists() else "node", "-e", script, str(job_file), str(out_file)],
+            [node_exe, "-e", script, str(job_file), str(out_file), package],
             cwd=root,
             capture_output=True,
             text=True,
