@@ -165,6 +165,9 @@ abstract contract Consortium is IConsortium {
         return effective == AgencyStatus.Active;
     }
 
+    /// @dev Called once for every key that joins the consortium (founder, new agency, rotation).
+    function _keyRegistered(address key) internal virtual;
+
     /// @dev The full key record of `key`, current or not.
     function _keyRecord(address key) internal view returns (KeyRecord memory) {
         return _keyRecords[key];
@@ -239,6 +242,7 @@ abstract contract Consortium is IConsortium {
             address oldKey = agency.key;
             _keyRecords[oldKey].untilBlock = nextBlock;
             _keyRecords[a.key] = KeyRecord(a.agencyId, nextBlock, 0);
+            _keyRegistered(a.key);
             agency.key = a.key;
             emit AgencyKeyRotated(a.agencyId, oldKey, a.key);
         } else if (a.actionType == ActionType.RegisterSchema) {
@@ -255,6 +259,7 @@ abstract contract Consortium is IConsortium {
         uint32 agencyId = ++_agencyCount;
         _agencies[agencyId] = Agency(kind, AgencyStatus.Active, key, effectiveFrom, AgencyStatus.None, name);
         _keyRecords[key] = KeyRecord(agencyId, effectiveFrom, 0);
+        _keyRegistered(key);
         _statusHistory[agencyId].push(StatusChange(effectiveFrom, AgencyStatus.Active));
         ++_activeAgencyCount;
         emit AgencyAdded(agencyId, kind, key, name);

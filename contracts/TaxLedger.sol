@@ -30,7 +30,7 @@ contract TaxLedger is ITaxLedger, Consortium, EIP712 {
     bytes32 public constant REVOKE_LEAF_TYPEHASH =
         keccak256("RevokeLeaf(bytes32 root,bytes32 leaf,bytes32 reason,uint256 nonce,uint64 deadline)");
 
-    mapping(address signer => uint256 nonce) private _nonces;
+    mapping(address signer => uint256 nextNoncePlusOne) private _nonces;
     mapping(bytes32 uid => Fact fact) private _facts;
     mapping(bytes32 root => Batch batch) private _batches;
     mapping(bytes32 root => mapping(bytes32 leaf => uint64 revokedBlock)) private _leafRevocations;
@@ -147,7 +147,8 @@ contract TaxLedger is ITaxLedger, Consortium, EIP712 {
 
     /// @inheritdoc ITaxLedger
     function nonces(address signer) external view returns (uint256) {
-        return _nonces[signer];
+        uint256 slot = _nonces[signer];
+        return slot == 0 ? 0 : slot - 1;
     }
 
     /// @inheritdoc ITaxLedger
@@ -220,12 +221,22 @@ contract TaxLedger is ITaxLedger, Consortium, EIP712 {
         if (!_isActive(agencyId)) revert LedgerAgencySuspended(agencyId);
     }
 
+    /// @dev A nonce slot holds the next nonce plus one. It is set to 1 when the key joins, so
+    /// the 20,000-gas write of a fresh slot is paid by governance, not by the key's first
+    /// attestation. Only keys that joined reach this (they passed `_activeAgencyOf`).
     function _useNonce(address signer, uint256 nonce) private {
-        uint256 expected = _nonces[signer];
-        if (nonce != expected) revert LedgerInvalidNonce(signer, expected, nonce);
-        // Cannot overflow: a signer would need 2^256 writes.
+        uint256 slot = _nonces[signer];
+        // Cannot underflow or overflow: the slot of a key that joined is at least 1, and a
+        // signer would need 2^256 writes to wrap it.
         unchecked {
-            _nonces[signer] = expected + 1;
+            uint256 expected = slot - 1;
+            if (nonce != expected) revert LedgerInvalidNonce(signer, expected, nonce);
+            _nonces[signer] = slot + 1;
         }
+    }
+
+    /// @dev Pre-pays a new key's nonce slot (see `_useNonce`).
+    function _keyRegistered(address key) internal override {
+        _nonces[key] = 1;
     }
 }
