@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ledger_node.agencies import AgencyKind
 from ledger_node.cli import main
-from ledger_node.cli.options import F, chain_options, password_options, read_cli_password
+from ledger_node.cli.options import chain_options, password_options, read_cli_password
 from ledger_node.keys import LocalKey
 
 if TYPE_CHECKING:
+    from ledger_node.chain.governance import Action, Governance
     from ledger_node.chain.ledger import LedgerClient
 
 
@@ -148,32 +152,49 @@ def propose() -> None:
     """Propose a membership, schema or threshold change (counts as your approval)."""
 
 
-def _governor_options(fn: F) -> F:
-    fn = password_options(fn)
-    fn = click.option(
+@dataclass(frozen=True)
+class _Governor:
+    """An agency acting on the ledger through its own key."""
+
+    client: LedgerClient
+    key: LocalKey
+
+    def governance(self) -> Governance:
+        from ledger_node.chain.governance import Governance
+
+        return Governance(self.client)
+
+    def propose(self, action: Action) -> None:
+        proposal_id = self.governance().propose(self.client.sender(self.key), action)
+        click.echo(f"proposal {proposal_id}: {action.action_type.name.lower()} (approved by you)")
+
+
+def _governor_options(fn: Callable[..., None]) -> Callable[..., None]:
+    """``--rpc``, ``--deployment``, ``--keystore`` and the password options, handed to the
+    command as one ``_Governor``."""
+
+    @functools.wraps(fn)
+    def command(
+        rpc: str,
+        deployment: Path,
+        keystore: Path,
+        password_file: Path | None,
+        password_env: str | None,
+        **options: Any,
+    ) -> None:
+        governor = _Governor(
+            _client(rpc, deployment), _load_key(keystore, password_file, password_env)
+        )
+        fn(governor, **options)
+
+    decorated = password_options(command)
+    decorated = click.option(
         "--keystore",
         required=True,
         type=click.Path(dir_okay=False, exists=True, path_type=Path),
         help="Keystore of your agency's current signing key.",
-    )(fn)
-    return chain_options(fn)
-
-
-def _propose(
-    rpc: str,
-    deployment: Path,
-    keystore: Path,
-    pw_file: Path | None,
-    pw_env: str | None,
-    action: object,
-) -> None:
-    from ledger_node.chain.governance import Action, Governance
-
-    assert isinstance(action, Action)
-    client = _client(rpc, deployment)
-    key = _load_key(keystore, pw_file, pw_env)
-    proposal_id = Governance(client).propose(client.sender(key), action)
-    click.echo(f"proposal {proposal_id}: {action.action_type.name.lower()} (approved by you)")
+    )(decorated)
+    return chain_options(decorated)
 
 
 @propose.command("add-agency")
@@ -181,16 +202,7 @@ def _propose(
 @click.option("--name", required=True)
 @click.option("--kind", required=True, help="tax-bureau, bank, market-regulator or auditor.")
 @click.option("--key", "new_key", required=True, help="The new agency's signing key address.")
-def propose_add(
-    rpc: str,
-    deployment: Path,
-    keystore: Path,
-    password_file: Path | None,
-    password_env: str | None,
-    name: str,
-    kind: str,
-    new_key: str,
-) -> None:
+def propose_add(governor: _Governor, name: str, kind: str, new_key: str) -> None:
     """Add an agency."""
     from ledger_node.chain.governance import Action
 
@@ -198,132 +210,65 @@ def propose_add(
         parsed = AgencyKind.parse(kind)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--kind") from None
-    _propose(
-        rpc,
-        deployment,
-        keystore,
-        password_file,
-        password_env,
-        Action.add_agency(parsed, new_key, name),
-    )
+    governor.propose(Action.add_agency(parsed, new_key, name))
 
 
 @propose.command("suspend")
 @_governor_options
 @click.option("--agency", "agency_id", type=int, required=True)
-def propose_suspend(
-    rpc: str,
-    deployment: Path,
-    keystore: Path,
-    password_file: Path | None,
-    password_env: str | None,
-    agency_id: int,
-) -> None:
-    """Suspend an agency: its key can no longer attest or govern."""
+def propose_suspend(governor: _Governor, agency_id: int) -> None:
+    """Suspend an agency: from the next block its key can no longer attest or govern."""
     from ledger_node.chain.governance import Action
 
-    _propose(rpc, deployment, keystore, password_file, password_env, Action.suspend(agency_id))
+    governor.propose(Action.suspend(agency_id))
 
 
 @propose.command("reinstate")
 @_governor_options
 @click.option("--agency", "agency_id", type=int, required=True)
-def propose_reinstate(
-    rpc: str,
-    deployment: Path,
-    keystore: Path,
-    password_file: Path | None,
-    password_env: str | None,
-    agency_id: int,
-) -> None:
+def propose_reinstate(governor: _Governor, agency_id: int) -> None:
     """Reinstate a suspended agency."""
     from ledger_node.chain.governance import Action
 
-    _propose(rpc, deployment, keystore, password_file, password_env, Action.reinstate(agency_id))
+    governor.propose(Action.reinstate(agency_id))
 
 
 @propose.command("rotate-key")
 @_governor_options
 @click.option("--agency", "agency_id", type=int, required=True)
 @click.option("--key", "new_key", required=True, help="The agency's new signing key address.")
-def propose_rotate(
-    rpc: str,
-    deployment: Path,
-    keystore: Path,
-    password_file: Path | None,
-    password_env: str | None,
-    agency_id: int,
-    new_key: str,
-) -> None:
+def propose_rotate(governor: _Governor, agency_id: int, new_key: str) -> None:
     """Replace an agency's signing key."""
     from ledger_node.chain.governance import Action
 
-    _propose(
-        rpc,
-        deployment,
-        keystore,
-        password_file,
-        password_env,
-        Action.rotate_key(agency_id, new_key),
-    )
+    governor.propose(Action.rotate_key(agency_id, new_key))
 
 
 @propose.command("set-threshold")
 @_governor_options
 @click.argument("threshold", type=int)
-def propose_threshold(
-    rpc: str,
-    deployment: Path,
-    keystore: Path,
-    password_file: Path | None,
-    password_env: str | None,
-    threshold: int,
-) -> None:
+def propose_threshold(governor: _Governor, threshold: int) -> None:
     """Change the number of approvals a proposal needs."""
     from ledger_node.chain.governance import Action
 
-    _propose(
-        rpc, deployment, keystore, password_file, password_env, Action.set_threshold(threshold)
-    )
+    governor.propose(Action.set_threshold(threshold))
 
 
 @chain.command("approve")
 @_governor_options
 @click.argument("proposal_id", type=int)
-def approve_command(
-    rpc: str,
-    deployment: Path,
-    keystore: Path,
-    password_file: Path | None,
-    password_env: str | None,
-    proposal_id: int,
-) -> None:
+def approve_command(governor: _Governor, proposal_id: int) -> None:
     """Approve a proposal as your agency."""
-    from ledger_node.chain.governance import Governance
-
-    client = _client(rpc, deployment)
-    key = _load_key(keystore, password_file, password_env)
-    Governance(client).approve(client.sender(key), proposal_id)
+    governor.governance().approve(governor.client.sender(governor.key), proposal_id)
     click.echo(f"approved proposal {proposal_id}")
 
 
 @chain.command("execute")
 @_governor_options
 @click.argument("proposal_id", type=int)
-def execute_command(
-    rpc: str,
-    deployment: Path,
-    keystore: Path,
-    password_file: Path | None,
-    password_env: str | None,
-    proposal_id: int,
-) -> None:
+def execute_command(governor: _Governor, proposal_id: int) -> None:
     """Execute a proposal that has enough approvals (any funded key may send it)."""
-    from ledger_node.chain.governance import Governance
-
-    client = _client(rpc, deployment)
-    key = _load_key(keystore, password_file, password_env)
-    events = Governance(client).execute(client.sender(key), proposal_id)
+    events = governor.governance().execute(governor.client.sender(governor.key), proposal_id)
     click.echo(f"executed proposal {proposal_id}: {', '.join(e.name for e in events)}")
 
 
