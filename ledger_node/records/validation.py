@@ -291,23 +291,26 @@ def _choice(
     return value
 
 
-def _boolean(obj: dict[str, Any], prefix: str, key: str, out: _Out) -> bool | None:
+def _exactly(
+    obj: dict[str, Any], prefix: str, key: str, out: _Out, expected: type, noun: str
+) -> Any:
+    """The field if its type is exactly ``expected`` (so a bool is not an int), else None."""
     value = obj.get(key, _MISSING)
     if value is _MISSING:
         return None
-    if type(value) is not bool:
-        out.append((_at(prefix, key), "wrong_type", f"expected a boolean, got {_kind(value)}"))
+    if type(value) is not expected:
+        out.append((_at(prefix, key), "wrong_type", f"expected {noun}, got {_kind(value)}"))
         return None
     return value
 
 
+def _boolean(obj: dict[str, Any], prefix: str, key: str, out: _Out) -> bool | None:
+    value: bool | None = _exactly(obj, prefix, key, out, bool, "a boolean")
+    return value
+
+
 def _integer(obj: dict[str, Any], prefix: str, key: str, out: _Out) -> int | None:
-    value = obj.get(key, _MISSING)
-    if value is _MISSING:
-        return None
-    if type(value) is not int:
-        out.append((_at(prefix, key), "wrong_type", f"expected an integer, got {_kind(value)}"))
-        return None
+    value: int | None = _exactly(obj, prefix, key, out, int, "an integer")
     return value
 
 
