@@ -65,13 +65,14 @@ from __future__ import annotations
 import datetime
 import operator
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
 from ledger_node.canonical import canonical_bytes_of_validated
 from ledger_node.errors import RecordValidationError
 from ledger_node.hashing import keccak256
-from ledger_node.records import schemas
+from ledger_node.records import _fastcheck, schemas
 from ledger_node.records.amounts import (
     RATE_PER_MILLE,
     format_money,
@@ -916,15 +917,17 @@ _CHECKS = {
 
 # --- fast path -----------------------------------------------------------------------------
 #
-# One predicate per schema that answers "certainly valid?" with as little Python as possible:
-# fields are fetched with one itemgetter call, their exact types checked in one chained
-# comparison, and all their formats with ONE regular expression over the fields joined by
-# NUL (which every field pattern excludes, so each field is matched on its own). Arithmetic
-# is on integer cents. A predicate never raises and never reports: when it says False (or
-# meets anything unusual) :func:`validate` runs the full, error-collecting checks above, so
-# errors, their paths, rules and messages are exactly theirs. A predicate may refuse a
-# valid record (that only costs time) but must never accept an invalid one;
-# ``tests/records/test_fastpath.py`` checks that with generated and mutated records.
+# One predicate per schema that answers "certainly valid?" as cheaply as possible. Invoices
+# and payments, most of the traffic, are checked by compiled code (``_fastcheck.c``, built
+# with the package): it restates the rules above field by field, on integer cents. The
+# three small schemas are checked here: fields are fetched with one itemgetter call, their
+# exact types checked in one chained comparison, and their formats with ONE regular
+# expression over the fields joined by NUL (which every field pattern excludes, so each
+# field is matched on its own). A predicate never raises and never reports: when it says
+# False :func:`validate` runs the full, error-collecting checks above, so errors, their
+# paths, rules and messages are exactly theirs. A predicate may refuse a valid record (that
+# only costs time) but must never accept an invalid one; ``tests/records/test_fastpath.py``
+# checks that with generated and mutated records.
 
 _CTRL = r"\x00-\x1f\x7f-\x9f\ud800-\udfff"
 
@@ -935,61 +938,22 @@ def _fast_text(limit: int) -> str:
 
 
 _F_NAME = _fast_text(MAX_NAME_LENGTH)
-_F_LINE_NAME = rf"\*[^*\s{_CTRL}][^*{_CTRL}]*\*[^*\s{_CTRL}][^*{_CTRL}]*"
 # "-0.00" has no valid spelling: refused by a lookahead (what follows the two decimals can
 # only be the separator or the end, or the field would not be money anyway).
 _F_MONEY = r"(?!-0\.00)-?(?:0|[1-9][0-9]{0,15})\.[0-9]{2}"
-_F_POSITIVE_MONEY = r"(?:[1-9][0-9]{0,15}\.[0-9]{2}|0\.(?:0[1-9]|[1-9][0-9]))"
-_F_DECIMAL = r"(?!-0(?:\.0+)?(?![0-9.]))-?(?:0|[1-9][0-9]{0,15})(?:\.[0-9]{1,13})?"
 _F_USCC = r"[0-9A-HJ-NP-RTUWXY]{2}[0-9]{6}[0-9A-HJ-NP-RTUWXY]{10}"
-_F_TAX_ID = r"[0-9A-Z]{15,20}"  # a prefilter: the id type decides the real check
-_F_ID_TYPE = "(?:uscc|resident_id|legacy)"
-_F_INVOICE_NUMBER = r"[0-9]{20}"
-_F_DATETIME = _DATETIME.pattern
 _F_DATE = _DATE.pattern
-_F_TAX_CODE = r"[0-9]{19}"
 
 
 def _joined(*patterns: str) -> re.Pattern[str]:
     return re.compile("\x00".join(patterns))
 
 
-_FAST_INVOICE_HEAD = _joined(
-    _F_INVOICE_NUMBER,
-    _F_DATETIME,
-    "(?:special|ordinary)",
-    _F_NAME,
-    _F_USCC,
-    _F_NAME,
-    _F_ID_TYPE,
-    _F_TAX_ID,
-    _F_MONEY,
-    _F_MONEY,
-    _F_MONEY,
-)
-# name, tax_code, quantity, unit_price, amount, tax (rate is a dict lookup).
-_FAST_LINE = _joined(_F_LINE_NAME, _F_TAX_CODE, _F_DECIMAL, _F_DECIMAL, _F_MONEY, _F_MONEY)
-_FAST_DISCOUNT = _joined(_F_LINE_NAME, _F_TAX_CODE, _F_MONEY, _F_MONEY)
-_FAST_REMARKS = re.compile(_fast_text(MAX_REMARKS_LENGTH))
-_FAST_INVOICE_NUMBER = re.compile(_F_INVOICE_NUMBER)
-_FAST_PAYMENT = _joined(
-    _PAYMENT_ID.pattern,
-    _F_INVOICE_NUMBER,
-    _F_NAME,
-    _F_ID_TYPE,
-    _F_TAX_ID,
-    _F_NAME,
-    _F_USCC,
-    _F_POSITIVE_MONEY,
-    "CNY",
-    _F_DATE,
-)
 _FAST_REGISTRATION = _joined(
     _F_USCC, _F_NAME, "(?:" + "|".join(REGISTRATION_STATUSES) + ")", _F_DATE
 )
 _FAST_DECISION = _joined(_F_USCC, "(?:approved|declined)", _F_MONEY, _F_DATE)
 _FAST_USCC = re.compile(_F_USCC)
-_LEGACY_SHAPE_FAST = re.compile(r"[0-9A-Z]{15}|[0-9A-Z]{17}|[0-9A-Z]{20}")
 
 # USCC check by integer parsing: with base 34 ≡ 3 (mod 31), int(reversed body, 34) is
 # Σ value_i · 3^i (mod 31), the GB 32100 weighted sum, in one C call. The alphabet's letters
@@ -1005,278 +969,10 @@ def _uscc_checksum_ok(code: str) -> bool:
     return (total + _USCC_VALUE_TABLE[raw[17]]) % 31 == 0
 
 
-_POW10 = tuple(10**i for i in range(40))
-_RPM = RATE_PER_MILLE
-_GET_INVOICE = operator.itemgetter(
-    "invoice_number",
-    "issued_at",
-    "invoice_type",
-    "seller",
-    "buyer",
-    "lines",
-    "total_amount",
-    "total_tax",
-    "total",
-)
-_GET_COMPANY = operator.itemgetter("name", "tax_id")
-_GET_PARTY = operator.itemgetter("name", "id_type", "tax_id")
-_GET_LINE = operator.itemgetter(
-    "name", "tax_code", "quantity", "unit_price", "amount", "rate", "tax"
-)
-_GET_DISCOUNT = operator.itemgetter("name", "tax_code", "amount", "rate", "tax")
-_GET_QP = operator.itemgetter("quantity", "unit_price")
-_fromisoformat_datetime = datetime.datetime.fromisoformat
 _fromisoformat_date = datetime.date.fromisoformat
 #: The fast path's latest rating year, fixed at import. The full check uses today's year + 1,
 #: which can only have grown since, so accepting up to this one is always safe.
 _FAST_LATEST_YEAR: Final = datetime.date.today().year + 1
-
-
-def _fast_buyer_ok(id_type: str, tax_id: str) -> bool:
-    if id_type == "uscc":
-        return (
-            len(tax_id) == 18
-            and _FAST_USCC.fullmatch(tax_id) is not None
-            and (_uscc_checksum_ok(tax_id))
-        )
-    if id_type == "resident_id":
-        return _fast_resident_id_ok(tax_id)
-    return _LEGACY_SHAPE_FAST.fullmatch(tax_id) is not None
-
-
-_FAST_RESIDENT_SHAPE = re.compile(r"[1-9][0-9]{16}[0-9X]")
-
-
-def _fast_resident_id_ok(code: str) -> bool:
-    """:func:`is_valid_resident_id` with the MOD 11-2 sum by integer parsing: base 13 ≡ 2
-    (mod 11), so 2 · int(body, 13) ≡ Σ digit_i · 2^(17−i), the ISO 7064 weighted sum."""
-    if len(code) != 18 or _FAST_RESIDENT_SHAPE.fullmatch(code) is None:
-        return False
-    try:
-        datetime.date(int(code[6:10]), int(code[10:12]), int(code[12:14]))
-    except ValueError:
-        return False
-    check = (12 - 2 * int(code[:17], 13) % 11) % 11
-    return code[17] == ("X" if check == 10 else "0123456789"[check])
-
-
-def _fast_invoice(r: Any) -> bool:
-    # Field sets: the getter raises KeyError unless every required field is there, and then
-    # the length leaves room for nothing else (dict keys are distinct).
-    if type(r) is not dict:
-        return False
-    try:
-        number, issued, itype, seller, buyer, lines, ta, tt, tot = _GET_INVOICE(r)
-        size = len(r)
-        if size != 9 and size != 9 + ("remarks" in r) + ("red_of" in r):
-            return False
-        if type(seller) is not dict or type(buyer) is not dict or type(lines) is not list:
-            return False
-        sname, sid = _GET_COMPANY(seller)
-        bname, btype, bid = _GET_PARTY(buyer)
-    except KeyError:
-        return False
-    if len(seller) != 2 or len(buyer) != 3:
-        return False
-    if not (
-        type(number)
-        is type(issued)
-        is type(itype)
-        is type(sname)
-        is type(sid)
-        is type(bname)
-        is type(btype)
-        is type(bid)
-        is type(ta)
-        is type(tt)
-        is type(tot)
-        is str
-    ):
-        return False
-    if (
-        _FAST_INVOICE_HEAD.fullmatch(
-            f"{number}\x00{issued}\x00{itype}\x00{sname}\x00{sid}\x00{bname}\x00{btype}"
-            f"\x00{bid}\x00{ta}\x00{tt}\x00{tot}"
-        )
-        is None
-        or not _uscc_checksum_ok(sid)
-        or not _fast_buyer_ok(btype, bid)
-        or (btype == "resident_id" and itype == "special")
-    ):
-        return False
-    try:
-        _fromisoformat_datetime(issued)
-    except ValueError:
-        return False
-    sign = 1
-    if size != 9:
-        if "remarks" in r:
-            remarks = r["remarks"]
-            if type(remarks) is not str or _FAST_REMARKS.fullmatch(remarks) is None:
-                return False
-        if "red_of" in r:
-            red_of = r["red_of"]
-            if (
-                type(red_of) is not str
-                or red_of == number
-                or _FAST_INVOICE_NUMBER.fullmatch(red_of) is None
-            ):
-                return False
-            sign = -1
-    if not 0 < len(lines) <= MAX_LINES:
-        return False
-    amount_sum = tax_sum = 0
-    # The ordinary line a discount may follow: amount, rate, tax code (None: no such line).
-    prev_amount: int | None = None
-    prev_rate = prev_code = ""
-    pow10 = _POW10
-    for line in lines:
-        if type(line) is not dict:
-            return False
-        size = len(line)
-        if "discount" not in line:
-            if size != 7:
-                return False
-            try:
-                name, code, quantity, price, amount, rate, tax = _GET_LINE(line)
-            except KeyError:
-                return False
-            if not (
-                type(name)
-                is type(code)
-                is type(quantity)
-                is type(price)
-                is type(amount)
-                is type(rate)
-                is type(tax)
-                is str
-            ):
-                return False
-            rpm = _RPM.get(rate)
-            if (
-                rpm is None
-                or len(name) > MAX_NAME_LENGTH
-                or _FAST_LINE.fullmatch(
-                    f"{name}\x00{code}\x00{quantity}\x00{price}\x00{amount}\x00{tax}"
-                )
-                is None
-            ):
-                return False
-            cents = int(amount.replace(".", ""))
-            if cents * sign <= 0:
-                return False
-            q_whole, _, q_frac = quantity.partition(".")
-            p_whole, _, p_frac = price.partition(".")
-            unit = pow10[len(q_frac) + len(p_frac)]
-            if abs(int(q_whole + q_frac) * int(p_whole + p_frac) * 100 - cents * unit) > unit:
-                return False
-            prev_amount, prev_rate, prev_code = cents, rate, code
-        else:
-            if line["discount"] is not True or prev_amount is None:
-                return False
-            try:
-                name, code, amount, rate, tax = _GET_DISCOUNT(line)
-                if size == 8:
-                    quantity, price = _GET_QP(line)
-                elif size != 6:
-                    return False
-            except KeyError:
-                return False
-            if not (type(name) is type(code) is type(amount) is type(rate) is type(tax) is str):
-                return False
-            rpm = _RPM.get(rate)
-            if (
-                rpm is None
-                or rate != prev_rate
-                or code != prev_code
-                or len(name) > MAX_NAME_LENGTH
-                or _FAST_DISCOUNT.fullmatch(f"{name}\x00{code}\x00{amount}\x00{tax}") is None
-            ):
-                return False
-            cents = int(amount.replace(".", ""))
-            if cents * sign >= 0 or abs(cents) > abs(prev_amount):
-                return False
-            if size == 8:
-                if (
-                    type(quantity) is not str
-                    or type(price) is not str
-                    or _FAST_QP.fullmatch(f"{quantity}\x00{price}") is None
-                ):
-                    return False
-                q_whole, _, q_frac = quantity.partition(".")
-                p_whole, _, p_frac = price.partition(".")
-                unit = pow10[len(q_frac) + len(p_frac)]
-                if abs(int(q_whole + q_frac) * int(p_whole + p_frac) * 100 - cents * unit) > unit:
-                    return False
-            prev_amount = None
-        tax_cents_ = int(tax.replace(".", ""))
-        if rpm:
-            product = cents * rpm
-            expected = (abs(product) * 2 + 1000) // 2000
-            if product < 0:
-                expected = -expected
-            if abs(tax_cents_ - expected) > 1:
-                return False
-        elif tax_cents_:
-            return False
-        amount_sum += cents
-        tax_sum += tax_cents_
-    total_amount = int(ta.replace(".", ""))
-    total_tax = int(tt.replace(".", ""))
-    total = int(tot.replace(".", ""))
-    if total_amount != amount_sum or total_tax != tax_sum or total != amount_sum + tax_sum:
-        return False
-    return sign > 0 or (total_amount < 0 and total < 0)
-
-
-_FAST_QP = _joined(_F_DECIMAL, _F_DECIMAL)
-_GET_PAYMENT = operator.itemgetter(
-    "payment_id", "invoice_number", "payer", "payee", "amount", "currency", "value_date"
-)
-
-
-def _fast_payment(r: Any) -> bool:
-    if type(r) is not dict or len(r) != 7:
-        return False
-    try:
-        payment_id, number, payer, payee, amount, currency, value_date = _GET_PAYMENT(r)
-        if type(payer) is not dict or type(payee) is not dict:
-            return False
-        payer_name, payer_type, payer_id = _GET_PARTY(payer)
-        payee_name, payee_id = _GET_COMPANY(payee)
-    except KeyError:
-        return False
-    if len(payer) != 3 or len(payee) != 2:
-        return False
-    if not (
-        type(payment_id)
-        is type(number)
-        is type(payer_name)
-        is type(payer_type)
-        is type(payer_id)
-        is type(payee_name)
-        is type(payee_id)
-        is type(amount)
-        is type(currency)
-        is type(value_date)
-        is str
-    ):
-        return False
-    if (
-        _FAST_PAYMENT.fullmatch(
-            f"{payment_id}\x00{number}\x00{payer_name}\x00{payer_type}\x00{payer_id}"
-            f"\x00{payee_name}\x00{payee_id}\x00{amount}\x00{currency}\x00{value_date}"
-        )
-        is None
-        or not _uscc_checksum_ok(payee_id)
-        or not _fast_buyer_ok(payer_type, payer_id)
-    ):
-        return False
-    try:
-        _fromisoformat_date(value_date)
-    except ValueError:
-        return False
-    return True
 
 
 _GET_REGISTRATION = operator.itemgetter("uscc", "name", "status", "abnormal", "as_of")
@@ -1388,9 +1084,9 @@ def _fast_decision(r: Any) -> bool:
 
 
 #: Schema name -> "certainly valid?" predicate (see the fast path section).
-_FAST_CHECKS = {
-    schemas.INVOICE_ISSUED: _fast_invoice,
-    schemas.PAYMENT_SETTLED: _fast_payment,
+_FAST_CHECKS: dict[str, Callable[[object], bool]] = {
+    schemas.INVOICE_ISSUED: _fastcheck.invoice,
+    schemas.PAYMENT_SETTLED: _fastcheck.payment,
     schemas.REGISTRATION_STATUS: _fast_registration,
     schemas.TAX_RATING: _fast_rating,
     schemas.BANK_DECISION: _fast_decision,

@@ -27,13 +27,14 @@ from ledger_node.commitment import (
     leaf,
 )
 from ledger_node.errors import LedgerValueError, RecordValidationError
-from ledger_node.records import problems, validate
+from ledger_node.records import _fastcheck, problems, validate
 from ledger_node.records import validation as v
 from ledger_node.records.identifiers import (
     USCC_ALPHABET,
     is_valid_resident_id,
     is_valid_uscc,
     make_resident_id,
+    uscc_check_char,
 )
 from ledger_node.records.samples import generate
 from ledger_node.records.schemas import SCHEMAS
@@ -180,6 +181,38 @@ _TRICKY: tuple[object, ...] = (
     "2026-01-01T10:00:00.5Z",
     "2026-01-01T10:00:00+24:00",
     "20260101",
+    "2026-01-01T10:00:00.123456+23:59",
+    "2026-01-01T10:00:00.1234567Z",
+    "2026-01-01T10:00:00.Z",
+    "2026-01-01T10:00:60Z",
+    "2026-01-01T10:60:00Z",
+    "2026-01-01T10:00:00+08:60",
+    "2026-01-01T10:00:00-00:00",
+    "2026-01-01 10:00:00+08:00",
+    "0000-01-01T00:00:00Z",
+    "2024-02-29T23:59:59Z",
+    "2100-02-29T00:00:00Z",
+    "2026-01-01t10:00:00z",
+    "1234567890123456.1234567890123",
+    "12345678901234567.5",
+    "9999999999999999.99",
+    "-9999999999999999.99",
+    "99999999999999999.99",
+    "0.0000000000001",
+    "-0.000",
+    "*a**b",
+    "*a*",
+    "*　a*b",
+    "*a*　b",
+    "*a* b",
+    "*a *b ",
+    " 名称",
+    "名称 ",
+    "A1:b_c.d-e",
+    "P" * 64,
+    "P" * 65,
+    "*软件*",
+    "_payment",
     "91310110666007217T",
     "91310110666007217t",
     "913101106660072170",
@@ -326,6 +359,22 @@ def test_uscc_checksum_by_integer_parsing(head: str, region: str, tail: str) -> 
     for check in USCC_ALPHABET:
         code = body + check
         assert v._uscc_checksum_ok(code) == is_valid_uscc(code)
+        assert _fastcheck.uscc(code) == is_valid_uscc(code)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.text(USCC_ALPHABET, min_size=17, max_size=17))
+def test_compiled_uscc_check_with_right_check_characters(body: str) -> None:
+    # Letters in the region code (positions 3-8) with a matching check character.
+    code = body + uscc_check_char(body)
+    assert _fastcheck.uscc(code) == is_valid_uscc(code)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.text(USCC_ALPHABET + "IOSVZa软 -\x00", max_size=20))
+def test_compiled_uscc_check_on_any_text(code: str) -> None:
+    assert _fastcheck.uscc(code) == is_valid_uscc(code)
+    assert not _fastcheck.uscc(Text(code))
 
 
 @settings(max_examples=1000, deadline=None)
@@ -340,7 +389,33 @@ def test_resident_id_by_integer_parsing(
 ) -> None:
     code = make_resident_id("110105", birth, sequence) if valid else noise
     for candidate in (code, code[:17] + ("X" if code[-1:] != "X" else "0"), code[:-1]):
-        assert v._fast_resident_id_ok(candidate) == is_valid_resident_id(candidate)
+        assert _fastcheck.resident_id(candidate) == is_valid_resident_id(candidate)
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "110105000001011231",  # year 0
+        "110105199002291234",  # not a leap year
+        "110105200002291234",  # a leap year
+        "110105190002291234",  # 1900: not a leap year
+        "11010519900101123x",
+        "010105199001011234",
+        "１１0105199001011234",
+        "",
+    ],
+)
+def test_compiled_resident_id_edges(code: str) -> None:
+    for candidate in [code, *(code[:17] + c for c in "0123456789X")] if code else [code]:
+        assert _fastcheck.resident_id(candidate) == is_valid_resident_id(candidate), candidate
+
+
+def test_compiled_checks_take_anything() -> None:
+    for value in (None, 1, b"91310110666007217T", ["x"], {"x": 1}, float("nan")):
+        assert not _fastcheck.uscc(value)
+        assert not _fastcheck.resident_id(value)
+        assert not _fastcheck.invoice(value)
+        assert not _fastcheck.payment(value)
 
 
 # --- batch commits -------------------------------------------------------------------------
@@ -591,3 +666,45 @@ def test_negative_zero_decimals(zero: str, field: str) -> None:
         line["amount"] = _money_text(sign)
         _repair(record)
         assert assert_agrees("invoice.issued/v1", record) == (zero[0] != "-")
+
+
+@pytest.mark.parametrize("key", ["invoice.issued/v1", "invoice.issued/v1#red"])
+@pytest.mark.parametrize("flip", ["quantity", "unit_price"])
+def test_line_of_the_wrong_sign_with_a_matching_product(key: str, flip: str) -> None:
+    # Quantity × price equals the amount, taxes and totals add up: only the sign rule fails.
+    record = copy.deepcopy(_VALID[key])
+    line = record["lines"][0]
+    record["lines"] = [line]
+    line[flip] = line[flip][1:] if line[flip].startswith("-") else "-" + line[flip]
+    line["amount"] = _money_text(-_cents(line["amount"]))
+    _repair(record)
+    assert not assert_agrees("invoice.issued/v1", record)
+
+
+@pytest.mark.parametrize(
+    ("quantity", "unit_price", "amount", "valid"),
+    [
+        ("01", "1.00", "1.00", False),
+        ("1", "01.50", "1.50", False),
+        ("10000000000000000", "0.0000000000001", "1000.00", False),
+        ("1000000000000000", "0.0000000000001", "100.00", True),
+        ("1.00000000000000", "1.00", "1.00", False),
+        ("1.0000000000000", "1.00", "1.00", True),
+        ("+1", "1.00", "1.00", False),
+        ("1.", "1.00", "1.00", False),
+        (".5", "2.00", "1.00", False),
+        ("2", "0.5", "1.00", True),
+        # 43 digits in all: past the compiled check's exact range, decided by the full one.
+        ("1234567890123456.1234567890123", "0.0000000000001", "123.46", True),
+    ],
+)
+def test_decimal_spellings_with_a_matching_product(
+    quantity: str, unit_price: str, amount: str, valid: bool
+) -> None:
+    # Quantity × price equals the amount, taxes and totals add up: only the spelling decides.
+    record = copy.deepcopy(_VALID["invoice.issued/v1"])
+    line = record["lines"][0]
+    record["lines"] = [line]
+    line.update(quantity=quantity, unit_price=unit_price, amount=amount)
+    _repair(record)
+    assert assert_agrees("invoice.issued/v1", record) == valid

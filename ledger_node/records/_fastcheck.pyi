@@ -1,0 +1,13 @@
+"""Compiled fast-path predicates of record validation (``_fastcheck.c``)."""
+
+def invoice(record: object, /) -> bool:
+    """True only if the invoice.issued/v1 record certainly satisfies its schema."""
+
+def payment(record: object, /) -> bool:
+    """True only if the payment.settled/v1 record certainly satisfies its schema."""
+
+def uscc(code: object, /) -> bool:
+    """True if ``code`` is a str holding a valid USCC."""
+
+def resident_id(code: object, /) -> bool:
+    """True if ``code`` is a str holding a valid resident ID card number."""
