@@ -152,7 +152,14 @@ class LedgerView(Protocol):
 class ChainView:
     """A :class:`LedgerView` over a live node, through the ledger client."""
 
-    def __init__(self, client: LedgerClient, deployment: Deployment, *, source: str = "") -> None:
+    def __init__(
+        self,
+        client: LedgerClient,
+        deployment: Deployment,
+        *,
+        source: str = "",
+        page_size: int = 5_000,
+    ) -> None:
         if client.address != deployment.ledger or client.chain_id != deployment.chain_id:
             raise ConfigurationError(
                 f"the client reads ledger {client.address} on chain {client.chain_id}, the "
@@ -162,22 +169,30 @@ class ChainView:
         self.chain_id = deployment.chain_id
         self.ledger = deployment.ledger
         self.deployment_block = deployment.deployment_block
-        self._reader = EventReader(client.rpc, deployment.ledger)
+        # Nodes cap the block range of one eth_getLogs (Besu: 5,000 by default), so every
+        # question pages through the chain from the deployment block.
+        self._reader = EventReader(client.rpc, deployment.ledger, page_size=page_size)
         self._membership = MembershipHistory()
         self._membership_block = deployment.deployment_block - 1
         self._head: int | None = None
         self._source = source or "the node"
 
-    def _events(self, *topics: Any, to_block: int | None = None) -> list[LedgerEvent]:
-        last = self.head() if to_block is None else to_block
-        return self._reader.logs(self.deployment_block, last, list(topics))
+    def _events(self, *topics: Any, first: bool = False) -> list[LedgerEvent]:
+        """The events matching ``topics`` up to the head, page by page; with ``first``, stop
+        at the first page that has any (a root or a fact uid is written once)."""
+        found: list[LedgerEvent] = []
+        for start, end in self._reader.pages(self.deployment_block, self.head()):
+            found += self._reader.logs(start, end, list(topics))
+            if first and found:
+                break
+        return found
 
     def anchor(self, root: bytes) -> Anchor | None:
-        events = self._events(_hex(TOPICS["BatchAnchored"]), _hex(root))
+        events = self._events(_hex(TOPICS["BatchAnchored"]), _hex(root), first=True)
         return Anchor.from_event(events[0]) if events else None
 
     def attestation(self, uid: bytes) -> Attestation | None:
-        events = self._events(_hex(TOPICS["Attested"]), _hex(uid))
+        events = self._events(_hex(TOPICS["Attested"]), _hex(uid), first=True)
         return Attestation.from_event(events[0]) if events else None
 
     def revocations(self, target: bytes) -> dict[bytes | None, Revocation]:

@@ -21,6 +21,7 @@ from ledger_node.keys import LocalKey
 from ledger_node.records import samples
 from ledger_node.records.schemas import INVOICE_ISSUED, TAX_RATING
 from ledger_node.verify import Verifier
+from ledger_node.verify.view import ChainView
 
 CONSORTIUM_KEY = bytes(range(32))
 
@@ -127,9 +128,12 @@ def synced_index(chain: Ledger, tmp_path_factory: pytest.TempPathFactory) -> Ite
     yield path
 
 
-@pytest.fixture(params=["chain", "index"])
+@pytest.fixture(params=["chain", "chain-paged", "index"])
 def verifier(request: pytest.FixtureRequest, chain: Ledger, synced_index: Path) -> Verifier:
-    """A verifier over the live chain and, in a second run, over the synced index."""
+    """A verifier over the live chain (reading logs in the default ranges, then in ranges of
+    two blocks, as on a node with a tight log range limit) and over the synced index."""
     if request.param == "chain":
         return Verifier.from_chain(chain.client, chain.consortium.deployment)
+    if request.param == "chain-paged":
+        return Verifier(ChainView(chain.client, chain.consortium.deployment, page_size=2))
     return Verifier.from_index(AuditIndex.open(synced_index))
