@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-import struct
-from binascii import hexlify, unhexlify
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +23,7 @@ from typing import Any, Final
 from ledger_node.commitment import CommittedRecord
 from ledger_node.errors import ProofBundleError
 from ledger_node.hashing import keccak256
+from ledger_node.records._fastcheck import hex_values as _hex_values
 from ledger_node.records.schemas import SCHEMAS
 
 FORMAT: Final = "taxledger.proof/v1"
@@ -327,12 +326,12 @@ def _parse_hex(name: str, value: object) -> bytes:
 #
 # Parsing is the verifier's hottest step, and nearly every bundle it sees is well-formed.
 # :func:`_fast_from_dict` answers "certainly well-formed?" with a few C-level operations:
-# every hex string of the bundle is length-checked, its "0x" prefixes compared and its digits
-# decoded in ONE ``bytes.fromhex`` (the round trip through ``bytes.hex`` refuses uppercase and
-# whitespace, exactly as the ``_HEX`` pattern does), then split by one ``struct`` unpack. It
-# accepts only what the checked parse accepts, and builds the very same objects; on anything
-# unusual it returns None and :meth:`ProofBundle._checked_from_dict` runs, so every error and
-# its message are that parse's. ``tests/verify/test_fast_parse.py`` holds the two to agreeing.
+# every hex string of the bundle is type- and length-checked and decoded in ONE compiled call
+# (``hex_values`` in ``records/_fastcheck.c``: an exact ``str``, "0x", lowercase hex digits
+# only, as the ``_HEX`` pattern demands). It accepts only what the checked parse accepts,
+# and builds the very same objects; on anything unusual it returns None and
+# :meth:`ProofBundle._checked_from_dict` runs, so every error and its message are that
+# parse's. ``tests/verify/test_fast_parse.py`` holds the two to agreeing.
 
 _SCHEMA_IDS: dict[str, bytes] = {}
 
@@ -351,33 +350,18 @@ _new = object.__new__
 _ANCHOR_HEX_SIZES = {"batch": (20, 32, 20, 65), "single": (20, 32, 20, 65, 32, 32)}
 
 
-@dataclass(frozen=True, slots=True)
-class _Shape:
-    """How the hex strings of one kind of bundle lie end to end."""
-
-    lengths: list[int]  # of each string, "0x" included
-    split: Any  # struct unpack of the joined ASCII: prefix, digits, prefix, digits...
-    prefixes: tuple[bytes, ...]  # (b"0x",) * count
-    unpack: Any  # struct unpack of the decoded bytes: one value per string
+#: (kind, proof length, subject count) -> the byte size of each hex string, in the order
+#: :func:`_fast_from_dict` lists them; at most 2 * 65 * 65 of them.
+_SIZES: dict[tuple[str, int, int], tuple[int, ...]] = {}
 
 
-#: (kind, proof length, subject count) -> its shape; at most 2 * 65 * 65 of them.
-_SHAPES: dict[tuple[str, int, int], _Shape] = {}
-
-
-def _shape(kind: str, proofs: int, subjects: int) -> _Shape:
+def _sizes(kind: str, proofs: int, subjects: int) -> tuple[int, ...]:
     key = (kind, proofs, subjects)
-    shape = _SHAPES.get(key)
-    if shape is None:
+    sizes = _SIZES.get(key)
+    if sizes is None:
         # schema_id, salt, record_hash, commitment, leaf, root, proof, subjects, anchor
-        sizes = (32,) * (6 + proofs + subjects) + _ANCHOR_HEX_SIZES[kind]
-        shape = _SHAPES[key] = _Shape(
-            [2 + 2 * size for size in sizes],
-            struct.Struct("".join(f"2s{2 * size}s" for size in sizes)).unpack,
-            (b"0x",) * len(sizes),
-            struct.Struct("".join(f"{size}s" for size in sizes)).unpack,
-        )
-    return shape
+        sizes = _SIZES[key] = (32,) * (6 + proofs + subjects) + _ANCHOR_HEX_SIZES[kind]
+    return sizes
 
 
 def _setter(cls: type, name: str) -> Any:
@@ -469,21 +453,8 @@ def _fast_from_dict(data: object) -> ProofBundle | None:
         or not 0 <= deadline <= _UINT256_MAX
     ):
         return None
-    shape = _shape(kind, len(proof), len(subjects))
-    try:
-        # Lengths first, so that the pieces of the joined text are the strings themselves.
-        if list(map(len, strings)) != shape.lengths:
-            return None
-        pieces = shape.split("".join(strings).encode("ascii"))
-        if pieces[0::2] != shape.prefixes:
-            return None
-        digits = b"".join(pieces[1::2])
-        raw = unhexlify(digits)
-        # unhexlify takes uppercase too; the lowercase round trip refuses it, as _HEX does.
-        if hexlify(raw) != digits:
-            return None
-        values = shape.unpack(raw)
-    except (TypeError, ValueError, struct.error):  # a non-string, non-ASCII or non-hex
+    values = _hex_values(strings, _sizes(kind, len(proof), len(subjects)))
+    if values is None:
         return None
     if values[0] != _schema_id_of(schema):
         return None

@@ -1,5 +1,6 @@
 /* Compiled "certainly valid?" predicates for the two schemas that dominate the traffic:
- * invoice.issued/v1 and payment.settled/v1 (see the fast path section of validation.py).
+ * invoice.issued/v1 and payment.settled/v1 (see the fast path section of validation.py), and
+ * the hex decoding of a proof bundle's fields (see the fast parse in bundle.py).
  *
  * A predicate never raises and never reports: it returns True only for a record that the
  * full, error-collecting checks in validation.py accept, and False for anything else,
@@ -699,6 +700,86 @@ payment_ok(PyObject *r)
            && equals(currency, "CNY") && date_ok(value_date);
 }
 
+/* --- proof bundles --------------------------------------------------------------------- */
+
+static signed char HEX_VALUE[256];
+
+static void
+init_hex_values(void)
+{
+    memset(HEX_VALUE, -1, sizeof HEX_VALUE);
+    for (int i = 0; i < 10; i++) {
+        HEX_VALUE['0' + i] = (signed char)i;
+    }
+    for (int i = 0; i < 6; i++) {
+        HEX_VALUE['a' + i] = (signed char)(10 + i);
+    }
+}
+
+/* The bytes of "0x" + 2 * size lowercase hex digits, or NULL (no exception set). */
+static PyObject *
+hex_value(PyObject *s, Py_ssize_t size)
+{
+    const unsigned char *p;
+    Py_ssize_t n;
+    if (!ascii(s, &p, &n) || n != 2 + 2 * size || p[0] != '0' || p[1] != 'x') {
+        return NULL;
+    }
+    PyObject *out = PyBytes_FromStringAndSize(NULL, size);
+    if (out == NULL) {
+        PyErr_Clear();
+        return NULL;
+    }
+    unsigned char *q = (unsigned char *)PyBytes_AS_STRING(out);
+    for (Py_ssize_t i = 0; i < size; i++) {
+        int high = HEX_VALUE[p[2 + 2 * i]], low = HEX_VALUE[p[3 + 2 * i]];
+        if (high < 0 || low < 0) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        q[i] = (unsigned char)(high << 4 | low);
+    }
+    return out;
+}
+
+/* hex_values(strings, sizes): the decoded bytes of each string, or None unless every one is
+ * an exact str "0x" + 2 * size lowercase hex digits with its size from `sizes`. */
+static PyObject *
+py_hex_values(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyList_CheckExact(args[0]) || !PyTuple_CheckExact(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "hex_values(strings: list, sizes: tuple)");
+        return NULL;
+    }
+    PyObject *strings = args[0], *sizes = args[1];
+    Py_ssize_t count = PyList_GET_SIZE(strings);
+    if (PyTuple_GET_SIZE(sizes) != count) {
+        Py_RETURN_NONE;
+    }
+    PyObject *values = PyTuple_New(count);
+    if (values == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        Py_ssize_t size = PyLong_AsSsize_t(PyTuple_GET_ITEM(sizes, i));
+        if (size < 0) {
+            Py_DECREF(values);
+            if (PyErr_Occurred()) {
+                return NULL;
+            }
+            PyErr_SetString(PyExc_ValueError, "sizes must be non-negative integers");
+            return NULL;
+        }
+        PyObject *value = hex_value(PyList_GET_ITEM(strings, i), size);
+        if (value == NULL) {
+            Py_DECREF(values);
+            Py_RETURN_NONE;
+        }
+        PyTuple_SET_ITEM(values, i, value);
+    }
+    return values;
+}
+
 /* --- module ----------------------------------------------------------------------------- */
 
 /* A module function returning the verdict of a predicate on its one argument. */
@@ -718,6 +799,8 @@ static PyMethodDef methods[] = {
      "True only if the invoice.issued/v1 record certainly satisfies its schema."},
     {"payment", py_payment, METH_O,
      "True only if the payment.settled/v1 record certainly satisfies its schema."},
+    {"hex_values", (PyCFunction)(void (*)(void))py_hex_values, METH_FASTCALL,
+     "The bytes of each 0x-prefixed lowercase hex string of the given sizes, or None."},
     {"uscc", py_uscc, METH_O, "True if the value is a str holding a valid USCC."},
     {"resident_id", py_resident_id, METH_O,
      "True if the value is a str holding a valid resident ID card number."},
@@ -741,6 +824,7 @@ PyMODINIT_FUNC
 PyInit__fastcheck(void)
 {
     init_uscc_values();
+    init_hex_values();
     INTERN(K_invoice_number, "invoice_number");
     INTERN(K_issued_at, "issued_at");
     INTERN(K_invoice_type, "invoice_type");

@@ -11,3 +11,6 @@ def uscc(code: object, /) -> bool:
 
 def resident_id(code: object, /) -> bool:
     """True if ``code`` is a str holding a valid resident ID card number."""
+
+def hex_values(strings: list[object], sizes: tuple[int, ...], /) -> tuple[bytes, ...] | None:
+    """The bytes of each ``"0x"``-prefixed lowercase hex string of its size, or None."""

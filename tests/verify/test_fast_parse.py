@@ -9,9 +9,12 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from ledger_node.bundle import ProofBundle, _fast_from_dict
+from ledger_node.bundle import _HEX, ProofBundle, _fast_from_dict
 from ledger_node.errors import ProofBundleError
+from ledger_node.records._fastcheck import hex_values as _hex_values
 
 from .conftest import Ledger
 
@@ -107,3 +110,37 @@ def test_fast_parse_agrees_on_random_edits(chain: Ledger) -> None:
             except orjson.JSONDecodeError:
                 continue
             agree(document)
+
+
+_HEXISH = st.text("0123456789abcdefABF xé\x00", max_size=8)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(st.one_of(_HEXISH, _HEXISH.map(lambda s: "0x" + s)), max_size=4),
+    st.lists(st.integers(0, 4), min_size=4, max_size=4),
+)
+def test_hex_values_decodes_exactly_what_the_pattern_accepts(
+    strings: list[str], sizes: list[int]
+) -> None:
+    wanted = tuple(sizes[: len(strings)])
+    ok = all(
+        _HEX.fullmatch(s) is not None and len(s) == 2 + 2 * n
+        for s, n in zip(strings, wanted, strict=True)
+    )
+    expected = tuple(bytes.fromhex(s[2:]) for s in strings) if ok else None
+    assert _hex_values(list(strings), wanted) == expected
+    if strings:
+        assert _hex_values([HexText(s) for s in strings], wanted) is None
+
+
+class HexText(str):
+    """A str subclass: the fast parse leaves it to the checked one."""
+
+
+def test_hex_values_needs_one_size_per_string() -> None:
+    assert _hex_values(["0x00"], (1,)) == (b"\0",)
+    assert _hex_values(["0x00"], (1, 1)) is None
+    assert _hex_values(["0x00", "0x00"], (1,)) is None
+    with pytest.raises(TypeError):
+        _hex_values(("0x00",), (1,))  # type: ignore[arg-type]
