@@ -19,6 +19,7 @@ from ledger_node.audit.index import AuditIndex
 from ledger_node.audit.records import CheckedBundle, TimelineEntry, bundle_entries, sort_timeline
 from ledger_node.records import schemas
 from ledger_node.records.amounts import format_money, parse_money
+from ledger_node.records.identifiers import party_label
 from ledger_node.verify.membership import MembershipHistory
 
 
@@ -124,9 +125,14 @@ def _audit_invoice(item: CheckedBundle, evidence: _Evidence) -> InvoiceAudit:
     assert item.bundle is not None
     record = item.bundle.record
     number = record["invoice_number"]
-    seller, buyer = record["seller"]["tax_id"], record["buyer"]["tax_id"]
+    seller = record["seller"]["tax_id"]
     audit = InvoiceAudit(
-        number, seller, buyer, record["total"], record["issued_at"], record.get("red_of")
+        number,
+        seller,
+        party_label(record["buyer"]),
+        record["total"],
+        record["issued_at"],
+        record.get("red_of"),
     )
     payments = evidence.payments.get(number, [])
     issued_on = record["issued_at"][:10]
@@ -147,12 +153,14 @@ def _audit_invoice(item: CheckedBundle, evidence: _Evidence) -> InvoiceAudit:
         finding("invoice_revoked", f"invoice {number}: {item.failure.message}")
         return audit
     if audit.red_of is None:
-        _check_payments(audit, payments, finding)
+        _check_payments(audit, record["buyer"]["tax_id"], payments, finding)
     _check_seller(audit, seller, issued_on, standing, evidence, finding)
     return audit
 
 
-def _check_payments(audit: InvoiceAudit, payments: list[CheckedBundle], finding: _Report) -> None:
+def _check_payments(
+    audit: InvoiceAudit, buyer: str, payments: list[CheckedBundle], finding: _Report
+) -> None:
     number = audit.number
     if not payments:
         finding("payment_missing", f"no bank attested a payment for invoice {number}")
@@ -160,11 +168,11 @@ def _check_payments(audit: InvoiceAudit, payments: list[CheckedBundle], finding:
     for payment in payments:
         assert payment.bundle is not None
         paid = payment.bundle.record
-        if paid["payer"]["tax_id"] != audit.buyer:
+        if paid["payer"]["tax_id"] != buyer:
             finding(
                 "payer_not_buyer",
-                f"payment {paid['payment_id']} came from {paid['payer']['tax_id']}, not from "
-                f"the buyer {audit.buyer}",
+                f"payment {paid['payment_id']} came from {party_label(paid['payer'])}, not "
+                f"from the buyer {audit.buyer}",
                 payment,
             )
         if paid["payee"]["tax_id"] != audit.seller:

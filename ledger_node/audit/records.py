@@ -18,6 +18,7 @@ from ledger_node.audit.index import AuditIndex
 from ledger_node.audit.ledger_checks import revocation_ref, schema_name, write_ref
 from ledger_node.bundle import ProofBundle
 from ledger_node.records import schemas
+from ledger_node.records.identifiers import party_label
 from ledger_node.verify import VerificationFailure, Verifier
 from ledger_node.verify.membership import MembershipHistory
 from ledger_node.verify.view import Anchor, Attestation
@@ -115,13 +116,13 @@ def summarise(schema: str, record: dict[str, Any]) -> str:
         red = f", red invoice reversing {record['red_of']}" if "red_of" in record else ""
         return (
             f"invoice {record['invoice_number']} issued {record['issued_at']} by "
-            f"{record['seller']['tax_id']} to {record['buyer']['tax_id']}, total "
+            f"{record['seller']['tax_id']} to {party_label(record['buyer'])}, total "
             f"{record['total']}{red}"
         )
     if schema == schemas.PAYMENT_SETTLED:
         return (
             f"payment {record['payment_id']} of {record['amount']} {record['currency']} from "
-            f"{record['payer']['tax_id']} to {record['payee']['tax_id']} on "
+            f"{party_label(record['payer'])} to {record['payee']['tax_id']} on "
             f"{record['value_date']} for invoice {record['invoice_number']}"
         )
     if schema == schemas.REGISTRATION_STATUS:

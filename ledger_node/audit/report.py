@@ -26,6 +26,10 @@ field or meaning means a new format version::
              "leaf"?, "file"?}
     entry = {"block_number", "timestamp", "event", "schema", "agency", "signer", "summary",
              "verdict", "fact"}
+
+Parties are named by their identifiers: a company's USCC (public) as it is, an individual's
+resident ID number masked to its region code and last four characters
+(:func:`ledger_node.records.identifiers.party_label`), in both the JSON and the HTML report.
 """
 
 from __future__ import annotations

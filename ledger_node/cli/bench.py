@@ -11,7 +11,12 @@ from ledger_node.cli import main
 
 
 @main.command("bench")
-@click.option("--json", "as_json", is_flag=True, help="End with one JSON object of figures.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print one JSON object of figures on stdout; the running account goes to stderr.",
+)
 @click.option(
     "--quick", is_flag=True, help="30 s write windows and smaller verify/sync/gateway runs."
 )
@@ -41,7 +46,7 @@ def bench(as_json: bool, quick: bool, gas_limit: int | None, seconds: float | No
     options = BenchOptions.quick(limit) if quick else BenchOptions(gas_limit=limit)
     if seconds is not None:
         options = dataclasses.replace(options, seconds=seconds)
-    figures = run(options, say=lambda line: click.echo(line))
+    figures = run(options, say=lambda line: click.echo(line, err=as_json))
     if as_json:
         click.echo(json.dumps(figures, sort_keys=True))
     if figures["errors"]:

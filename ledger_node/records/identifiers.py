@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import operator
 import re
+from typing import Any
 
 #: GB 32100-2015 alphabet; a character's value is its index (no I, O, S, V, Z).
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -123,6 +124,22 @@ def make_resident_id(region: str, birth: datetime.date, sequence: int) -> str:
         raise ValueError(f"sequence must be 0..999, got {sequence}")
     body = f"{region}{birth:%Y%m%d}{sequence:03d}"
     return body + resident_id_check_char(body)
+
+
+def mask_resident_id(code: str) -> str:
+    """A resident ID card number as reports show it: the region code and the last four
+    characters, the birth date and the rest hidden (``110105********123X``). It is personal
+    information under the PIPL; a company's USCC is public and is never masked."""
+    if len(code) <= 10:
+        return "*" * len(code)
+    return code[:6] + "*" * (len(code) - 10) + code[-4:]
+
+
+def party_label(party: dict[str, Any]) -> str:
+    """How reports name a party ``{name, tax_id, id_type?}``: its identifier, masked if it is
+    an individual's resident ID."""
+    tax_id = str(party.get("tax_id", ""))
+    return mask_resident_id(tax_id) if party.get("id_type") == "resident_id" else tax_id
 
 
 def is_valid_legacy_taxpayer_id(code: str) -> bool:

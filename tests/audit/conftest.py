@@ -38,6 +38,7 @@ class Planted:
     index_path: Path
     numbers: dict[str, str]  # expected finding code (or "consistent") -> invoice number
     report: AuditReport
+    individual: str  # the resident ID of the individual who paid someone else's invoice
 
 
 def _anchor(
@@ -81,6 +82,7 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> Planted:
         "verification_failed": good,
     }
     invoices = {code: samples.invoice(rng, seller, buyer, ISSUED) for code, seller in cases.items()}
+    individual = samples.person(rng)
     payments = []
     for code, bill in invoices.items():
         if code == "payment_missing":
@@ -91,7 +93,7 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> Planted:
         elif code == "payee_not_seller":
             paid["payee"] = stranger.as_party()
         elif code == "payer_not_buyer":
-            paid["payer"] = stranger.as_buyer()
+            paid["payer"] = individual.as_buyer()
         payments.append(paid)
     orphan = samples.invoice(rng, good, buyer, ISSUED)
     payments.append(samples.payment_for(rng, orphan, ISSUED))
@@ -130,4 +132,6 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> Planted:
     index_path = tmp_path_factory.mktemp("index") / "audit.sqlite"
     index = AuditIndex.create_or_open(index_path, consortium.deployment)
     report = run_audit(Rpc(w3), index, records=records)
-    return Planted(w3, consortium, client, records, index_path, numbers, report)
+    return Planted(
+        w3, consortium, client, records, index_path, numbers, report, individual.resident_id
+    )

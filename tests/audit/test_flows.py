@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
 from ledger_node.audit.findings import Finding
+from ledger_node.records.identifiers import mask_resident_id
 
 from .conftest import Planted
 
@@ -109,3 +111,11 @@ def test_summary_counts(planted: Planted) -> None:
         "seller_unregistered": 1,
         "verification_failed": 1,
     }
+
+
+def test_an_individuals_resident_id_is_masked_in_the_report(planted: Planted) -> None:
+    (finding,) = findings_about(planted, "payer_not_buyer")
+    masked = mask_resident_id(planted.individual)
+    assert masked == planted.individual[:6] + "********" + planted.individual[-4:]
+    assert f"came from {masked}, not from the buyer" in finding.message
+    assert planted.individual not in orjson.dumps(planted.report.to_json()).decode()

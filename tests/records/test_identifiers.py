@@ -14,7 +14,9 @@ from ledger_node.records.identifiers import (
     is_valid_uscc,
     make_resident_id,
     make_uscc,
+    mask_resident_id,
     org_code_check_char,
+    party_label,
     resident_id_check_char,
     uscc_check_char,
 )
@@ -104,3 +106,14 @@ def test_invoice_number_is_exactly_twenty_digits() -> None:
     assert not is_valid_invoice_number("263100000000000123456")
     assert not is_valid_invoice_number("2631000000000001234X")
     assert not is_valid_invoice_number("٢6310000000000012345")  # Arabic-Indic digit
+
+
+def test_party_label_masks_only_resident_ids() -> None:
+    assert mask_resident_id("11010519900101123X") == "110105********123X"
+    assert mask_resident_id("123") == "***"
+    company = {"name": "某公司", "tax_id": "91310110666007217T"}
+    assert party_label(company) == "91310110666007217T"
+    assert party_label({**company, "id_type": "uscc"}) == "91310110666007217T"
+    assert party_label({**company, "id_type": "legacy"}) == "91310110666007217T"
+    person = {"name": "张三", "tax_id": "11010519900101123X", "id_type": "resident_id"}
+    assert party_label(person) == "110105********123X"
