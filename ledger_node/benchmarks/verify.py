@@ -14,6 +14,7 @@ import orjson
 
 from ledger_node.anchoring import anchor_records
 from ledger_node.audit.index import AuditIndex
+from ledger_node.benchmarks import inputs_set_aside
 from ledger_node.chain.ledger import LedgerClient
 from ledger_node.chain.rpc import Rpc
 from ledger_node.chain.transactions import Sender
@@ -84,10 +85,12 @@ def verify_rate(
     index = AuditIndex.create_or_open(index_path, deployment)
     index.sync(rpc)
     verifier = Verifier.from_index(index)
-    started, cpu = time.perf_counter(), time.process_time()
-    for raw in documents:
-        verifier.verify_bytes(raw)
-    return VerifyRate(len(documents), time.perf_counter() - started, time.process_time() - cpu)
+    with inputs_set_aside():
+        started, cpu = time.perf_counter(), time.process_time()
+        for raw in documents:
+            verifier.verify_bytes(raw)
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return VerifyRate(len(documents), elapsed, cpu)
 
 
 def grow_chain(
