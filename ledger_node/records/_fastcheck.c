@@ -267,7 +267,19 @@ product_ok(PyObject *quantity, PyObject *price, int64_t cents)
     return diff <= unit;
 }
 
-/* Tax and levy rates in thousandths (RATE_PER_MILLE in amounts.py); -1 if not a rate. */
+/* Tax and levy rates in thousandths: RATE_PER_MILLE in amounts.py, which a test compares with
+ * this table (the module exports it as RATE_PER_MILLE). */
+static const struct {
+    const char *text;
+    int per_mille;
+} RATES[] = {
+    {"0.13", 130}, {"0.09", 90}, {"0.06", 60},  {"0.05", 50},   {"0.03", 30},
+    {"0.01", 10},  {"0.015", 15}, {"0.005", 5}, {"0", 0},       {"exempt", 0},
+    {"not_taxable", 0},
+};
+#define RATE_COUNT (sizeof RATES / sizeof RATES[0])
+
+/* The rate's thousandths; -1 if not a rate. */
 static int
 rate_per_mille(PyObject *s)
 {
@@ -276,17 +288,9 @@ rate_per_mille(PyObject *s)
     if (!ascii(s, &p, &n)) {
         return -1;
     }
-    static const struct {
-        const char *text;
-        int per_mille;
-    } rates[] = {
-        {"0.13", 130}, {"0.09", 90}, {"0.06", 60},  {"0.05", 50},   {"0.03", 30},
-        {"0.01", 10},  {"0.015", 15}, {"0.005", 5}, {"0", 0},       {"exempt", 0},
-        {"not_taxable", 0},
-    };
-    for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++) {
-        if ((size_t)n == strlen(rates[i].text) && memcmp(p, rates[i].text, (size_t)n) == 0) {
-            return rates[i].per_mille;
+    for (size_t i = 0; i < RATE_COUNT; i++) {
+        if ((size_t)n == strlen(RATES[i].text) && memcmp(p, RATES[i].text, (size_t)n) == 0) {
+            return RATES[i].per_mille;
         }
     }
     return -1;
@@ -376,13 +380,14 @@ datetime_ok(PyObject *s)
 /* GB 32100 character values (index in 0123456789ABCDEFGHJKLMNPQRTUWXY), -1 outside it. */
 static signed char USCC_VALUE[256];
 
+static const char USCC_ALPHABET[] = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+
 static void
 init_uscc_values(void)
 {
-    static const char alphabet[] = "0123456789ABCDEFGHJKLMNPQRTUWXY";
     memset(USCC_VALUE, -1, sizeof USCC_VALUE);
-    for (int i = 0; alphabet[i]; i++) {
-        USCC_VALUE[(unsigned char)alphabet[i]] = (signed char)i;
+    for (int i = 0; USCC_ALPHABET[i]; i++) {
+        USCC_VALUE[(unsigned char)USCC_ALPHABET[i]] = (signed char)i;
     }
 }
 
@@ -851,5 +856,27 @@ PyInit__fastcheck(void)
     INTERN(K_payee, "payee");
     INTERN(K_currency, "currency");
     INTERN(K_value_date, "value_date");
-    return PyModule_Create(&module_def);
+    PyObject *module = PyModule_Create(&module_def);
+    if (module == NULL) {
+        return NULL;
+    }
+    /* The limits and rates restated here, for the test that compares them with Python's. */
+    PyObject *rates = PyDict_New();
+    int failed = rates == NULL;
+    for (size_t i = 0; !failed && i < RATE_COUNT; i++) {
+        PyObject *value = PyLong_FromLong(RATES[i].per_mille);
+        failed = value == NULL || PyDict_SetItemString(rates, RATES[i].text, value) < 0;
+        Py_XDECREF(value);
+    }
+    if (failed || PyModule_AddObjectRef(module, "RATE_PER_MILLE", rates) < 0
+        || PyModule_AddIntConstant(module, "MAX_LINES", MAX_LINES) < 0
+        || PyModule_AddIntConstant(module, "MAX_NAME_LENGTH", MAX_NAME_LENGTH) < 0
+        || PyModule_AddIntConstant(module, "MAX_REMARKS_LENGTH", MAX_REMARKS_LENGTH) < 0
+        || PyModule_AddStringConstant(module, "USCC_ALPHABET", USCC_ALPHABET) < 0) {
+        Py_XDECREF(rates);
+        Py_DECREF(module);
+        return NULL;
+    }
+    Py_DECREF(rates);
+    return module;
 }

@@ -1,5 +1,11 @@
 """Compiled fast-path predicates of record validation (``_fastcheck.c``)."""
 
+RATE_PER_MILLE: dict[str, int]
+MAX_LINES: int
+MAX_NAME_LENGTH: int
+MAX_REMARKS_LENGTH: int
+USCC_ALPHABET: str
+
 def invoice(record: object, /) -> bool:
     """True only if the invoice.issued/v1 record certainly satisfies its schema."""
 

@@ -410,6 +410,14 @@ def test_compiled_resident_id_edges(code: str) -> None:
         assert _fastcheck.resident_id(candidate) == is_valid_resident_id(candidate), candidate
 
 
+def test_compiled_checks_restate_the_python_constants() -> None:
+    assert _fastcheck.RATE_PER_MILLE == v.RATE_PER_MILLE
+    assert _fastcheck.MAX_LINES == v.MAX_LINES
+    assert _fastcheck.MAX_NAME_LENGTH == v.MAX_NAME_LENGTH
+    assert _fastcheck.MAX_REMARKS_LENGTH == v.MAX_REMARKS_LENGTH
+    assert _fastcheck.USCC_ALPHABET == USCC_ALPHABET
+
+
 def test_compiled_checks_take_anything() -> None:
     for value in (None, 1, b"91310110666007217T", ["x"], {"x": 1}, float("nan")):
         assert not _fastcheck.uscc(value)
