@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from ledger_node._fastpaths import hex_values as _hex_values
 from ledger_node.commitment import CommittedRecord
 from ledger_node.errors import ProofBundleError
 from ledger_node.hashing import keccak256
-from ledger_node.records._fastcheck import hex_values as _hex_values
 from ledger_node.records.schemas import SCHEMAS
 
 FORMAT: Final = "taxledger.proof/v1"
@@ -327,7 +327,7 @@ def _parse_hex(name: str, value: object) -> bytes:
 # Parsing is the verifier's hottest step, and nearly every bundle it sees is well-formed.
 # :func:`_fast_from_dict` answers "certainly well-formed?" with a few C-level operations:
 # every hex string of the bundle is type- and length-checked and decoded in ONE compiled call
-# (``hex_values`` in ``records/_fastcheck.c``: an exact ``str``, "0x", lowercase hex digits
+# (``hex_values`` in ``_fastpaths.c``: an exact ``str``, "0x", lowercase hex digits
 # only, as the ``_HEX`` pattern demands). It accepts only what the checked parse accepts,
 # and builds the very same objects; on anything unusual it returns None and
 # :meth:`ProofBundle._checked_from_dict` runs, so every error and its message are that

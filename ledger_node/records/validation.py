@@ -69,10 +69,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
+from ledger_node import _fastpaths
 from ledger_node.canonical import canonical_bytes_of_validated
 from ledger_node.errors import RecordValidationError
 from ledger_node.hashing import keccak256
-from ledger_node.records import _fastcheck, schemas
+from ledger_node.records import schemas
 from ledger_node.records.amounts import (
     RATE_PER_MILLE,
     format_money,
@@ -918,8 +919,8 @@ _CHECKS = {
 # --- fast path -----------------------------------------------------------------------------
 #
 # One predicate per schema that answers "certainly valid?" as cheaply as possible. Invoices
-# and payments, most of the traffic, are checked by compiled code (``_fastcheck.c``, built
-# with the package): it restates the rules above field by field, on integer cents. The
+# and payments, most of the traffic, are checked by compiled code (``ledger_node/_fastpaths.c``,
+# built with the package): it restates the rules above field by field, on integer cents. The
 # three small schemas are checked here: fields are fetched with one itemgetter call, their
 # exact types checked in one chained comparison, and their formats with ONE regular
 # expression over the fields joined by NUL (which every field pattern excludes, so each
@@ -1085,8 +1086,8 @@ def _fast_decision(r: Any) -> bool:
 
 #: Schema name -> "certainly valid?" predicate (see the fast path section).
 _FAST_CHECKS: dict[str, Callable[[object], bool]] = {
-    schemas.INVOICE_ISSUED: _fastcheck.invoice,
-    schemas.PAYMENT_SETTLED: _fastcheck.payment,
+    schemas.INVOICE_ISSUED: _fastpaths.invoice,
+    schemas.PAYMENT_SETTLED: _fastpaths.payment,
     schemas.REGISTRATION_STATUS: _fast_registration,
     schemas.TAX_RATING: _fast_rating,
     schemas.BANK_DECISION: _fast_decision,

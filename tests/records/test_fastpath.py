@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ledger_node import _fastpaths
 from ledger_node.canonical import record_hash
 from ledger_node.commitment import (
     CommittedRecord,
@@ -27,7 +28,7 @@ from ledger_node.commitment import (
     leaf,
 )
 from ledger_node.errors import LedgerValueError, RecordValidationError
-from ledger_node.records import _fastcheck, problems, validate
+from ledger_node.records import problems, validate
 from ledger_node.records import validation as v
 from ledger_node.records.identifiers import (
     USCC_ALPHABET,
@@ -359,7 +360,7 @@ def test_uscc_checksum_by_integer_parsing(head: str, region: str, tail: str) -> 
     for check in USCC_ALPHABET:
         code = body + check
         assert v._uscc_checksum_ok(code) == is_valid_uscc(code)
-        assert _fastcheck.uscc(code) == is_valid_uscc(code)
+        assert _fastpaths.uscc(code) == is_valid_uscc(code)
 
 
 @settings(max_examples=1000, deadline=None)
@@ -367,14 +368,14 @@ def test_uscc_checksum_by_integer_parsing(head: str, region: str, tail: str) -> 
 def test_compiled_uscc_check_with_right_check_characters(body: str) -> None:
     # Letters in the region code (positions 3-8) with a matching check character.
     code = body + uscc_check_char(body)
-    assert _fastcheck.uscc(code) == is_valid_uscc(code)
+    assert _fastpaths.uscc(code) == is_valid_uscc(code)
 
 
 @settings(max_examples=1000, deadline=None)
 @given(st.text(USCC_ALPHABET + "IOSVZa软 -\x00", max_size=20))
 def test_compiled_uscc_check_on_any_text(code: str) -> None:
-    assert _fastcheck.uscc(code) == is_valid_uscc(code)
-    assert not _fastcheck.uscc(Text(code))
+    assert _fastpaths.uscc(code) == is_valid_uscc(code)
+    assert not _fastpaths.uscc(Text(code))
 
 
 @settings(max_examples=1000, deadline=None)
@@ -389,7 +390,7 @@ def test_resident_id_by_integer_parsing(
 ) -> None:
     code = make_resident_id("110105", birth, sequence) if valid else noise
     for candidate in (code, code[:17] + ("X" if code[-1:] != "X" else "0"), code[:-1]):
-        assert _fastcheck.resident_id(candidate) == is_valid_resident_id(candidate)
+        assert _fastpaths.resident_id(candidate) == is_valid_resident_id(candidate)
 
 
 @pytest.mark.parametrize(
@@ -407,23 +408,23 @@ def test_resident_id_by_integer_parsing(
 )
 def test_compiled_resident_id_edges(code: str) -> None:
     for candidate in [code, *(code[:17] + c for c in "0123456789X")] if code else [code]:
-        assert _fastcheck.resident_id(candidate) == is_valid_resident_id(candidate), candidate
+        assert _fastpaths.resident_id(candidate) == is_valid_resident_id(candidate), candidate
 
 
 def test_compiled_checks_restate_the_python_constants() -> None:
-    assert _fastcheck.RATE_PER_MILLE == v.RATE_PER_MILLE
-    assert _fastcheck.MAX_LINES == v.MAX_LINES
-    assert _fastcheck.MAX_NAME_LENGTH == v.MAX_NAME_LENGTH
-    assert _fastcheck.MAX_REMARKS_LENGTH == v.MAX_REMARKS_LENGTH
-    assert _fastcheck.USCC_ALPHABET == USCC_ALPHABET
+    assert _fastpaths.RATE_PER_MILLE == v.RATE_PER_MILLE
+    assert _fastpaths.MAX_LINES == v.MAX_LINES
+    assert _fastpaths.MAX_NAME_LENGTH == v.MAX_NAME_LENGTH
+    assert _fastpaths.MAX_REMARKS_LENGTH == v.MAX_REMARKS_LENGTH
+    assert _fastpaths.USCC_ALPHABET == USCC_ALPHABET
 
 
 def test_compiled_checks_take_anything() -> None:
     for value in (None, 1, b"91310110666007217T", ["x"], {"x": 1}, float("nan")):
-        assert not _fastcheck.uscc(value)
-        assert not _fastcheck.resident_id(value)
-        assert not _fastcheck.invoice(value)
-        assert not _fastcheck.payment(value)
+        assert not _fastpaths.uscc(value)
+        assert not _fastpaths.resident_id(value)
+        assert not _fastpaths.invoice(value)
+        assert not _fastpaths.payment(value)
 
 
 # --- batch commits -------------------------------------------------------------------------

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ledger_node._fastpaths import hex_values as _hex_values
 from ledger_node.bundle import _HEX, ProofBundle, _fast_from_dict
 from ledger_node.errors import ProofBundleError
-from ledger_node.records._fastcheck import hex_values as _hex_values
 
 from .conftest import Ledger
 

@@ -1,4 +1,4 @@
-"""Compiled fast-path predicates of record validation (``_fastcheck.c``)."""
+"""Compiled fast paths (``_fastpaths.c``): record predicates and bundle hex decoding."""
 
 RATE_PER_MILLE: dict[str, int]
 MAX_LINES: int

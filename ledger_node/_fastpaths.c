@@ -1,9 +1,9 @@
 /* Compiled "certainly valid?" predicates for the two schemas that dominate the traffic:
- * invoice.issued/v1 and payment.settled/v1 (see the fast path section of validation.py), and
+ * invoice.issued/v1 and payment.settled/v1 (see the fast path section of records/validation.py), and
  * the hex decoding of a proof bundle's fields (see the fast parse in bundle.py).
  *
  * A predicate never raises and never reports: it returns True only for a record that the
- * full, error-collecting checks in validation.py accept, and False for anything else,
+ * full, error-collecting checks in records/validation.py accept, and False for anything else,
  * including valid records it does not want to decide (very long decimals, say). Then the
  * full checks run and say exactly what is wrong. tests/records/test_fastpath.py holds these
  * functions to that contract with generated and mutated records.
@@ -814,8 +814,8 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module_def = {
     PyModuleDef_HEAD_INIT,
-    .m_name = "_fastcheck",
-    .m_doc = "Compiled fast-path predicates of record validation (see validation.py).",
+    .m_name = "_fastpaths",
+    .m_doc = "Compiled fast paths of record validation and bundle parsing.",
     .m_size = -1,
     .m_methods = methods,
 };
@@ -826,7 +826,7 @@ static struct PyModuleDef module_def = {
     }
 
 PyMODINIT_FUNC
-PyInit__fastcheck(void)
+PyInit__fastpaths(void)
 {
     init_uscc_values();
     init_hex_values();
