@@ -11,6 +11,7 @@ import click
 import orjson
 
 from ledger_node.cli import main
+from ledger_node.cli.options import reader_options
 
 
 class _Progress:
@@ -35,12 +36,11 @@ class _Progress:
 
 
 @main.group("audit", invoke_without_command=True)
-@click.option("--rpc", envvar="TAXLEDGER_RPC", default=None, help="JSON-RPC URL of a node.")
-@click.option(
-    "--deployment",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    default=None,
-    help="The ledger's deployment file.",
+@reader_options(
+    deployment_help="The ledger's deployment file.",
+    index_help="The SQLite index to sync [default: audit-index.sqlite next to the deployment "
+    "file].",
+    confirmations_help="Sync and accept only blocks with this many blocks on top.",
 )
 @click.option(
     "--records",
@@ -61,19 +61,6 @@ class _Progress:
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="Write the JSON report (taxledger.audit/v1) here.",
-)
-@click.option(
-    "--index",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="The SQLite index to sync [default: audit-index.sqlite next to the deployment file].",
-)
-@click.option(
-    "--confirmations",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Sync and accept only blocks with this many blocks on top.",
 )
 @click.pass_context
 def audit(

@@ -37,18 +37,52 @@ def read_cli_password(password_file: Path | None, password_env: str | None) -> s
     return read_password(file=password_file, env=password_env)
 
 
+def _chain_options(required: bool, deployment_help: str) -> Callable[[F], F]:
+    def decorate(fn: F) -> F:
+        fn = click.option(
+            "--deployment",
+            type=click.Path(dir_okay=False, exists=True, path_type=Path),
+            required=required,
+            default=None,
+            help=deployment_help,
+        )(fn)
+        fn = click.option(
+            "--rpc",
+            required=required,
+            default=None,
+            envvar="TAXLEDGER_RPC",
+            help="JSON-RPC URL of a node.",
+        )(fn)
+        return fn
+
+    return decorate
+
+
 def chain_options(fn: F) -> F:
     """``--rpc`` and ``--deployment``: which node and which ledger."""
-    fn = click.option(
-        "--deployment",
-        type=click.Path(dir_okay=False, exists=True, path_type=Path),
-        required=True,
-        help="The deployment file written by `taxledger chain deploy`.",
-    )(fn)
-    fn = click.option(
-        "--rpc",
-        required=True,
-        envvar="TAXLEDGER_RPC",
-        help="JSON-RPC URL of a node.",
-    )(fn)
-    return fn
+    return _chain_options(True, "The deployment file written by `taxledger chain deploy`.")(fn)
+
+
+def reader_options(
+    *, deployment_help: str, index_help: str, confirmations_help: str
+) -> Callable[[F], F]:
+    """``--rpc`` and ``--deployment`` (optional: a synced ``--index`` may stand in for the
+    node), ``--index`` and ``--confirmations``: where a reader of the ledger gets its facts."""
+
+    def decorate(fn: F) -> F:
+        fn = click.option(
+            "--confirmations",
+            type=click.IntRange(min=0),
+            default=0,
+            show_default=True,
+            help=confirmations_help,
+        )(fn)
+        fn = click.option(
+            "--index",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help=index_help,
+        )(fn)
+        return _chain_options(False, deployment_help)(fn)
+
+    return decorate

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ledger_node.cli import main
+from ledger_node.cli.options import reader_options
 
 if TYPE_CHECKING:
     from ledger_node.verify import Verifier
@@ -58,25 +59,10 @@ def open_verifier(
 
 @main.command("verify")
 @click.argument("bundles", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--rpc", envvar="TAXLEDGER_RPC", default=None, help="JSON-RPC URL of a node.")
-@click.option(
-    "--deployment",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    default=None,
-    help="The ledger's deployment file (with --rpc; with --index, checked against it).",
-)
-@click.option(
-    "--index",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="A SQLite index synced by `taxledger audit`: verify from it, without a node.",
-)
-@click.option(
-    "--confirmations",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Blocks required on top of a bundle's block.",
+@reader_options(
+    deployment_help="The ledger's deployment file (with --rpc; with --index, checked against it).",
+    index_help="A SQLite index synced by `taxledger audit`: verify from it, without a node.",
+    confirmations_help="Blocks required on top of a bundle's block.",
 )
 @click.option(
     "--jobs",
