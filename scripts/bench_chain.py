@@ -8,10 +8,8 @@ from __future__ import annotations
 import argparse
 import platform
 
+from ledger_node.benchmarks.harness import found_bench_ledger
 from ledger_node.benchmarks.ledger import attest_throughput, measure_gas
-from ledger_node.chain.deploy import found_consortium
-from ledger_node.chain.ledger import LedgerClient
-from ledger_node.chain.rpc import Rpc, connect
 from ledger_node.localnode import start_node
 
 
@@ -25,9 +23,8 @@ def main() -> None:
         "anvil", block_time=1, gas_limit=args.gas_limit, extra_args=tuple(args.anvil_arg)
     )
     try:
-        w3 = connect(node.url)
-        consortium = found_consortium(Rpc(w3))
-        ledger = LedgerClient.from_deployment(w3, consortium.deployment)
+        chain = found_bench_ledger(node.url)
+        consortium, ledger = chain.consortium, chain.ledger
         gas = measure_gas(ledger, consortium)
         print(f"machine: {platform.processor() or platform.machine()}, {platform.python_version()}")
         print(f"gas attest (signer's first): {gas.attest_first}")

@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import orjson
 
-from ledger_node.benchmarks import inputs_set_aside
+from ledger_node.benchmarks.harness import inputs_set_aside
 from ledger_node.commitment import commit_record, commit_records
 from ledger_node.merkle import MerkleTree, verify
 from ledger_node.records import schemas

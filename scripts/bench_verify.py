@@ -16,56 +16,38 @@ chain grows, so the default stays at a few thousand blocks.
 from __future__ import annotations
 
 import argparse
-import resource
 import tempfile
 import time
 from pathlib import Path
 
 from ledger_node.audit.index import AuditIndex
-from ledger_node.benchmarks import inputs_set_aside
-from ledger_node.benchmarks.verify import grow_chain, prepare_bundles, sync_rate
-from ledger_node.chain.deploy import found_consortium
-from ledger_node.chain.ledger import LedgerClient
-from ledger_node.chain.rpc import Rpc, connect
+from ledger_node.benchmarks.harness import found_bench_ledger
+from ledger_node.benchmarks.verify import grow_chain, measure_verify, prepare_bundles, sync_rate
 from ledger_node.localnode import start_node
-from ledger_node.verify import Verifier
 from ledger_node.verify.parallel import default_processes
 
 
 def bench_verify(
     bundles: int, batch: int, workdir: Path, processes: list[int], rounds: int
 ) -> None:
-    w3 = connect()
-    rpc = Rpc(w3)
-    consortium = found_consortium(rpc)
-    client = LedgerClient.from_deployment(w3, consortium.deployment)
-    key = consortium.keys["tax-bureau"]
+    chain = found_bench_ledger()
     started = time.perf_counter()
-    documents = prepare_bundles(client, key, client.sender(key), bundles, batch)
+    documents = prepare_bundles(
+        chain.ledger, chain.tax, chain.ledger.sender(chain.tax), bundles, batch
+    )
     print(f"prepared {bundles} invoice bundles in {-(-bundles // batch)} batches "
           f"({time.perf_counter() - started:.1f} s)")  # fmt: skip
     path = workdir / "verify.sqlite"
-    index = AuditIndex.create_or_open(path, consortium.deployment)
-    index.sync(rpc)
+    index = AuditIndex.create_or_open(path, chain.consortium.deployment)
+    index.sync(chain.rpc)
     index.close()
     for _ in range(rounds):
         for count in processes:
-            # A fresh verifier each time: no anchor or proof node is known in advance.
-            verifier = Verifier.from_index(AuditIndex.open(path))
-            children = resource.getrusage(resource.RUSAGE_CHILDREN)
-            with inputs_set_aside():  # the embedded chain and the bundles are not the cost
-                started, cpu = time.perf_counter(), time.process_time()
-                verdicts = list(verifier.verify_many(documents, processes=count))
-                elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)  # workers, joined by now
-            cpu += (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
-            verifier.view.close()
-            failures = [failure for failure in verdicts if failure is not None]
-            assert len(verdicts) == bundles and not failures, failures[:3]
+            rate = measure_verify(path, documents, processes=count)
             # CPU too: on a shared machine the wall clock also counts other processes' turns.
             print(
-                f"verify: {bundles} bundles in {elapsed:.2f} s = {bundles / elapsed:,.0f} "
-                f"bundles/s wall, {bundles / cpu:,.0f} per CPU second, {count} "
+                f"verify: {bundles} bundles in {rate.seconds:.2f} s = {rate.per_second:,.0f} "
+                f"bundles/s wall, {rate.per_cpu_second:,.0f} per CPU second, {count} "
                 f"process{'es' if count > 1 else ''} (against a synced index, every check)"
             )
 
@@ -73,13 +55,11 @@ def bench_verify(
 def bench_sync(blocks: int, anchors: int, workdir: Path) -> None:
     node = start_node("anvil")
     try:
-        w3 = connect(node.url)
-        rpc = Rpc(w3)
-        consortium = found_consortium(rpc)
-        client = LedgerClient.from_deployment(w3, consortium.deployment)
-        key = consortium.keys["tax-bureau"]
-        written = grow_chain(rpc, client, key, client.sender(key), blocks, anchors)
-        rate = sync_rate(rpc, consortium.deployment, workdir / "sync.sqlite")
+        chain = found_bench_ledger(node.url)
+        written = grow_chain(
+            chain.rpc, chain.ledger, chain.tax, chain.ledger.sender(chain.tax), blocks, anchors
+        )
+        rate = sync_rate(chain.rpc, chain.consortium.deployment, workdir / "sync.sqlite")
         print(f"sync: {rate.blocks} blocks ({rate.events} events, head {rate.head}) in "
               f"{rate.seconds:.2f} s = {rate.per_second:,.0f} blocks/s from anvil")  # fmt: skip
         assert rate.events >= written

@@ -37,10 +37,11 @@ from ledger_node.benchmarks import eas as eas_bench
 from ledger_node.benchmarks import gateway as gateway_bench
 from ledger_node.benchmarks import ledger as ledger_bench
 from ledger_node.benchmarks import verify as verify_bench
+from ledger_node.benchmarks.harness import found_bench_ledger
 from ledger_node.benchmarks.pipeline import SCHEMA, CommitPool, sample_records
-from ledger_node.chain.deploy import FoundedConsortium, found_consortium
+from ledger_node.chain.deploy import FoundedConsortium
 from ledger_node.chain.ledger import LedgerClient
-from ledger_node.chain.rpc import Rpc, connect
+from ledger_node.chain.rpc import Rpc
 from ledger_node.keys import LocalKey
 from ledger_node.localnode import LocalNode, start_node
 from ledger_node.records.schemas import SCHEMAS
@@ -132,11 +133,8 @@ def run(options: BenchOptions, say: Callable[[str], None] = print) -> dict[str, 
     errors: dict[str, str] = {}
     out["errors"] = errors
     try:
-        w3 = connect(node.url)
-        rpc = Rpc(w3)
-        consortium = found_consortium(rpc)
-        ledger = LedgerClient.from_deployment(w3, consortium.deployment)
-        tax = consortium.keys["tax-bureau"]
+        chain = found_bench_ledger(node.url)
+        rpc, consortium, ledger, tax = chain.rpc, chain.consortium, chain.ledger, chain.tax
         # A saturated EAS run lifts the base fee block after block; the agency pays it.
         for key in (tax, consortium.deployer):
             rpc.request("anvil_setBalance", [key.address, hex(10**30)])
@@ -319,15 +317,18 @@ def _sync_phase(ctx: _Context) -> None:
     options = ctx.options
     node = start_node("anvil", block_time=1, gas_limit=options.gas_limit)
     try:
-        w3 = connect(node.url)
-        rpc = Rpc(w3)
-        consortium = found_consortium(rpc)
-        ledger = LedgerClient.from_deployment(w3, consortium.deployment)
-        tax = consortium.keys["tax-bureau"]
+        chain = found_bench_ledger(node.url)
         verify_bench.grow_chain(
-            rpc, ledger, tax, ledger.sender(tax), options.sync_blocks, options.sync_anchors
+            chain.rpc,
+            chain.ledger,
+            chain.tax,
+            chain.ledger.sender(chain.tax),
+            options.sync_blocks,
+            options.sync_anchors,
         )
-        synced = verify_bench.sync_rate(rpc, consortium.deployment, ctx.workdir / "s.sqlite")
+        synced = verify_bench.sync_rate(
+            chain.rpc, chain.consortium.deployment, ctx.workdir / "s.sqlite"
+        )
     finally:
         node.stop()
     ctx.out["audit_sync_blocks_per_s"] = round(synced.per_second, 1)

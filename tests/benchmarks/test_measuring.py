@@ -13,6 +13,7 @@ from ledger_node.benchmarks import eas
 from ledger_node.benchmarks import gateway as gateway_bench
 from ledger_node.benchmarks import ledger as ledger_bench
 from ledger_node.benchmarks import verify as verify_bench
+from ledger_node.benchmarks.harness import found_bench_ledger
 from ledger_node.benchmarks.pipeline import CommitPool, sample_records
 from ledger_node.benchmarks.run import _targets
 from ledger_node.chain.deploy import found_consortium
@@ -75,16 +76,17 @@ def test_chunk_size_fills_blocks_within_the_transaction_cap() -> None:
 
 def test_verify_and_sync_on_tiny_sizes(node: LocalNode, tmp_path: Path) -> None:
     workdir = tmp_path
-    w3 = connect(node.url)
-    rpc = Rpc(w3)
-    consortium = found_consortium(rpc)
-    ledger = LedgerClient.from_deployment(w3, consortium.deployment)
-    tax = consortium.keys["tax-bureau"]
+    chain = found_bench_ledger(node.url)
+    rpc, consortium, ledger, tax = chain.rpc, chain.consortium, chain.ledger, chain.tax
     sender = ledger.sender(tax)
     documents = verify_bench.prepare_bundles(ledger, tax, sender, 12, 6)
     rate = verify_bench.verify_rate(rpc, consortium.deployment, documents, workdir / "v.sqlite")
     assert rate.bundles == 12
     assert rate.per_second > 0
+    in_two = verify_bench.measure_verify(workdir / "v.sqlite", documents, processes=2)
+    assert in_two.bundles == 12
+    with pytest.raises(RuntimeError, match="1 bundle\\(s\\) failed verification"):
+        verify_bench.measure_verify(workdir / "v.sqlite", [*documents, documents[0][:-1] + b" "])
     written = verify_bench.grow_chain(rpc, ledger, tax, sender, 150, 100)
     synced = verify_bench.sync_rate(rpc, consortium.deployment, workdir / "s.sqlite")
     assert synced.events >= written
