@@ -67,7 +67,7 @@ import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from ledger_node import _fastpaths
 from ledger_node.canonical import canonical_bytes_of_validated
@@ -90,6 +90,7 @@ from ledger_node.records.identifiers import (
 from ledger_node.records.schemas import Schema, get_schema
 
 Problem = tuple[str, str, str]
+_T = TypeVar("_T")
 _Out = list[Problem]
 
 #: Most lines an invoice may carry.
@@ -316,44 +317,56 @@ def _integer(obj: dict[str, Any], prefix: str, key: str, out: _Out) -> int | Non
     return value
 
 
-def _money(obj: dict[str, Any], prefix: str, key: str, out: _Out) -> int | None:
-    """Integer cents of a money field."""
+def _parsed(
+    obj: dict[str, Any],
+    prefix: str,
+    key: str,
+    out: _Out,
+    parse: Callable[[str], _T | None],
+    what: str,
+    rule: str,
+    expected: str,
+) -> _T | None:
+    """A string field parsed by ``parse``, or its problem: ``rule`` if the string does not
+    parse, the not-a-string rules of ``what`` if it is not a string."""
     value = obj.get(key, _MISSING)
     if value is _MISSING:
         return None
     if type(value) is str:
-        cents = parse_money(value)
-        if cents is None:
-            out.append(
-                (
-                    _at(prefix, key),
-                    "money_format",
-                    f'expected an amount with exactly two decimals like "1234.50", got {value!r}',
-                )
-            )
-        return cents
-    _not_a_string(value, _at(prefix, key), "money", out)
+        parsed = parse(value)
+        if parsed is None:
+            out.append((_at(prefix, key), rule, f"expected {expected}, got {value!r}"))
+        return parsed
+    _not_a_string(value, _at(prefix, key), what, out)
     return None
+
+
+def _money(obj: dict[str, Any], prefix: str, key: str, out: _Out) -> int | None:
+    """Integer cents of a money field."""
+    return _parsed(
+        obj,
+        prefix,
+        key,
+        out,
+        parse_money,
+        "money",
+        "money_format",
+        'an amount with exactly two decimals like "1234.50"',
+    )
 
 
 def _decimal(obj: dict[str, Any], prefix: str, key: str, out: _Out) -> tuple[int, int] | None:
     """``(units, scale)`` of a decimal string field."""
-    value = obj.get(key, _MISSING)
-    if value is _MISSING:
-        return None
-    if type(value) is str:
-        parsed = parse_decimal(value)
-        if parsed is None:
-            out.append(
-                (
-                    _at(prefix, key),
-                    "decimal_format",
-                    f'expected a plain decimal like "3" or "12.5", got {value!r}',
-                )
-            )
-        return parsed
-    _not_a_string(value, _at(prefix, key), "decimal", out)
-    return None
+    return _parsed(
+        obj,
+        prefix,
+        key,
+        out,
+        parse_decimal,
+        "decimal",
+        "decimal_format",
+        'a plain decimal like "3" or "12.5"',
+    )
 
 
 def _not_a_string(value: object, path: str, what: str, out: _Out) -> None:
