@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 
 from ledger_node.chain.errors import ChainError
-from ledger_node.chain.events import EventReader, LedgerEvent, decode_log
+from ledger_node.chain.events import LOG_RANGE_BLOCKS, EventReader, LedgerEvent, decode_log
 from ledger_node.chain.rpc import Rpc, as_bytes, as_int
 from ledger_node.deployment import Deployment
 from ledger_node.errors import ConfigurationError, Error
@@ -29,8 +29,8 @@ from ledger_node.verify.membership import GOVERNANCE_EVENTS, MembershipHistory, 
 from ledger_node.verify.view import Anchor, Attestation, Revocation
 
 FORMAT = "taxledger.index/v1"
-#: Blocks asked for by one ``eth_getLogs``.
-DEFAULT_PAGE_SIZE = 10_000
+#: Blocks asked for by one ``eth_getLogs``: the range every reader and node agree on.
+DEFAULT_PAGE_SIZE = LOG_RANGE_BLOCKS
 #: ``eth_getLogs`` pages sent in one JSON-RPC batch.
 PAGES_PER_BATCH = 8
 

@@ -98,11 +98,17 @@ def decode_log(log: dict[str, Any]) -> LedgerEvent | None:
     )
 
 
+#: Most blocks one ``eth_getLogs`` asks for: Besu refuses wider ranges (its
+#: ``rpc-max-logs-range``, 5,000 by default), and the Besu kit writes this same value into
+#: every node's configuration, so every reader of the ledger pages by it.
+LOG_RANGE_BLOCKS = 5_000
+
+
 class EventReader:
     """Pages through the ledger's events in final blocks."""
 
     def __init__(
-        self, rpc: Rpc, address: str, *, confirmations: int = 0, page_size: int = 5_000
+        self, rpc: Rpc, address: str, *, confirmations: int = 0, page_size: int = LOG_RANGE_BLOCKS
     ) -> None:
         if confirmations < 0 or page_size < 1:
             raise ValueError("confirmations must be >= 0 and page_size >= 1")

@@ -19,32 +19,11 @@ from ledger_node.chain.errors import ChainError, NodeUnavailable, RpcError
 from ledger_node.chain.rpc import Rpc, as_bytes, as_int
 from ledger_node.hashing import keccak256
 from ledger_node.keys import LocalKey
+from ledger_node.rlp import encode_bytes as _rlp_bytes
+from ledger_node.rlp import encode_int as _rlp_int
+from ledger_node.rlp import encode_list as _rlp_list
 
 GWEI = 10**9
-
-
-def _rlp_length(length: int, offset: int) -> bytes:
-    if length <= 55:
-        return bytes([offset + length])
-    encoded = length.to_bytes((length.bit_length() + 7) // 8, "big")
-    return bytes([offset + 55 + len(encoded)]) + encoded
-
-
-def _rlp_bytes(value: bytes) -> bytes:
-    """RLP of a byte string."""
-    if len(value) == 1 and value[0] < 0x80:
-        return value
-    return _rlp_length(len(value), 0x80) + value
-
-
-def _rlp_int(value: int) -> bytes:
-    """RLP of a non-negative integer (big-endian, no leading zeros)."""
-    return _rlp_bytes(value.to_bytes((value.bit_length() + 7) // 8, "big"))
-
-
-def _rlp_list(payload: bytes) -> bytes:
-    """RLP of a list whose items are already encoded and concatenated in ``payload``."""
-    return _rlp_length(len(payload), 0xC0) + payload
 
 
 _EMPTY_ACCESS_LIST = _rlp_list(b"")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ledger_node.chain.events import TOPICS, EventReader, LedgerEvent
+from ledger_node.chain.events import LOG_RANGE_BLOCKS, TOPICS, EventReader, LedgerEvent
 from ledger_node.chain.governance import governance_topics
 from ledger_node.chain.ledger import LedgerClient
 from ledger_node.deployment import Deployment
@@ -158,7 +158,7 @@ class ChainView:
         deployment: Deployment,
         *,
         source: str = "",
-        page_size: int = 5_000,
+        page_size: int = LOG_RANGE_BLOCKS,
     ) -> None:
         if client.address != deployment.ledger or client.chain_id != deployment.chain_id:
             raise ConfigurationError(
@@ -169,8 +169,8 @@ class ChainView:
         self.chain_id = deployment.chain_id
         self.ledger = deployment.ledger
         self.deployment_block = deployment.deployment_block
-        # Nodes cap the block range of one eth_getLogs (Besu: 5,000 by default), so every
-        # question pages through the chain from the deployment block.
+        # Nodes cap the block range of one eth_getLogs (LOG_RANGE_BLOCKS), so every question
+        # pages through the chain from the deployment block.
         self._reader = EventReader(client.rpc, deployment.ledger, page_size=page_size)
         self._membership = MembershipHistory()
         self._membership_block = deployment.deployment_block - 1
