@@ -47,8 +47,8 @@ NODE_OPERATOR_APIS = ("PERM",)
 #: Where the compose file mounts the kit's files inside the container; the node configuration
 #: names these paths, so a node run without compose needs its files at the same places.
 CONTAINER_ROOT = "/opt/besu/taxledger"
-#: The node's chain data lives in its own folder (``nodes/NAME/data``), so the one ownership
-#: change the image needs (uid 1000) covers the key, the allowlists and the data.
+#: The node's chain data lives in its own folder (``nodes/NAME/data``), beside its key and
+#: allowlists: one folder per node to copy, back up and hand to the user Besu runs as.
 CONTAINER_DATA = f"{CONTAINER_ROOT}/node/data"
 
 KIT_FILE = "kit.json"

@@ -40,7 +40,8 @@ SOURCES = (
     (
         "the image's `BESU_RPC_HTTP_HOST=0.0.0.0`, and environment over configuration file",
         "https://github.com/hyperledger/besu/blob/26.2.0/docker/Dockerfile and "
-        "app/src/main/java/org/hyperledger/besu/cli/util/ConfigDefaultValueProviderStrategy.java",
+        "app/src/main/java/org/hyperledger/besu/cli/util/ConfigDefaultValueProviderStrategy.java"
+        " (the entry script app/src/main/scripts/besu-entry.sh sets the paths' owner)",
     ),
     (
         "a gas limit that stays the genesis value without `target-gas-limit`",
@@ -158,10 +159,10 @@ def render_readme(network: Network, sizing: qbft.GasSizing, writers: frozenset[A
         "## Steps",
         "",
         "1. Each agency copies this directory's `genesis.json`, `static-nodes.json`, "
-        "`compose.yaml` and its own `nodes/NAME/` to its node's host. The node key "
-        "`nodes/NAME/key` is readable by its owner only: give it to the user Besu runs as in "
-        f"the image (uid 1000): `sudo chown -R 1000:1000 nodes/NAME`. Then "
-        f"`docker compose up -d NAME` starts `{BESU_IMAGE}` with `nodes/NAME/config.toml`.",
+        "`compose.yaml` and its own `nodes/NAME/` to its node's host, and keeps the node key "
+        "`nodes/NAME/key` readable by its owner only. `docker compose up -d NAME` starts "
+        f"`{BESU_IMAGE}` with `nodes/NAME/config.toml`; the image's entry script first hands "
+        "the paths the configuration names (key, allowlists, data) to the user Besu runs as.",
         "2. Check a node: `curl -s -H 'content-type: application/json' --data "
         '\'{"jsonrpc":"2.0","id":1,"method":"net_peerCount","params":[]}\' '
         f"{first.rpc_url}` shows its peers, and `eth_blockNumber` grows every "

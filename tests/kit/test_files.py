@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 import stat
+import subprocess
+import sys
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -145,3 +147,30 @@ def test_the_example_generates_and_a_network_is_never_overwritten(tmp_path: Path
     with pytest.raises(KitError, match="holds a network already; its genesis must not change"):
         generate(load_members(EXAMPLE), tmp_path / "net")
     assert (tmp_path / "net" / "genesis.json").read_bytes() == before
+
+
+def test_the_command_writes_the_network_and_names_bad_usage(tmp_path: Path) -> None:
+    taxledger = str(Path(sys.executable).with_name("taxledger"))
+    out = tmp_path / "net"
+    run = subprocess.run(
+        [taxledger, "kit", "besu", "--members", str(EXAMPLE), "--out", str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines()[0] == (
+        f"wrote the Besu network of 4 member nodes (4 validators) to {out}: chain 860311, gas "
+        "limit 7,000,000"
+    )
+    assert (out / "nodes" / "auditor" / "config.toml").is_file()
+    again = subprocess.run(
+        [taxledger, "kit", "besu", "--members", str(EXAMPLE), "--out", str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert again.returncode == 2
+    assert again.stderr.startswith(f"error: {out} holds a network already")
+    usage = subprocess.run(
+        [taxledger, "kit", "besu", "--out", str(out)], capture_output=True, text=True
+    )
+    assert usage.returncode == 2 and "give --members FILE and --out DIR" in usage.stderr
