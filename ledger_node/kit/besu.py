@@ -74,7 +74,6 @@ class Network:
     consortium: Consortium
     validators: tuple[str, ...]
     nodes: dict[str, NodeIdentity]
-    genesis: dict[str, Any]
 
     def enode(self, name: str) -> str:
         return self.nodes[name].enode(self.consortium.member(name))
@@ -82,10 +81,6 @@ class Network:
     @property
     def enodes(self) -> list[str]:
         return [self.enode(m.name) for m in self.consortium.members]
-
-    @property
-    def validator_addresses(self) -> list[str]:
-        return [self.nodes[name].address for name in self.validators]
 
 
 def operator_call(member: Member, method: str, params: list[Any]) -> str:
@@ -338,7 +333,7 @@ def generate(consortium: Consortium, out: Path) -> Network:
     validators = tuple(m.name for m in consortium.validators)
     doc = qbft.build_genesis(consortium, [nodes[name].address for name in validators], evm_version)
     _write(out / GENESIS_FILE, json.dumps(doc, indent=2) + "\n")
-    network = Network(consortium, validators, nodes, doc)
+    network = Network(consortium, validators, nodes)
     _write_network(network, out)
     return network
 
@@ -392,16 +387,22 @@ def change_validator(consortium: Consortium, out: Path, name: str, *, add: bool)
             "validator at a time"
         )
     nodes: dict[str, NodeIdentity] = {}
-    new_nodes = []
-    for member in consortium.members:
+    known = [m for m in consortium.members if m.name in state["nodes"]]
+    for member in known:
         folder = out / "nodes" / member.name
-        if member.name in state["nodes"]:
-            nodes[member.name] = read_node_key(folder)
-        else:
-            nodes[member.name] = create_node_key(folder)
-            new_nodes.append(member.name)
+        nodes[member.name] = read_node_key(folder)
+        if f"//{nodes[member.name].node_id}@" not in state["nodes"][member.name]["enode"]:
+            raise KitError(
+                f"{folder / 'key'} is not the key of {member.name}'s enode in {KIT_FILE}; "
+                "restore the node's own key: its peers allow only that one"
+            )
+    # New members' keys are made only once every check has passed.
+    new_nodes = [m.name for m in consortium.members if m.name not in state["nodes"]]
+    for new in new_nodes:
+        nodes[new] = create_node_key(out / "nodes" / new)
+    nodes = {m.name: nodes[m.name] for m in consortium.members}
     address = nodes[name].address if add else str(state["nodes"][name]["address"])
-    network = Network(consortium, validators, nodes, json.loads((out / GENESIS_FILE).read_text()))
+    network = Network(consortium, validators, nodes)
     _write_network(network, out)
     voters = [consortium.member(v) for v in current if v != name and v in listed]
     votes = tuple(VoteCall(voter, address, add) for voter in voters)

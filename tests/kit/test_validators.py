@@ -163,3 +163,16 @@ def test_a_changed_genesis_stops_the_kit(generated: Generated) -> None:
     run = _kit("add-validator", "--members", str(members.path), "--out", str(out), "--name", "bank")
     assert run.returncode == 2
     assert run.stderr.startswith(f"error: {out / 'genesis.json'} is missing or differs from the")
+
+
+def test_a_swapped_node_key_stops_the_kit(generated: Generated) -> None:
+    members, _, out = generated()
+    bank, auditor = out / "nodes" / "bank" / "key", out / "nodes" / "auditor" / "key"
+    bank.write_bytes(auditor.read_bytes())
+
+    def demote(tables: list[dict[str, Any]]) -> None:
+        tables[3]["validator"] = False
+
+    _rewrite(members, demote)
+    with pytest.raises(KitError, match="nodes/bank/key is not the key of bank's enode in kit"):
+        change_validator(members.consortium, out, "auditor", add=False)
