@@ -1,14 +1,14 @@
-/* Compiled "certainly valid?" predicates for the two schemas that dominate the traffic:
- * invoice.issued/v1 and payment.settled/v1 (see the fast path section of records/validation.py), and
+/* Compiled "certainly valid?" predicates for the schemas that dominate the traffic:
+ * invoice.issued/v1 and /v2, payment.settled/v1 and /v2 (records/invoice.py, records/payment.py), and
  * the hex decoding of a proof bundle's fields (see the fast parse in bundle.py).
  *
  * A predicate never raises and never reports: it returns True only for a record that the
- * full, error-collecting checks in records/validation.py accept, and False for anything else,
+ * full, error-collecting checks of its schema's module accept, and False for anything else,
  * including valid records it does not want to decide (very long decimals, say). Then the
  * full checks run and say exactly what is wrong. tests/records/test_fastpath.py holds these
  * functions to that contract with generated and mutated records.
  *
- * Every rule here restates one of validation.py's: formats are matched by hand instead of by
+ * Every rule here restates one of those modules': formats are matched by hand instead of by
  * regular expression, arithmetic is on integer cents in 128-bit integers. Where this file is
  * stricter than the full checks (an offset of +23:59 at most, products below 10^36) it only
  * sends a record to the slower path.
@@ -27,7 +27,8 @@ typedef __int128 i128;
 static PyObject *K_invoice_number, *K_issued_at, *K_invoice_type, *K_seller, *K_buyer,
     *K_lines, *K_total_amount, *K_total_tax, *K_total, *K_remarks, *K_red_of, *K_name,
     *K_tax_id, *K_id_type, *K_tax_code, *K_quantity, *K_unit_price, *K_amount, *K_rate,
-    *K_tax, *K_discount, *K_payment_id, *K_payer, *K_payee, *K_currency, *K_value_date;
+    *K_tax, *K_discount, *K_payment_id, *K_payer, *K_payee, *K_currency, *K_value_date, *K_drawer,
+    *K_issued_by, *K_confirmation_number, *K_taxpayer_type, *K_number, *K_issued_on, *K_settles;
 
 /* --- strings ---------------------------------------------------------------------------- */
 
@@ -267,35 +268,6 @@ product_ok(PyObject *quantity, PyObject *price, int64_t cents)
     return diff <= unit;
 }
 
-/* Tax and levy rates in thousandths: RATE_PER_MILLE in amounts.py, which a test compares with
- * this table (the module exports it as RATE_PER_MILLE). */
-static const struct {
-    const char *text;
-    int per_mille;
-} RATES[] = {
-    {"0.13", 130}, {"0.09", 90}, {"0.06", 60},  {"0.05", 50},   {"0.03", 30},
-    {"0.01", 10},  {"0.015", 15}, {"0.005", 5}, {"0", 0},       {"exempt", 0},
-    {"not_taxable", 0},
-};
-#define RATE_COUNT (sizeof RATES / sizeof RATES[0])
-
-/* The rate's thousandths; -1 if not a rate. */
-static int
-rate_per_mille(PyObject *s)
-{
-    const unsigned char *p;
-    Py_ssize_t n;
-    if (!ascii(s, &p, &n)) {
-        return -1;
-    }
-    for (size_t i = 0; i < RATE_COUNT; i++) {
-        if ((size_t)n == strlen(RATES[i].text) && memcmp(p, RATES[i].text, (size_t)n) == 0) {
-            return RATES[i].per_mille;
-        }
-    }
-    return -1;
-}
-
 /* --- dates ------------------------------------------------------------------------------ */
 
 static int
@@ -322,32 +294,83 @@ real_date(int year, int month, int day)
     return day <= days[month - 1] + (month == 2 && leap);
 }
 
-/* YYYY-MM-DD at p, a real date (what date.fromisoformat accepts of that shape). */
-static int
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+static int64_t
+day_number(int year, int month, int day)
+{
+    year -= month <= 2;
+    int64_t era = (year >= 0 ? year : year - 399) / 400;
+    int64_t yoe = year - era * 400;
+    int64_t doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+#define NO_DAY INT64_MIN
+
+/* YYYY-MM-DD at p, a real date (what date.fromisoformat accepts of that shape): its day
+ * number, NO_DAY if it is not one. */
+static int64_t
 date_at(const unsigned char *p)
 {
     if (p[4] != '-' || p[7] != '-') {
-        return 0;
+        return NO_DAY;
     }
-    return real_date(number_at(p, 4), number_at(p + 5, 2), number_at(p + 8, 2));
+    int year = number_at(p, 4), month = number_at(p + 5, 2), day = number_at(p + 8, 2);
+    if (!real_date(year, month, day)) {
+        return NO_DAY;
+    }
+    return day_number(year, month, day);
 }
 
-static int
+/* A YYYY-MM-DD string's day number, NO_DAY if it is not a real date. */
+static int64_t
 date_ok(PyObject *s)
 {
     const unsigned char *p;
     Py_ssize_t n;
-    return ascii(s, &p, &n) && n == 10 && date_at(p);
+    if (!ascii(s, &p, &n) || n != 10) {
+        return NO_DAY;
+    }
+    return date_at(p);
 }
 
-/* YYYY-MM-DDTHH:MM:SS(.f{1,6})?(Z|±HH:MM), a real instant, offset below 24 h. */
+/* The clock of a check: the latest POSIX second a fact may carry (acceptance + skew) and
+ * that instant's calendar day in China Standard Time (records/clock.py). */
+typedef struct {
+    int64_t seconds;
+    int64_t day;
+} acceptance;
+
+static acceptance
+clock_of(int64_t seconds)
+{
+    int64_t local = seconds + 8 * 3600;
+    acceptance c = {seconds, local >= 0 ? local / 86400 : -((-local + 86399) / 86400)};
+    return c;
+}
+
+/* A date string not after the clock's day and not before `floor` (a day number). */
 static int
-datetime_ok(PyObject *s)
+dated_ok(PyObject *s, const acceptance *now, int64_t floor)
+{
+    int64_t day = date_ok(s);
+    return day != NO_DAY && day <= now->day && day >= floor;
+}
+
+/* YYYY-MM-DDTHH:MM:SS(.f{1,6})?(Z|±HH:MM), a real instant, offset below 24 h, not after the
+ * clock and at or after `floor` (POSIX seconds). Its written date's day number in *day. A
+ * fraction of a second counts as a whole one: stricter than the full check, never laxer. */
+static int
+datetime_ok(PyObject *s, const acceptance *now, int64_t floor, int64_t *day)
 {
     const unsigned char *p;
     Py_ssize_t n;
-    if (!ascii(s, &p, &n) || n < 20 || !date_at(p) || p[10] != 'T' || p[13] != ':'
-        || p[16] != ':') {
+    if (!ascii(s, &p, &n) || n < 20 || p[10] != 'T' || p[13] != ':' || p[16] != ':') {
+        return 0;
+    }
+    *day = date_at(p);
+    if (*day == NO_DAY) {
         return 0;
     }
     int hour = number_at(p + 11, 2), minute = number_at(p + 14, 2),
@@ -356,6 +379,7 @@ datetime_ok(PyObject *s)
         return 0;
     }
     Py_ssize_t i = 19;
+    int fraction = 0;
     if (p[i] == '.') {
         Py_ssize_t start = ++i;
         while (i < n && is_digit(p[i])) {
@@ -364,15 +388,114 @@ datetime_ok(PyObject *s)
         if (i - start < 1 || i - start > 6) {
             return 0;
         }
+        fraction = 1;
     }
+    int64_t offset = 0;
     if (i == n - 1) {
-        return p[i] == 'Z';
+        if (p[i] != 'Z') {
+            return 0;
+        }
     }
-    if (i != n - 6 || (p[i] != '+' && p[i] != '-') || p[i + 3] != ':') {
-        return 0;
+    else {
+        if (i != n - 6 || (p[i] != '+' && p[i] != '-') || p[i + 3] != ':') {
+            return 0;
+        }
+        int oh = number_at(p + i + 1, 2), om = number_at(p + i + 4, 2);
+        if (oh < 0 || oh > 23 || om < 0 || om > 59) {
+            return 0;
+        }
+        offset = (p[i] == '+' ? 1 : -1) * (int64_t)(oh * 3600 + om * 60);
     }
-    int oh = number_at(p + i + 1, 2), om = number_at(p + i + 4, 2);
-    return oh >= 0 && oh <= 23 && om >= 0 && om <= 59;
+    int64_t instant = *day * 86400 + hour * 3600 + minute * 60 + second - offset;
+    return instant + fraction <= now->seconds && instant >= floor;
+}
+
+/* --- rates ------------------------------------------------------------------------------ */
+
+#define GENERAL 1
+#define SMALL_SCALE 2
+#define NOT_ON_SPECIAL 4
+#define OPEN_START INT64_MIN
+#define OPEN_END INT64_MAX
+
+/* Tax and levy rates: their thousandths, who may use them and when they were in force
+ * (amounts.py: RATE_PER_MILLE, GENERAL_RATES, SMALL_SCALE_RATES, NOT_ON_SPECIAL_INVOICES,
+ * RATES_IN_FORCE; a test compares this table, exported as RATE_TABLE, with those). Periods
+ * are given as dates and turned into day numbers at import. */
+typedef struct {
+    const char *text;
+    int per_mille;
+    int flags;
+    int periods;
+    const char *from[2], *until[2];
+    int64_t first[2], last[2];
+} rate_entry;
+
+static rate_entry RATES[] = {
+    {"0.13", 130, GENERAL, 2, {NULL, "2019-04-01"}, {"2017-06-30", NULL}, {0}, {0}},
+    {"0.09", 90, GENERAL, 1, {"2019-04-01"}, {NULL}, {0}, {0}},
+    {"0.06", 60, GENERAL, 0, {NULL}, {NULL}, {0}, {0}},
+    {"0.05", 50, GENERAL | SMALL_SCALE, 0, {NULL}, {NULL}, {0}, {0}},
+    {"0.03", 30, GENERAL | SMALL_SCALE, 0, {NULL}, {NULL}, {0}, {0}},
+    {"0.01", 10, SMALL_SCALE, 0, {NULL}, {NULL}, {0}, {0}},
+    {"0.015", 15, GENERAL | SMALL_SCALE, 0, {NULL}, {NULL}, {0}, {0}},
+    {"0.005", 5, GENERAL | SMALL_SCALE, 0, {NULL}, {NULL}, {0}, {0}},
+    {"0", 0, GENERAL | NOT_ON_SPECIAL, 0, {NULL}, {NULL}, {0}, {0}},
+    {"exempt", 0, GENERAL | SMALL_SCALE | NOT_ON_SPECIAL, 0, {NULL}, {NULL}, {0}, {0}},
+    {"not_taxable", 0, GENERAL | SMALL_SCALE | NOT_ON_SPECIAL, 0, {NULL}, {NULL}, {0}, {0}},
+    {"0.17", 170, GENERAL, 1, {NULL}, {"2018-04-30"}, {0}, {0}},
+    {"0.11", 110, GENERAL, 1, {NULL}, {"2018-04-30"}, {0}, {0}},
+    {"0.16", 160, GENERAL, 1, {"2018-05-01"}, {"2019-03-31"}, {0}, {0}},
+    {"0.10", 100, GENERAL, 1, {"2018-05-01"}, {"2019-03-31"}, {0}, {0}},
+};
+#define RATE_COUNT (sizeof RATES / sizeof RATES[0])
+
+static int64_t
+iso_day(const char *text, int64_t open)
+{
+    return text == NULL ? open : date_at((const unsigned char *)text);
+}
+
+static void
+init_rates(void)
+{
+    for (size_t i = 0; i < RATE_COUNT; i++) {
+        for (int k = 0; k < RATES[i].periods; k++) {
+            RATES[i].first[k] = iso_day(RATES[i].from[k], OPEN_START);
+            RATES[i].last[k] = iso_day(RATES[i].until[k], OPEN_END);
+        }
+    }
+}
+
+/* The rate's entry; NULL if not a rate. */
+static const rate_entry *
+rate_of(PyObject *s)
+{
+    const unsigned char *p;
+    Py_ssize_t n;
+    if (!ascii(s, &p, &n)) {
+        return NULL;
+    }
+    for (size_t i = 0; i < RATE_COUNT; i++) {
+        if ((size_t)n == strlen(RATES[i].text) && memcmp(p, RATES[i].text, (size_t)n) == 0) {
+            return &RATES[i];
+        }
+    }
+    return NULL;
+}
+
+static int
+in_force(const rate_entry *rate, int64_t day)
+{
+    if (rate->periods == 0) {
+        return 1;
+    }
+    for (int k = 0; k < rate->periods; k++) {
+        if (rate->first[k] <= day && day <= rate->last[k]) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* --- identifiers ------------------------------------------------------------------------ */
@@ -382,16 +505,62 @@ static signed char USCC_VALUE[256];
 
 static const char USCC_ALPHABET[] = "0123456789ABCDEFGHJKLMNPQRTUWXY";
 
+/* GB 32100-2015: each registration authority and its categories (identifiers.py's
+ * USCC_CATEGORIES). */
+static const char *const USCC_CATEGORIES[][2] = {
+    {"1", "1239"}, {"2", "19"}, {"3", "123459"}, {"4", "19"}, {"5", "1239"}, {"6", "129"},
+    {"7", "129"},  {"8", "19"}, {"9", "123"},    {"A", "19"}, {"N", "1239"}, {"Y", "1"},
+};
+#define USCC_AUTHORITY_COUNT (sizeof USCC_CATEGORIES / sizeof USCC_CATEGORIES[0])
+
+/* GB/T 2260 provincial-level codes of the mainland (identifiers.py's MAINLAND_PROVINCES). */
+static const char *const PROVINCES[] = {
+    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41",
+    "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65",
+};
+#define PROVINCE_COUNT (sizeof PROVINCES / sizeof PROVINCES[0])
+
+/* Bit p of a table: the two-digit prefix p is in it. */
+static unsigned char MAINLAND[100], USCC_REGION[100], RESIDENT_REGION[100];
+
 static void
-init_uscc_values(void)
+init_identifiers(void)
 {
     memset(USCC_VALUE, -1, sizeof USCC_VALUE);
     for (int i = 0; USCC_ALPHABET[i]; i++) {
         USCC_VALUE[(unsigned char)USCC_ALPHABET[i]] = (signed char)i;
     }
+    for (size_t i = 0; i < PROVINCE_COUNT; i++) {
+        int code = (PROVINCES[i][0] - '0') * 10 + (PROVINCES[i][1] - '0');
+        MAINLAND[code] = USCC_REGION[code] = RESIDENT_REGION[code] = 1;
+    }
+    USCC_REGION[10] = 1; /* central-level registrations, division code 100000 */
+    RESIDENT_REGION[71] = RESIDENT_REGION[81] = RESIDENT_REGION[82] = RESIDENT_REGION[83] = 1;
 }
 
-/* A USCC: shape (alphabet, digits at positions 3-8) and the GB 32100 check character. */
+static int
+prefix_in(const unsigned char *table, const unsigned char *p)
+{
+    return is_digit(p[0]) && is_digit(p[1]) && table[(p[0] - '0') * 10 + (p[1] - '0')];
+}
+
+/* GB 11714 check character of the organisation code at p (8 body characters, then the
+ * check): weights 3 7 9 10 5 8 4 2, mod 11, 10 -> X, 11 -> 0. Letters count from A = 10. */
+static int
+org_code_ok(const unsigned char *p)
+{
+    static const int weights[8] = {3, 7, 9, 10, 5, 8, 4, 2};
+    int total = 0;
+    for (int i = 0; i < 8; i++) {
+        int value = is_digit(p[i]) ? p[i] - '0' : p[i] - 'A' + 10;
+        total += value * weights[i];
+    }
+    int check = 11 - total % 11;
+    return p[8] == (check == 10 ? 'X' : check == 11 ? '0' : '0' + check);
+}
+
+/* A USCC: alphabet and shape, authority and category, division prefix, the organisation
+ * code's check character and the GB 32100 check character. */
 static int
 uscc_ok(PyObject *s)
 {
@@ -414,16 +583,27 @@ uscc_ok(PyObject *s)
             total += value;
         }
     }
-    return total % 31 == 0;
+    if (total % 31 != 0 || !prefix_in(USCC_REGION, p + 2) || !org_code_ok(p + 8)) {
+        return 0;
+    }
+    for (size_t i = 0; i < USCC_AUTHORITY_COUNT; i++) {
+        if (USCC_CATEGORIES[i][0][0] == p[0]) {
+            return strchr(USCC_CATEGORIES[i][1], p[1]) != NULL;
+        }
+    }
+    return 0;
 }
 
-/* A resident ID card number: [1-9][0-9]{16}[0-9X], a real birth date, ISO 7064 MOD 11-2. */
+#define EARLIEST_BIRTH (-25567) /* 1900-01-01 */
+
+/* A resident ID number: [1-9][0-9]{16}[0-9X], a division prefix, a birth date from 1900 to
+ * the clock's day, ISO 7064 MOD 11-2. */
 static int
-resident_id_ok(PyObject *s)
+resident_id_ok(PyObject *s, const acceptance *now)
 {
     const unsigned char *p;
     Py_ssize_t n;
-    if (!ascii(s, &p, &n) || n != 18 || p[0] == '0') {
+    if (!ascii(s, &p, &n) || n != 18 || p[0] == '0' || !prefix_in(RESIDENT_REGION, p)) {
         return 0;
     }
     int total = 0;
@@ -433,7 +613,12 @@ resident_id_ok(PyObject *s)
         }
         total += (p[i] - '0') * ((1 << (17 - i)) % 11);
     }
-    if (!real_date(number_at(p + 6, 4), number_at(p + 10, 2), number_at(p + 12, 2))) {
+    int year = number_at(p + 6, 4), month = number_at(p + 10, 2), day = number_at(p + 12, 2);
+    if (!real_date(year, month, day)) {
+        return 0;
+    }
+    int64_t birth = day_number(year, month, day);
+    if (birth < EARLIEST_BIRTH || birth > now->day) {
         return 0;
     }
     int check = (12 - total % 11) % 11;
@@ -457,13 +642,34 @@ legacy_id_ok(PyObject *s)
     return 1;
 }
 
-enum party { PARTY_NONE, PARTY_USCC, PARTY_RESIDENT, PARTY_LEGACY };
-
-/* A party {name, id_type, tax_id} (exactly those fields); which kind of identifier. */
-static enum party
-party(PyObject *obj)
+/* A 数电 invoice number: 20 digits, positions 3-4 a provincial tax authority, positions 1-2
+ * the last two digits of `year` (any year if year < 0). */
+static int
+invoice_number_ok(PyObject *s, int year)
 {
-    if (obj == NULL || !PyDict_CheckExact(obj) || PyDict_GET_SIZE(obj) != 3) {
+    const unsigned char *p;
+    Py_ssize_t n;
+    if (!ascii(s, &p, &n) || n != 20) {
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (!is_digit(p[i])) {
+            return 0;
+        }
+    }
+    return prefix_in(MAINLAND, p + 2) && (year < 0 || number_at(p, 2) == year % 100);
+}
+
+/* The identifier types the compiled checks decide; the others (passports, permits, foreign
+ * permanent resident IDs) take the full checks. */
+enum party { PARTY_NONE, PARTY_USCC, PARTY_RESIDENT, PARTY_LEGACY, PARTY_ANONYMOUS };
+
+/* A party {name, id_type, tax_id} plus `extra` other fields (its size), or {name,
+ * id_type: "none"} when `anonymous` is allowed; which kind of identifier. */
+static enum party
+party(PyObject *obj, Py_ssize_t extra, int anonymous, const acceptance *now)
+{
+    if (obj == NULL || !PyDict_CheckExact(obj)) {
         return PARTY_NONE;
     }
     PyObject *name = PyDict_GetItemWithError(obj, K_name);
@@ -476,11 +682,17 @@ party(PyObject *obj)
     if (!text_ok(name, MAX_NAME_LENGTH)) {
         return PARTY_NONE;
     }
+    if (anonymous && tax_id == NULL && equals(id_type, "none")) {
+        return PyDict_GET_SIZE(obj) == 2 + extra ? PARTY_ANONYMOUS : PARTY_NONE;
+    }
+    if (PyDict_GET_SIZE(obj) != 3 + extra) {
+        return PARTY_NONE;
+    }
     if (equals(id_type, "uscc")) {
         return uscc_ok(tax_id) ? PARTY_USCC : PARTY_NONE;
     }
     if (equals(id_type, "resident_id")) {
-        return resident_id_ok(tax_id) ? PARTY_RESIDENT : PARTY_NONE;
+        return resident_id_ok(tax_id, now) ? PARTY_RESIDENT : PARTY_NONE;
     }
     if (equals(id_type, "legacy")) {
         return legacy_id_ok(tax_id) ? PARTY_LEGACY : PARTY_NONE;
@@ -506,9 +718,24 @@ company_ok(PyObject *obj)
 
 /* --- records ---------------------------------------------------------------------------- */
 
-/* The lines of an invoice whose amounts have the sign `sign`; their sums. */
+#define DIGITAL_INVOICES_FROM 1638288000 /* 2021-12-01T00:00:00+08:00 */
+#define DIGITAL_INVOICE_DAY 18962        /* 2021-12-01 */
+#define PAYMENTS_FROM_DAY 18628          /* 2021-01-01 */
+#define LINE_TAX_TOLERANCE 6000          /* 0.06 yuan in thousandths of a cent */
+#define INVOICE_TAX_TOLERANCE 127000     /* 1.27 yuan */
+
+/* What the lines of an invoice are checked against. */
+typedef struct {
+    int sign;         /* +1 blue, -1 red: the sign of ordinary lines */
+    int special;      /* a special VAT invoice */
+    int64_t sale_day; /* the day whose rates apply */
+    int allowed;      /* GENERAL or SMALL_SCALE (v2), or both (v1) */
+    int priced;       /* quantity and unit price required on ordinary lines (v1) */
+} terms;
+
+/* The lines of an invoice; their sums. */
 static int
-lines_ok(PyObject *lines, int sign, i128 *amount_sum, i128 *tax_sum)
+lines_ok(PyObject *lines, const terms *t, i128 *amount_sum, i128 *tax_sum)
 {
     if (!PyList_CheckExact(lines)) {
         return 0;
@@ -521,7 +748,7 @@ lines_ok(PyObject *lines, int sign, i128 *amount_sum, i128 *tax_sum)
     int have_previous = 0;
     int64_t previous_amount = 0;
     PyObject *previous_rate = NULL, *previous_code = NULL;
-    i128 amounts = 0, taxes = 0;
+    i128 amounts = 0, taxes = 0, drift = 0;
     for (Py_ssize_t i = 0; i < count; i++) {
         PyObject *line = PyList_GET_ITEM(lines, i);
         if (!PyDict_CheckExact(line)) {
@@ -541,15 +768,24 @@ lines_ok(PyObject *lines, int sign, i128 *amount_sum, i128 *tax_sum)
             return 0;
         }
         int64_t cents, tax_cents;
-        int per_mille = rate_per_mille(rate);
-        if (per_mille < 0 || !line_name_ok(name) || !digits_ok(code, 19)
+        const rate_entry *entry = rate_of(rate);
+        if (entry == NULL || !line_name_ok(name) || !digits_ok(code, 19)
             || !money(amount, &cents) || !money(tax, &tax_cents)) {
             return 0;
         }
+        if (!(entry->flags & t->allowed) || (t->special && (entry->flags & NOT_ON_SPECIAL))
+            || !in_force(entry, t->sale_day)) {
+            return 0;
+        }
+        /* Quantity and unit price: both (two more fields) or neither. */
+        int priced = quantity != NULL && price != NULL;
+        if ((quantity != NULL) != (price != NULL)
+            || (priced && !product_ok(quantity, price, cents))) {
+            return 0;
+        }
         if (discount == NULL) {
-            /* An ordinary line: exactly its seven fields. */
-            if (size != 7 || quantity == NULL || price == NULL || cents * sign <= 0
-                || !product_ok(quantity, price, cents)) {
+            /* An ordinary line: its five fields and the price pair (required in v1). */
+            if (size != 5 + 2 * priced || (t->priced && !priced) || cents * t->sign <= 0) {
                 return 0;
             }
             have_previous = 1;
@@ -559,52 +795,70 @@ lines_ok(PyObject *lines, int sign, i128 *amount_sum, i128 *tax_sum)
         }
         else {
             /* A discount of the line before: same rate and tax code, opposite sign, no
-             * larger; quantity and unit price both or neither. */
-            if (discount != Py_True || !have_previous) {
-                return 0;
-            }
-            if (size == 8) {
-                if (quantity == NULL || price == NULL || !product_ok(quantity, price, cents)) {
-                    return 0;
-                }
-            }
-            else if (size != 6) {
+             * larger. */
+            if (discount != Py_True || !have_previous || size != 6 + 2 * priced) {
                 return 0;
             }
             int same_rate = PyUnicode_Compare(rate, previous_rate) == 0;
             int same_code = PyUnicode_Compare(code, previous_code) == 0;
-            if (!same_rate || !same_code || cents * sign >= 0
+            if (!same_rate || !same_code || cents * t->sign >= 0
                 || (cents < 0 ? -cents : cents)
                        > (previous_amount < 0 ? -previous_amount : previous_amount)) {
                 return 0;
             }
             have_previous = 0;
         }
-        if (per_mille) {
-            /* round half up of amount × rate, within one cent */
-            i128 product = (i128)cents * per_mille;
-            i128 expected = ((product < 0 ? -product : product) * 2 + 1000) / 2000;
-            if (product < 0) {
-                expected = -expected;
-            }
-            i128 diff = (i128)tax_cents - expected;
-            if (diff > 1 || diff < -1) {
-                return 0;
-            }
-        }
-        else if (tax_cents != 0) {
+        /* tax × 1000 − amount × rate, in thousandths of a cent: within 0.06 per line. */
+        i128 off = (i128)tax_cents * 1000 - (i128)cents * entry->per_mille;
+        if (entry->per_mille ? off > LINE_TAX_TOLERANCE || off < -LINE_TAX_TOLERANCE
+                             : tax_cents != 0) {
             return 0;
         }
+        drift += off;
         amounts += cents;
         taxes += tax_cents;
+    }
+    if (drift > INVOICE_TAX_TOLERANCE || drift < -INVOICE_TAX_TOLERANCE) {
+        return 0;
     }
     *amount_sum = amounts;
     *tax_sum = taxes;
     return 1;
 }
 
+/* The v2 red_of of a 数电 blue invoice {number, issued_on}: its issue day. Pre-digital blue
+ * invoices take the full checks. */
+static int64_t
+blue_day(PyObject *ref, PyObject *number, int64_t red_day)
+{
+    if (!PyDict_CheckExact(ref) || PyDict_GET_SIZE(ref) != 2) {
+        return NO_DAY;
+    }
+    PyObject *blue = PyDict_GetItemWithError(ref, K_number);
+    PyObject *issued_on = PyDict_GetItemWithError(ref, K_issued_on);
+    if (PyErr_Occurred()) {
+        PyErr_Clear();
+        return NO_DAY;
+    }
+    int64_t day = date_ok(issued_on);
+    if (day == NO_DAY || day < DIGITAL_INVOICE_DAY || day > red_day) {
+        return NO_DAY;
+    }
+    const unsigned char *p = PyUnicode_1BYTE_DATA(issued_on);
+    if (!invoice_number_ok(blue, number_at(p, 4)) || PyUnicode_Compare(blue, number) == 0) {
+        return NO_DAY;
+    }
+    return day;
+}
+
 static int
-invoice_ok(PyObject *r)
+confirmation_ok(PyObject *s)
+{
+    return digits_ok(s, 20) || digits_ok(s, 16);
+}
+
+static int
+invoice_ok(PyObject *r, int version, const acceptance *now)
 {
     if (!PyDict_CheckExact(r)) {
         return 0;
@@ -620,47 +874,95 @@ invoice_ok(PyObject *r)
     PyObject *total = PyDict_GetItemWithError(r, K_total);
     PyObject *remarks = PyDict_GetItemWithError(r, K_remarks);
     PyObject *red_of = PyDict_GetItemWithError(r, K_red_of);
+    PyObject *drawer = NULL, *issued_by = NULL, *confirmation = NULL;
+    if (version == 2) {
+        drawer = PyDict_GetItemWithError(r, K_drawer);
+        issued_by = PyDict_GetItemWithError(r, K_issued_by);
+        confirmation = PyDict_GetItemWithError(r, K_confirmation_number);
+    }
     if (PyErr_Occurred()) {
         PyErr_Clear();
         return 0;
     }
-    /* Nine required fields, the two optional ones, nothing else. */
+    /* The required fields, the optional ones, nothing else. */
     if (number == NULL || issued == NULL || itype == NULL || seller == NULL || buyer == NULL
-        || lines == NULL || total_amount == NULL || total_tax == NULL || total == NULL
-        || PyDict_GET_SIZE(r) != 9 + (remarks != NULL) + (red_of != NULL)) {
+        || lines == NULL || total_amount == NULL || total_tax == NULL || total == NULL) {
         return 0;
     }
-    int special = equals(itype, "special");
-    if (!digits_ok(number, 20) || !datetime_ok(issued)
-        || !(special || equals(itype, "ordinary")) || !company_ok(seller)) {
+    Py_ssize_t expected = 9 + (remarks != NULL) + (red_of != NULL);
+    if (version == 2) {
+        if (drawer == NULL || issued_by == NULL || (confirmation != NULL) != (red_of != NULL)
+            || !text_ok(drawer, MAX_NAME_LENGTH)
+            || !(equals(issued_by, "seller") || equals(issued_by, "tax_bureau"))
+            || (confirmation != NULL && !confirmation_ok(confirmation))) {
+            return 0;
+        }
+        expected += 2 + (confirmation != NULL);
+    }
+    if (PyDict_GET_SIZE(r) != expected) {
         return 0;
     }
-    enum party buyer_kind = party(buyer);
-    if (buyer_kind == PARTY_NONE || (buyer_kind == PARTY_RESIDENT && special)) {
+    int64_t day;
+    if (!datetime_ok(issued, now, DIGITAL_INVOICES_FROM, &day)) {
+        return 0;
+    }
+    terms t = {1, equals(itype, "special"), day, GENERAL | SMALL_SCALE, version == 1};
+    if (!(t.special || equals(itype, "ordinary"))
+        || !invoice_number_ok(number, number_at(PyUnicode_1BYTE_DATA(issued), 4))) {
+        return 0;
+    }
+    if (version == 1) {
+        if (!company_ok(seller)) {
+            return 0;
+        }
+    }
+    else {
+        /* Organisations only here: an individual seller (代开) takes the full checks. */
+        enum party kind = party(seller, 1, 0, now);
+        PyObject *type = kind == PARTY_NONE ? NULL : PyDict_GetItemWithError(seller, K_taxpayer_type);
+        if (type == NULL || (kind != PARTY_USCC && kind != PARTY_LEGACY)) {
+            PyErr_Clear();
+            return 0;
+        }
+        t.allowed = equals(type, "general") ? GENERAL : equals(type, "small_scale") ? SMALL_SCALE : 0;
+        if (!t.allowed) {
+            return 0;
+        }
+    }
+    enum party buyer_kind = party(buyer, 0, 1, now);
+    if (buyer_kind == PARTY_NONE
+        || (t.special && buyer_kind != PARTY_USCC && buyer_kind != PARTY_LEGACY)) {
         return 0;
     }
     if (remarks != NULL && !text_ok(remarks, MAX_REMARKS_LENGTH)) {
         return 0;
     }
-    int sign = 1;
     if (red_of != NULL) {
-        if (!digits_ok(red_of, 20) || PyUnicode_Compare(red_of, number) == 0) {
-            return 0;
+        t.sign = -1;
+        if (version == 1) {
+            if (!invoice_number_ok(red_of, -1) || PyUnicode_Compare(red_of, number) == 0) {
+                return 0;
+            }
         }
-        sign = -1;
+        else {
+            t.sale_day = blue_day(red_of, number, day);
+            if (t.sale_day == NO_DAY) {
+                return 0;
+            }
+        }
     }
     int64_t ta, tt, tot;
     if (!money(total_amount, &ta) || !money(total_tax, &tt) || !money(total, &tot)) {
         return 0;
     }
     i128 amount_sum, tax_sum;
-    if (!lines_ok(lines, sign, &amount_sum, &tax_sum)) {
+    if (!lines_ok(lines, &t, &amount_sum, &tax_sum)) {
         return 0;
     }
     if (ta != amount_sum || tt != tax_sum || tot != amount_sum + tax_sum) {
         return 0;
     }
-    return sign > 0 || (ta < 0 && tot < 0);
+    return t.sign > 0 || (ta < 0 && tot < 0);
 }
 
 /* [0-9A-Za-z][0-9A-Za-z._:-]{0,63} */
@@ -683,7 +985,7 @@ payment_id_ok(PyObject *s)
 }
 
 static int
-payment_ok(PyObject *r)
+payment_v1_ok(PyObject *r, const acceptance *now)
 {
     if (!PyDict_CheckExact(r) || PyDict_GET_SIZE(r) != 7) {
         return 0;
@@ -700,9 +1002,69 @@ payment_ok(PyObject *r)
         return 0;
     }
     int64_t cents;
-    return payment_id_ok(payment_id) && digits_ok(number, 20) && party(payer) != PARTY_NONE
-           && company_ok(payee) && money(amount, &cents) && cents > 0
-           && equals(currency, "CNY") && date_ok(value_date);
+    enum party payer_kind = party(payer, 0, 0, now);
+    return payment_id_ok(payment_id) && invoice_number_ok(number, -1)
+           && payer_kind != PARTY_NONE && company_ok(payee) && money(amount, &cents)
+           && cents > 0 && equals(currency, "CNY")
+           && dated_ok(value_date, now, PAYMENTS_FROM_DAY);
+}
+
+#define MAX_COMPARED_SETTLED 32
+
+/* A CNY payment.settled/v2 (other currencies take the full checks). */
+static int
+payment_v2_ok(PyObject *r, const acceptance *now)
+{
+    if (!PyDict_CheckExact(r) || PyDict_GET_SIZE(r) != 7) {
+        return 0;
+    }
+    PyObject *payment_id = PyDict_GetItemWithError(r, K_payment_id);
+    PyObject *payer = PyDict_GetItemWithError(r, K_payer);
+    PyObject *payee = PyDict_GetItemWithError(r, K_payee);
+    PyObject *amount = PyDict_GetItemWithError(r, K_amount);
+    PyObject *currency = PyDict_GetItemWithError(r, K_currency);
+    PyObject *value_date = PyDict_GetItemWithError(r, K_value_date);
+    PyObject *settles = PyDict_GetItemWithError(r, K_settles);
+    if (PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    int64_t cents;
+    if (!payment_id_ok(payment_id) || party(payer, 0, 0, now) == PARTY_NONE
+        || party(payee, 0, 0, now) == PARTY_NONE || !equals(currency, "CNY")
+        || !money(amount, &cents) || cents <= 0 || !dated_ok(value_date, now, PAYMENTS_FROM_DAY)
+        || settles == NULL || !PyList_CheckExact(settles)) {
+        return 0;
+    }
+    Py_ssize_t count = PyList_GET_SIZE(settles);
+    if (count < 1 || count > MAX_COMPARED_SETTLED) {
+        return 0;
+    }
+    i128 sum = 0;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *item = PyList_GET_ITEM(settles, i);
+        if (!PyDict_CheckExact(item) || PyDict_GET_SIZE(item) != 2) {
+            return 0;
+        }
+        PyObject *number = PyDict_GetItemWithError(item, K_invoice_number);
+        PyObject *part = PyDict_GetItemWithError(item, K_amount);
+        if (PyErr_Occurred()) {
+            PyErr_Clear();
+            return 0;
+        }
+        int64_t part_cents;
+        if (!invoice_number_ok(number, -1) || !money(part, &part_cents) || part_cents <= 0) {
+            return 0;
+        }
+        for (Py_ssize_t j = 0; j < i; j++) {
+            PyObject *earlier = PyDict_GetItem(PyList_GET_ITEM(settles, j), K_invoice_number);
+            if (PyUnicode_Compare(earlier, number) == 0) {
+                return 0;
+            }
+        }
+        sum += part_cents;
+    }
+    return sum == cents;
 }
 
 /* --- proof bundles --------------------------------------------------------------------- */
@@ -787,28 +1149,51 @@ py_hex_values(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 
 /* --- module ----------------------------------------------------------------------------- */
 
-/* A module function returning the verdict of a predicate on its one argument. */
-#define PREDICATE(name, check)                                                               \
-    static PyObject *name(PyObject *module, PyObject *value)                                 \
+/* A module function predicate(record, latest): the verdict of `check` on the record with the
+ * clock of `latest`, the latest POSIX second a fact may carry. */
+#define CLOCKED_PREDICATE(name, check)                                                       \
+    static PyObject *name(PyObject *module, PyObject *const *args, Py_ssize_t nargs)         \
     {                                                                                        \
-        return PyBool_FromLong(check(value));                                                \
+        if (nargs != 2 || !PyLong_CheckExact(args[1])) {                                     \
+            PyErr_SetString(PyExc_TypeError, #name "(record, latest_seconds: int)");         \
+            return NULL;                                                                     \
+        }                                                                                    \
+        long long latest = PyLong_AsLongLong(args[1]);                                       \
+        if (latest == -1 && PyErr_Occurred()) {                                              \
+            return NULL;                                                                     \
+        }                                                                                    \
+        acceptance now = clock_of(latest);                                                        \
+        return PyBool_FromLong(check);                                                       \
     }
 
-PREDICATE(py_invoice, invoice_ok)
-PREDICATE(py_payment, payment_ok)
-PREDICATE(py_uscc, uscc_ok)
-PREDICATE(py_resident_id, resident_id_ok)
+CLOCKED_PREDICATE(py_invoice_v1, invoice_ok(args[0], 1, &now))
+CLOCKED_PREDICATE(py_invoice_v2, invoice_ok(args[0], 2, &now))
+CLOCKED_PREDICATE(py_payment_v1, payment_v1_ok(args[0], &now))
+CLOCKED_PREDICATE(py_payment_v2, payment_v2_ok(args[0], &now))
+CLOCKED_PREDICATE(py_resident_id, resident_id_ok(args[0], &now))
+
+static PyObject *
+py_uscc(PyObject *module, PyObject *value)
+{
+    return PyBool_FromLong(uscc_ok(value));
+}
+
+#define FASTCALL(f) (PyCFunction)(void (*)(void))(f)
 
 static PyMethodDef methods[] = {
-    {"invoice", py_invoice, METH_O,
+    {"invoice_v1", FASTCALL(py_invoice_v1), METH_FASTCALL,
      "True only if the invoice.issued/v1 record certainly satisfies its schema."},
-    {"payment", py_payment, METH_O,
+    {"invoice_v2", FASTCALL(py_invoice_v2), METH_FASTCALL,
+     "True only if the invoice.issued/v2 record certainly satisfies its schema."},
+    {"payment_v1", FASTCALL(py_payment_v1), METH_FASTCALL,
      "True only if the payment.settled/v1 record certainly satisfies its schema."},
-    {"hex_values", (PyCFunction)(void (*)(void))py_hex_values, METH_FASTCALL,
+    {"payment_v2", FASTCALL(py_payment_v2), METH_FASTCALL,
+     "True only if the payment.settled/v2 record certainly satisfies its schema."},
+    {"hex_values", FASTCALL(py_hex_values), METH_FASTCALL,
      "The bytes of each 0x-prefixed lowercase hex string of the given sizes, or None."},
     {"uscc", py_uscc, METH_O, "True if the value is a str holding a valid USCC."},
-    {"resident_id", py_resident_id, METH_O,
-     "True if the value is a str holding a valid resident ID card number."},
+    {"resident_id", FASTCALL(py_resident_id), METH_FASTCALL,
+     "True if the value is a str holding a valid resident ID number at that clock."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -825,10 +1210,87 @@ static struct PyModuleDef module_def = {
         return NULL;                                                                         \
     }
 
+/* {rate: (per_mille, general, small_scale, allowed on special invoices, ((from, until), ...))}
+ * with dates as ISO strings or None, for the test that compares it with amounts.py. */
+static PyObject *
+rate_table(void)
+{
+    PyObject *table = PyDict_New();
+    for (size_t i = 0; table != NULL && i < RATE_COUNT; i++) {
+        const rate_entry *e = &RATES[i];
+        PyObject *periods = PyTuple_New(e->periods);
+        for (int k = 0; periods != NULL && k < e->periods; k++) {
+            PyObject *period = Py_BuildValue("(zz)", e->from[k], e->until[k]);
+            if (period == NULL) {
+                Py_CLEAR(periods);
+                break;
+            }
+            PyTuple_SET_ITEM(periods, k, period);
+        }
+        PyObject *row = periods == NULL ? NULL
+                                        : Py_BuildValue("(iOOON)", e->per_mille,
+                                                        e->flags & GENERAL ? Py_True : Py_False,
+                                                        e->flags & SMALL_SCALE ? Py_True : Py_False,
+                                                        e->flags & NOT_ON_SPECIAL ? Py_False : Py_True,
+                                                        periods);
+        if (row == NULL || PyDict_SetItemString(table, e->text, row) < 0) {
+            Py_XDECREF(row);
+            Py_CLEAR(table);
+            break;
+        }
+        Py_DECREF(row);
+    }
+    return table;
+}
+
+/* The identifier tables: ({authority: categories}, (mainland provinces...)). */
+static PyObject *
+identifier_tables(void)
+{
+    PyObject *categories = PyDict_New();
+    for (size_t i = 0; categories != NULL && i < USCC_AUTHORITY_COUNT; i++) {
+        PyObject *value = PyUnicode_FromString(USCC_CATEGORIES[i][1]);
+        if (value == NULL || PyDict_SetItemString(categories, USCC_CATEGORIES[i][0], value) < 0) {
+            Py_XDECREF(value);
+            Py_CLEAR(categories);
+            break;
+        }
+        Py_DECREF(value);
+    }
+    PyObject *provinces = PyTuple_New(PROVINCE_COUNT);
+    for (size_t i = 0; provinces != NULL && i < PROVINCE_COUNT; i++) {
+        PyObject *code = PyUnicode_FromString(PROVINCES[i]);
+        if (code == NULL) {
+            Py_CLEAR(provinces);
+            break;
+        }
+        PyTuple_SET_ITEM(provinces, i, code);
+    }
+    if (categories == NULL || provinces == NULL) {
+        Py_XDECREF(categories);
+        Py_XDECREF(provinces);
+        return NULL;
+    }
+    return Py_BuildValue("(NN)", categories, provinces);
+}
+
+/* PyModule_AddObjectRef for a new reference (or NULL after a failure), which it releases. */
+static int
+add_owned(PyObject *module, const char *name, PyObject *value)
+{
+    if (value == NULL) {
+        return -1;
+    }
+    int result = PyModule_AddObjectRef(module, name, value);
+    Py_DECREF(value);
+    return result;
+}
+
 PyMODINIT_FUNC
 PyInit__fastpaths(void)
 {
-    init_uscc_values();
+    init_identifiers();
+    init_rates();
     init_hex_values();
     INTERN(K_invoice_number, "invoice_number");
     INTERN(K_issued_at, "issued_at");
@@ -856,27 +1318,26 @@ PyInit__fastpaths(void)
     INTERN(K_payee, "payee");
     INTERN(K_currency, "currency");
     INTERN(K_value_date, "value_date");
+    INTERN(K_drawer, "drawer");
+    INTERN(K_issued_by, "issued_by");
+    INTERN(K_confirmation_number, "confirmation_number");
+    INTERN(K_taxpayer_type, "taxpayer_type");
+    INTERN(K_number, "number");
+    INTERN(K_issued_on, "issued_on");
+    INTERN(K_settles, "settles");
     PyObject *module = PyModule_Create(&module_def);
     if (module == NULL) {
         return NULL;
     }
-    /* The limits and rates restated here, for the test that compares them with Python's. */
-    PyObject *rates = PyDict_New();
-    int failed = rates == NULL;
-    for (size_t i = 0; !failed && i < RATE_COUNT; i++) {
-        PyObject *value = PyLong_FromLong(RATES[i].per_mille);
-        failed = value == NULL || PyDict_SetItemString(rates, RATES[i].text, value) < 0;
-        Py_XDECREF(value);
-    }
-    if (failed || PyModule_AddObjectRef(module, "RATE_PER_MILLE", rates) < 0
+    /* The limits and tables restated here, for the tests that compare them with Python's. */
+    if (add_owned(module, "RATE_TABLE", rate_table()) < 0
+        || add_owned(module, "IDENTIFIER_TABLES", identifier_tables()) < 0
         || PyModule_AddIntConstant(module, "MAX_LINES", MAX_LINES) < 0
         || PyModule_AddIntConstant(module, "MAX_NAME_LENGTH", MAX_NAME_LENGTH) < 0
         || PyModule_AddIntConstant(module, "MAX_REMARKS_LENGTH", MAX_REMARKS_LENGTH) < 0
         || PyModule_AddStringConstant(module, "USCC_ALPHABET", USCC_ALPHABET) < 0) {
-        Py_XDECREF(rates);
         Py_DECREF(module);
         return NULL;
     }
-    Py_DECREF(rates);
     return module;
 }

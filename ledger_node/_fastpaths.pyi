@@ -1,22 +1,36 @@
-"""Compiled fast paths (``_fastpaths.c``): record predicates and bundle hex decoding."""
+"""Compiled fast paths (``_fastpaths.c``): record predicates and bundle hex decoding.
 
-RATE_PER_MILLE: dict[str, int]
+Each record predicate takes the latest POSIX second a fact may carry (the acceptance moment
+plus clock skew, :class:`ledger_node.records.clock.Moment`).
+"""
+
+#: rate -> (per mille, general taxpayers, small-scale taxpayers, allowed on special
+#: invoices, ((first day, last day), ...) in force, ISO dates or None for open ends).
+RATE_TABLE: dict[str, tuple[int, bool, bool, bool, tuple[tuple[str | None, str | None], ...]]]
+#: ({USCC authority: its categories}, (mainland provincial division codes, ...)).
+IDENTIFIER_TABLES: tuple[dict[str, str], tuple[str, ...]]
 MAX_LINES: int
 MAX_NAME_LENGTH: int
 MAX_REMARKS_LENGTH: int
 USCC_ALPHABET: str
 
-def invoice(record: object, /) -> bool:
+def invoice_v1(record: object, latest_seconds: int, /) -> bool:
     """True only if the invoice.issued/v1 record certainly satisfies its schema."""
 
-def payment(record: object, /) -> bool:
+def invoice_v2(record: object, latest_seconds: int, /) -> bool:
+    """True only if the invoice.issued/v2 record certainly satisfies its schema."""
+
+def payment_v1(record: object, latest_seconds: int, /) -> bool:
     """True only if the payment.settled/v1 record certainly satisfies its schema."""
+
+def payment_v2(record: object, latest_seconds: int, /) -> bool:
+    """True only if the payment.settled/v2 record certainly satisfies its schema."""
 
 def uscc(code: object, /) -> bool:
     """True if ``code`` is a str holding a valid USCC."""
 
-def resident_id(code: object, /) -> bool:
-    """True if ``code`` is a str holding a valid resident ID card number."""
+def resident_id(code: object, latest_seconds: int, /) -> bool:
+    """True if ``code`` is a str holding a valid resident ID number at that clock."""
 
 def hex_values(strings: list[object], sizes: tuple[int, ...], /) -> tuple[bytes, ...] | None:
     """The bytes of each ``"0x"``-prefixed lowercase hex string of its size, or None."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import orjson
 import sha3
 
+from ledger_node.canonical import canonical_bytes_of_validated
 from ledger_node.errors import LedgerValueError
 from ledger_node.hashing import keccak256
 from ledger_node.records.validation import ValidatedRecord
@@ -41,6 +42,15 @@ def commitment(schema_id: bytes, salt: bytes, record_hash: bytes) -> bytes:
         _require_bytes32("salt", salt)
         _require_bytes32("record_hash", record_hash)
     return keccak256(schema_id + salt + record_hash)
+
+
+def validated_record_hash(validated: ValidatedRecord) -> bytes:
+    """``keccak256`` of a validated record's RFC 8785 bytes: what a commitment binds.
+
+    Validation makes the fast canonical encoding safe (see
+    :func:`~ledger_node.canonical.canonical_bytes_of_validated`).
+    """
+    return keccak256(canonical_bytes_of_validated(validated.record))
 
 
 def leaf(schema_id: bytes, commitment: bytes) -> bytes:
@@ -82,7 +92,7 @@ _JSONEncodeError = orjson.JSONEncodeError
 def _commit(validated: ValidatedRecord, salt: bytes) -> CommittedRecord:
     """:func:`commit_record` for a 32-byte ``salt``, with the hashing inlined.
 
-    Same bytes as ``validated.record_hash()``, :func:`commitment` and :func:`leaf`;
+    Same bytes as :func:`validated_record_hash`, :func:`commitment` and :func:`leaf`;
     ``tests/records/test_fastpath.py`` checks it.
     """
     schema_id = validated.schema.schema_id
@@ -90,7 +100,7 @@ def _commit(validated: ValidatedRecord, salt: bytes) -> CommittedRecord:
     try:
         digest = _keccak(_dumps(record, option=_SORT_KEYS)).digest()
     except _JSONEncodeError:
-        digest = validated.record_hash()
+        digest = validated_record_hash(validated)
     binding = _keccak(schema_id + salt + digest).digest()
     committed = _new_object(CommittedRecord)
     _set_validated(committed, validated)
@@ -108,7 +118,7 @@ def commit_record(validated: ValidatedRecord, salt: bytes | None = None) -> Comm
     if type(salt) is not bytes or len(salt) != SALT_SIZE:
         # The general path: it reports a wrong length exactly as it always has.
         schema_id = validated.schema.schema_id
-        digest = validated.record_hash()
+        digest = validated_record_hash(validated)
         binding = commitment(schema_id, salt, digest)
         return CommittedRecord(validated, salt, digest, binding, leaf(schema_id, binding))
     return _commit(validated, salt)

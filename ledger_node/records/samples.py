@@ -16,6 +16,7 @@ from typing import Any
 
 from ledger_node.records import schemas
 from ledger_node.records.amounts import (
+    NOT_ON_SPECIAL_INVOICES,
     RATE_PER_MILLE,
     format_decimal,
     format_money,
@@ -23,9 +24,15 @@ from ledger_node.records.amounts import (
     round_half_up_div,
     tax_cents,
 )
-from ledger_node.records.identifiers import USCC_ALPHABET, make_resident_id, make_uscc
+from ledger_node.records.clock import CHINA_TIME, now
+from ledger_node.records.identifiers import (
+    MAINLAND_PROVINCES,
+    USCC_ALPHABET,
+    make_resident_id,
+    make_uscc,
+)
+from ledger_node.records.rating import SCORE_BANDS
 from ledger_node.records.schemas import get_schema
-from ledger_node.records.validation import SCORE_BANDS
 
 Record = dict[str, Any]
 
@@ -96,8 +103,12 @@ CATALOG: tuple[CatalogItem, ...] = (
     CatalogItem("医疗服务", "医疗服务", "3070301000000000000", "exempt", 5000, 500000),
     CatalogItem("预付卡销售", "预付卡销售", "6010000000000000000", "not_taxable", 10000, 100000),
     CatalogItem("电子元件", "集成电路", "1090621000000000000", "0.03", 500, 80000),
-    CatalogItem("农产品", "新鲜蔬菜", "1010112000000000000", "0.01", 200, 1500, False),
+    # Vegetables are exempt in circulation (财税〔2011〕137号).
+    CatalogItem("农产品", "新鲜蔬菜", "1010112000000000000", "exempt", 200, 1500, False),
 )
+
+
+_SPECIAL_CATALOG = tuple(item for item in CATALOG if item.rate not in NOT_ON_SPECIAL_INVOICES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,9 +162,15 @@ def person(rng: random.Random) -> Person:
     return Person(name, make_resident_id(region, birth, rng.randrange(1000)))
 
 
-def invoice_number(rng: random.Random, year: int) -> str:
-    """A 20-digit invoice number whose first two digits are the year, as the platform issues."""
-    return f"{year % 100:02d}{rng.randrange(10**18):018d}"
+def invoice_number(rng: random.Random, year: int, province: str = "31") -> str:
+    """A 20-digit 数电 invoice number as the platform issues it: the year, the provincial
+    tax authority, the channel and a sequence."""
+    return f"{year % 100:02d}{province}{rng.randrange(10**16):016d}"
+
+
+def _province(who: Company) -> str:
+    # The tax authority of the seller's province issues its invoices.
+    return who.uscc[2:4] if who.uscc[2:4] in MAINLAND_PROVINCES else "11"
 
 
 def _timestamp(rng: random.Random, day: datetime.date) -> str:
@@ -211,14 +228,16 @@ def invoice(
     """
     count = line_count or rng.choices((1, 2, 3, 4, 5), weights=(40, 25, 15, 12, 8))[0]
     lines: list[Record] = []
+    special = isinstance(buyer, Company) and rng.random() < 0.6
+    # A special VAT invoice carries no exempt, not-taxable or export zero-rated line.
+    catalog = _SPECIAL_CATALOG if special else CATALOG
     for _ in range(count):
-        line = _line(rng, rng.choice(CATALOG))
+        line = _line(rng, rng.choice(catalog))
         lines.append(line)
         if rng.random() < 0.1:
             lines.append(_discount(line, rng))
-    special = isinstance(buyer, Company) and rng.random() < 0.6
     record: Record = {
-        "invoice_number": number or invoice_number(rng, issued_on.year),
+        "invoice_number": number or invoice_number(rng, issued_on.year, _province(seller)),
         "issued_at": _timestamp(rng, issued_on),
         "invoice_type": "special" if special else "ordinary",
         "seller": seller.as_party(),
@@ -249,7 +268,7 @@ def red_invoice(rng: random.Random, blue: Record, issued_on: datetime.date) -> R
                 red_line[key] = _negate(line[key])
         lines.append(red_line)
     record: Record = {
-        "invoice_number": invoice_number(rng, issued_on.year),
+        "invoice_number": invoice_number(rng, issued_on.year, blue["invoice_number"][2:4]),
         "issued_at": _timestamp(rng, issued_on),
         "invoice_type": blue["invoice_type"],
         "seller": dict(blue["seller"]),
@@ -330,30 +349,44 @@ def bank_decision(rng: random.Random, rating: Record, decided_on: datetime.date)
     }
 
 
+def _today() -> datetime.date:
+    return now().date
+
+
 def _day(rng: random.Random, year: int) -> datetime.date:
-    return datetime.date(year, 1, 1) + datetime.timedelta(days=rng.randrange(365))
+    """A day of ``year`` before today (no fact is dated after it is accepted)."""
+    first = datetime.date(year, 1, 1)
+    days = min(365, (_today() - first).days)
+    if days < 1:
+        raise ValueError(f"no day of {year} is in the past yet")
+    return first + datetime.timedelta(days=rng.randrange(days))
+
+
+def _recent_day(rng: random.Random) -> datetime.date:
+    """A day of the year before today."""
+    return _today() - datetime.timedelta(days=rng.randrange(1, 366))
 
 
 def _rating_year() -> int:
-    # The latest rating published: the previous year's (ratings come out in April).
-    return datetime.date.today().year - 1
+    # The latest rating published (ratings come out in April of the following year).
+    return now().rating_year
 
 
 def _sample_invoice(rng: random.Random) -> Record:
     buyer: Buyer = person(rng) if rng.random() < 0.15 else company(rng)
-    day = _day(rng, datetime.date.today().year)
+    day = _recent_day(rng)
     blue = invoice(rng, company(rng), buyer, day)
     # About one invoice in twenty is reversed by a red one.
     return red_invoice(rng, blue, day) if rng.random() < 0.05 else blue
 
 
 def _sample_payment(rng: random.Random) -> Record:
-    day = _day(rng, datetime.date.today().year)
+    day = _recent_day(rng)
     return payment_for(rng, invoice(rng, company(rng), company(rng), day), day)
 
 
 def _sample_registration(rng: random.Random) -> Record:
-    return registration(rng, company(rng), _day(rng, datetime.date.today().year))
+    return registration(rng, company(rng), _recent_day(rng))
 
 
 def _sample_rating(rng: random.Random) -> Record:
@@ -362,15 +395,292 @@ def _sample_rating(rng: random.Random) -> Record:
 
 def _sample_decision(rng: random.Random) -> Record:
     rating = tax_rating(rng, company(rng), _rating_year())
-    return bank_decision(rng, rating, _day(rng, datetime.date.today().year))
+    published = datetime.date(rating["year"] + 1, 4, 1)
+    decided_on = published + datetime.timedelta(days=rng.randrange((_today() - published).days + 1))
+    return bank_decision(rng, rating, decided_on)
+
+
+# --- v2 records ----------------------------------------------------------------------------
+
+#: The levy rates small-scale taxpayers invoice at, most at the reduced 1 %.
+_SMALL_SCALE_LEVY = ("0.01", "0.01", "0.01", "0.03")
+_DRAWERS = ("李明", "王芳", "张伟", "刘洋", "陈静")
+
+
+def seller_v2(who: Company, taxpayer_type: str) -> Record:
+    """The v2 ``seller`` object of a company of ``taxpayer_type``."""
+    return {"name": who.name, "tax_id": who.uscc, "id_type": "uscc", "taxpayer_type": taxpayer_type}
+
+
+def as_v2(rng: random.Random, blue: Record, seller: Record, *, issued_by: str = "seller") -> Record:
+    """A v1 invoice record made v2: the v2 seller, a drawer and who issued it; a small-scale
+    seller's lines at its levy rate (their tax recomputed)."""
+    record = dict(blue)
+    record["seller"] = seller
+    record["drawer"] = rng.choice(_DRAWERS)
+    record["issued_by"] = issued_by
+    if seller["taxpayer_type"] == "small_scale":
+        levy = rng.choice(_SMALL_SCALE_LEVY)
+        lines = []
+        for line in blue["lines"]:
+            changed = dict(line, rate=levy)
+            changed["tax"] = format_money(tax_cents(_cents(line["amount"]), RATE_PER_MILLE[levy]))
+            lines.append(changed)
+        record["lines"] = lines
+        _set_totals(record)
+    return record
+
+
+def red_v2(
+    rng: random.Random, blue: Record, issued_on: datetime.date, *, partial: bool = False
+) -> Record:
+    """The v2 red invoice reversing ``blue`` (a v2 record), in full or, if ``partial``, its
+    first line only, with a confirmation form number."""
+    red = red_invoice(rng, blue, issued_on)
+    if partial:
+        first = red["lines"][0]
+        red["lines"] = [first]
+        _set_totals(red)
+    red["red_of"] = {"number": blue["invoice_number"], "issued_on": blue["issued_at"][:10]}
+    red["confirmation_number"] = (
+        f"{issued_on:%y}{blue['invoice_number'][2:4]}{rng.randrange(10**16):016d}"
+    )
+    red["seller"] = dict(blue["seller"])
+    red["drawer"] = blue["drawer"]
+    red["issued_by"] = blue["issued_by"]
+    return red
+
+
+def _cents(text: str) -> int:
+    return int(text.replace(".", "", 1))
+
+
+def _sample_invoice_v2(rng: random.Random) -> Record:
+    day = _recent_day(rng)
+    roll = rng.random()
+    if roll < 0.05:
+        # An individual's sale invoiced by the tax bureau on their behalf (代开).
+        seller_person = person(rng)
+        seller = {
+            "name": seller_person.name,
+            "tax_id": seller_person.resident_id,
+            "id_type": "resident_id",
+            "taxpayer_type": "small_scale",
+        }
+        blue = invoice(rng, company(rng), company(rng), day)
+        blue["invoice_type"] = "ordinary"
+        return as_v2(rng, blue, seller, issued_by="tax_bureau")
+    buyer: Buyer = person(rng) if rng.random() < 0.15 else company(rng)
+    seller_company = company(rng)
+    taxpayer_type = "small_scale" if rng.random() < 0.3 else "general"
+    blue = as_v2(
+        rng, invoice(rng, seller_company, buyer, day), seller_v2(seller_company, taxpayer_type)
+    )
+    if isinstance(buyer, Person) and rng.random() < 0.3:
+        blue["buyer"] = {"name": buyer.name, "id_type": "none"}
+    if roll > 0.95:
+        later = min(day + datetime.timedelta(days=rng.randrange(1, 60)), _today())
+        return red_v2(rng, blue, later, partial=rng.random() < 0.5)
+    return blue
+
+
+def _sample_payment_v2(rng: random.Random) -> Record:
+    seller, buyer = company(rng), company(rng)
+    day = _recent_day(rng)
+    bills = [invoice(rng, seller, buyer, day) for _ in range(rng.choice((1, 1, 1, 2, 3)))]
+    settles = [{"invoice_number": b["invoice_number"], "amount": b["total"]} for b in bills]
+    total = sum(_cents(b["total"]) for b in bills)
+    record: Record = {
+        "payment_id": f"BOC-{day:%Y%m%d}-{rng.randrange(10**10):010d}",
+        "payer": buyer.as_buyer(),
+        "payee": buyer_like(seller),
+        "amount": format_money(total),
+        "currency": "CNY",
+        "value_date": day.isoformat(),
+        "settles": settles,
+    }
+    if rng.random() < 0.1:
+        # Paid in US dollars at a rate near 7.1 CNY per USD.
+        record["currency"] = "USD"
+        record["amount_cny"] = record["amount"]
+        record["amount"] = format_money(max(1, total * 100 // rng.randrange(700, 720)))
+    return record
+
+
+def buyer_like(who: Company) -> Record:
+    """``{name, tax_id, id_type}`` of a company, as v2 payees are given."""
+    return who.as_buyer()
+
+
+def _commitment(rng: random.Random) -> str:
+    return "0x" + rng.randbytes(32).hex()
+
+
+def _sample_decision_v2(rng: random.Random) -> Record:
+    decision = _sample_decision(rng)
+    return {
+        "uscc": decision["uscc"],
+        "decision": decision["decision"],
+        "amount": decision["amount"],
+        "decided_on": decision["decided_on"],
+        "rating": _commitment(rng),
+        "consent": _commitment(rng),
+    }
+
+
+def tax_status(
+    rng: random.Random,
+    who: Company,
+    since: datetime.date,
+    status: str,
+    vouchers: Sequence[str] = (),
+) -> Record:
+    """The ``tax.status/v1`` record of ``who``; ``vouchers`` are 数电 numbers that became
+    abnormal vouchers."""
+    record: Record = {"uscc": who.uscc, "status": status, "since": since.isoformat()}
+    if vouchers:
+        record["abnormal_vouchers"] = [{"number": number} for number in vouchers]
+    return record
+
+
+def _sample_status(rng: random.Random) -> Record:
+    who = company(rng)
+    status = rng.choices(("normal", "abnormal", "absconded", "deregistered"), (85, 8, 4, 3))[0]
+    day = _recent_day(rng)
+    vouchers = [invoice_number(rng, day.year, _province(who)) for _ in range(rng.randrange(0, 4))]
+    return tax_status(
+        rng, who, day, status, vouchers if status in ("abnormal", "absconded") else ()
+    )
+
+
+def declaration(
+    who: Company,
+    period: str,
+    taxpayer_type: str,
+    sales: dict[str, tuple[int, int]],
+    input_tax: int,
+    brought_forward: int,
+    filed_on: datetime.date,
+) -> Record:
+    """The ``tax.declaration/v1`` record of ``who``: ``sales`` maps a rate to its (amount,
+    tax) in cents; the balance is computed."""
+    output = sum(tax for _, tax in sales.values())
+    balance = output - input_tax - brought_forward
+    return {
+        "uscc": who.uscc,
+        "period": period,
+        "taxpayer_type": taxpayer_type,
+        "sales": [
+            {"rate": rate, "amount": format_money(amount), "tax": format_money(tax)}
+            for rate, (amount, tax) in sorted(sales.items())
+        ],
+        "output_tax": format_money(output),
+        "input_tax": format_money(input_tax),
+        "credit_brought_forward": format_money(brought_forward),
+        "tax_payable": format_money(max(0, balance)),
+        "credit_carried_forward": format_money(max(0, -balance)),
+        "filed_on": filed_on.isoformat(),
+    }
+
+
+def _sample_declaration(rng: random.Random) -> Record:
+    who = company(rng)
+    today = _today()
+    # A month among the last twelve that have ended.
+    months_back = rng.randrange(1, 13)
+    index = today.year * 12 + today.month - 1 - months_back
+    last = datetime.date(index // 12, index % 12 + 1, 1)
+    small = rng.random() < 0.4
+    if small:
+        # The last quarter that ended before that month began.
+        quarter_index = (last.year * 12 + last.month - 1) // 3 - 1
+        period = f"{quarter_index // 4}-Q{quarter_index % 4 + 1}"
+        end = datetime.date(quarter_index // 4, (quarter_index % 4) * 3 + 3, 1)
+        end = _month_end(end)
+        amount = rng.randrange(10_000_00, 300_000_00)
+        sales = {"0.01": (amount, tax_cents(amount, 10))}
+        input_tax = brought = 0
+    else:
+        end = _month_end(last)
+        period = f"{end:%Y-%m}"
+        sales = {}
+        for rate in rng.sample(("0.13", "0.09", "0.06"), rng.randrange(1, 4)):
+            amount = rng.randrange(100_000_00, 5_000_000_00)
+            sales[rate] = (amount, tax_cents(amount, RATE_PER_MILLE[rate]))
+        output = sum(t for _, t in sales.values())
+        input_tax = output * rng.randrange(50, 110) // 100
+        brought = rng.choice((0, 0, 0, rng.randrange(0, 50_000_00)))
+    filed_on = min(end + datetime.timedelta(days=rng.randrange(1, 15)), today)
+    return declaration(
+        who, period, "small_scale" if small else "general", sales, input_tax, brought, filed_on
+    )
+
+
+def _month_end(day: datetime.date) -> datetime.date:
+    following = day.replace(day=28) + datetime.timedelta(days=4)
+    return following - datetime.timedelta(days=following.day)
+
+
+def consent(
+    rng: random.Random, who: Company, grantee: str, granted_at: datetime.datetime, years: int = 1
+) -> Record:
+    """The ``consent.granted/v1`` record of ``who`` letting ``grantee`` read its tax rating
+    for credit assessment (银税互动), valid ``years`` from the day it is given."""
+    start = granted_at.date()
+    return {
+        "consent_id": f"CST-{start:%Y%m%d}-{rng.randrange(10**8):08d}",
+        "taxpayer": who.uscc,
+        "grantee": grantee,
+        "schemas": [schemas.TAX_RATING],
+        "purpose": "credit-assessment",
+        "granted_at": granted_at.isoformat(timespec="seconds"),
+        "valid_from": start.isoformat(),
+        "valid_until": start.replace(year=start.year + years).isoformat()
+        if (start.month, start.day) != (2, 29)
+        else datetime.date(start.year + years, 3, 1).isoformat(),
+    }
+
+
+def _moment_before_today(rng: random.Random) -> datetime.datetime:
+    day = _recent_day(rng)
+    return datetime.datetime.combine(
+        day, datetime.time(rng.randrange(8, 20), rng.randrange(60)), CHINA_TIME
+    )
+
+
+def _sample_consent(rng: random.Random) -> Record:
+    return consent(rng, company(rng), "bank", _moment_before_today(rng))
+
+
+def _sample_disclosure(rng: random.Random) -> Record:
+    at = _moment_before_today(rng)
+    return {
+        "disclosure_id": f"DSC-{at:%Y%m%d}-{rng.randrange(10**8):08d}",
+        "discloser": "tax-bureau",
+        "recipient": "bank",
+        "subject_tag": _commitment(rng),
+        "schemas": [schemas.TAX_RATING],
+        "purpose": "credit-assessment",
+        "consent": _commitment(rng),
+        "request_hash": _commitment(rng),
+        "response_hash": _commitment(rng),
+        "disclosed_at": at.isoformat(timespec="seconds"),
+    }
 
 
 _GENERATORS: dict[str, Callable[[random.Random], Record]] = {
     schemas.INVOICE_ISSUED: _sample_invoice,
+    schemas.INVOICE_ISSUED_V2: _sample_invoice_v2,
     schemas.PAYMENT_SETTLED: _sample_payment,
+    schemas.PAYMENT_SETTLED_V2: _sample_payment_v2,
     schemas.REGISTRATION_STATUS: _sample_registration,
     schemas.TAX_RATING: _sample_rating,
     schemas.BANK_DECISION: _sample_decision,
+    schemas.BANK_DECISION_V2: _sample_decision_v2,
+    schemas.TAX_STATUS: _sample_status,
+    schemas.TAX_DECLARATION: _sample_declaration,
+    schemas.CONSENT_GRANTED: _sample_consent,
+    schemas.DISCLOSURE_MADE: _sample_disclosure,
 }
 
 
@@ -406,7 +716,7 @@ def scenario(
     derive their mismatches from it deliberately.
     """
     rng = random.Random(f"scenario:{seed}")  # noqa: S311
-    year = year or datetime.date.today().year
+    year = year or _today().year - 1
     pool = tuple(sellers) + tuple(company(rng) for _ in range(max(2, companies) - len(sellers)))
     records: dict[str, list[Record]] = {name: [] for name in schemas.SCHEMAS}
     start = datetime.date(year, 1, 1)
@@ -414,12 +724,16 @@ def scenario(
         records[schemas.REGISTRATION_STATUS].append(registration(rng, who, start, abnormal=False))
         rating = tax_rating(rng, who, year - 1)
         records[schemas.TAX_RATING].append(rating)
-        records[schemas.BANK_DECISION].append(bank_decision(rng, rating, _day(rng, year)))
+        published = datetime.date(year, 4, 1)
+        decided_on = published + datetime.timedelta(
+            days=rng.randrange(max(1, min(275, (_today() - published).days)))
+        )
+        records[schemas.BANK_DECISION].append(bank_decision(rng, rating, decided_on))
     for _ in range(invoices):
         seller, buyer = rng.sample(pool, 2)
         issued_on = _day(rng, year)
         bill = invoice(rng, seller, buyer, issued_on)
         records[schemas.INVOICE_ISSUED].append(bill)
-        paid_on = issued_on + datetime.timedelta(days=rng.randrange(0, 30))
+        paid_on = min(issued_on + datetime.timedelta(days=rng.randrange(0, 30)), _today())
         records[schemas.PAYMENT_SETTLED].append(payment_for(rng, bill, paid_on))
     return Scenario(pool, records)

@@ -11,7 +11,7 @@ import orjson
 
 from ledger_node.bundle import ProofBundle
 from ledger_node.chain.ledger import LedgerClient
-from ledger_node.commitment import commitment, leaf
+from ledger_node.commitment import commitment, leaf, validated_record_hash
 from ledger_node.deployment import Deployment
 from ledger_node.eip712 import (
     AttestRequest,
@@ -173,7 +173,7 @@ class Verifier:
                 f"the record does not satisfy {bundle.schema}: {_problems(exc)}",
             ) from None
         # (2) the canonical bytes of a validated record need no second scan of the record.
-        computed_hash = validated.record_hash()
+        computed_hash = validated_record_hash(validated)
         if computed_hash != bundle.record_hash:
             raise VerificationFailure(
                 2,

@@ -1,0 +1,74 @@
+"""``consent.granted/v1``: the tax bureau records a taxpayer's authorisation, given in the
+e-tax bureau, for an agency to receive its facts (银税互动: a bank reads the tax credit
+rating with the taxpayer's consent).
+
+A consent names the agency granted, the schemas and the purpose it covers and its validity.
+The taxpayer may withdraw it: the tax bureau then revokes the consent fact on the ledger,
+from that block on it covers nothing.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Final
+
+from ledger_node.records import fields as f
+from ledger_node.records.clock import Moment
+
+V1: Final = "consent.granted/v1"
+
+#: Purposes of a read, by stable code (bit ``p`` of a read policy's purpose mask is the
+#: ``p``-th entry; 0 means no purpose).
+PURPOSES: Final = (
+    "tax-administration",
+    "credit-assessment",
+    "market-supervision",
+    "audit",
+    "taxpayer-portal",
+)
+#: 银税互动 and its consents began in 2015 (税总发〔2015〕96号).
+CONSENTS_FROM: Final = datetime.date(2015, 1, 1)
+_FIELDS = frozenset(
+    {
+        "consent_id",
+        "taxpayer",
+        "grantee",
+        "schemas",
+        "purpose",
+        "granted_at",
+        "valid_from",
+        "valid_until",
+    }
+)
+
+
+def check_v1(record: object, out: f.Out, moment: Moment) -> None:
+    """Every problem of a ``consent.granted/v1`` record."""
+    if not f.fields(record, "", _FIELDS, f.NO_FIELDS, out):
+        return
+    assert type(record) is dict
+    f.identifier(record, "", "consent_id", out)
+    f.uscc(record, "", "taxpayer", out)
+    f.agency_name(record, "", "grantee", out)
+    f.schema_names(record, "", "schemas", out)
+    f.choice(record, "", "purpose", PURPOSES, out)
+    granted = f.date_time(record, "", "granted_at", out, moment, CONSENTS_FROM)
+    start = f.date(record, "", "valid_from", out)
+    end = f.date(record, "", "valid_until", out)
+    if (
+        granted is not None
+        and start is not None
+        and start < datetime.date.fromisoformat(record["granted_at"][:10])
+    ):
+        out.append(
+            (
+                "valid_from",
+                "valid_before_granted",
+                "a consent cannot take effect before it is given",
+            )
+        )
+    if start is not None and end is not None and end < start:
+        out.append(("valid_until", "validity_order", "must not be before valid_from"))
+
+
+fast_v1 = f.no_fast_path
