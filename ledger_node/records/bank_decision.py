@@ -59,8 +59,8 @@ def check_v1(record: object, out: f.Out, moment: Moment) -> None:
         return
     assert type(record) is dict
     decision, decided = _decision(record, out, moment)
-    basis = record["basis_rating"]
-    if not f.fields(basis, "basis_rating", _BASIS_FIELDS, f.NO_FIELDS, out):
+    basis = record.get("basis_rating", f.MISSING)
+    if basis is f.MISSING or not f.fields(basis, "basis_rating", _BASIS_FIELDS, f.NO_FIELDS, out):
         return
     year = rating_year(basis, "basis_rating", "year", out, moment)
     if year is not None and decided is not None and decided < rating_published_on(year):

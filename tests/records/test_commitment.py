@@ -9,7 +9,13 @@ import pytest
 from eth_abi.abi import encode
 from web3 import Web3
 
-from ledger_node.commitment import commit_record, commitment, leaf, new_salt
+from ledger_node.commitment import (
+    commit_record,
+    commitment,
+    leaf,
+    new_salt,
+    validated_record_hash,
+)
 from ledger_node.errors import LedgerValueError
 from ledger_node.hashing import keccak256
 from ledger_node.records import validate
@@ -63,7 +69,7 @@ def test_wrong_lengths_are_refused() -> None:
 def test_commit_record(make_record: RecordFactory) -> None:
     validated = validate("payment.settled/v1", make_record("payment.settled/v1"))
     committed = commit_record(validated, SALT)
-    assert committed.record_hash == validated.record_hash()
+    assert committed.record_hash == validated_record_hash(validated)
     assert committed.commitment == commitment(
         validated.schema.schema_id, SALT, committed.record_hash
     )

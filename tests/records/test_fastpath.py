@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import datetime
 import random
+import re
 from typing import Any
 
 import pytest
@@ -26,10 +27,11 @@ from ledger_node.commitment import (
     commit_records,
     commitment,
     leaf,
+    validated_record_hash,
 )
 from ledger_node.errors import LedgerValueError, RecordValidationError
-from ledger_node.records import problems, validate
-from ledger_node.records import validation as v
+from ledger_node.records import amounts, clock, fields, identifiers, invoice, problems, validate
+from ledger_node.records.fields import Problem
 from ledger_node.records.identifiers import (
     USCC_ALPHABET,
     is_valid_resident_id,
@@ -39,6 +41,7 @@ from ledger_node.records.identifiers import (
 )
 from ledger_node.records.samples import generate
 from ledger_node.records.schemas import SCHEMAS
+from ledger_node.records.validation import ValidatedRecord
 
 from .conftest import _VALID
 
@@ -49,25 +52,33 @@ class Text(str):
     """A str subclass: JSON never produces one, and the schema refuses it (``wrong_type``)."""
 
 
-def full_problems(schema_name: str, record: object) -> tuple[v.Problem, ...]:
+MOMENT = clock.now()
+
+
+def fast(schema_name: str, record: object) -> bool:
+    """The schema's fast predicate at :data:`MOMENT`."""
+    return SCHEMAS[schema_name].fast(record, MOMENT)
+
+
+def full_problems(schema_name: str, record: object) -> tuple[Problem, ...]:
     """What the reference (error-collecting) validator says, without the fast path."""
-    out: list[v.Problem] = []
-    v._CHECKS[schema_name](record, out)
+    out: list[Problem] = []
+    SCHEMAS[schema_name].check(record, out, MOMENT)
     return tuple(out)
 
 
 def assert_agrees(schema_name: str, record: Any) -> bool:
     """Check the fast path against the full checks for ``record``; return its validity."""
     expected = full_problems(schema_name, record)
-    if v._FAST_CHECKS[schema_name](record):
+    if fast(schema_name, record):
         assert expected == (), f"fast path accepted an invalid record: {expected}"
-    assert problems(schema_name, record) == expected
+    assert problems(schema_name, record, MOMENT) == expected
     if expected:
         with pytest.raises(RecordValidationError) as caught:
-            validate(schema_name, record)
+            validate(schema_name, record, MOMENT)
         assert caught.value.problems == expected
     else:
-        validated = validate(schema_name, record)
+        validated = validate(schema_name, record, MOMENT)
         assert validated.record is record and validated.schema is SCHEMAS[schema_name]
     return not expected
 
@@ -85,16 +96,36 @@ BASE = _base_records()
 @pytest.mark.parametrize("schema_name", SCHEMA_NAMES)
 def test_fast_path_accepts_valid_samples(schema_name: str) -> None:
     records = generate(schema_name, 400, seed=3)
-    accepted = sum(v._FAST_CHECKS[schema_name](record) for record in records)
+    accepted = sum(fast(schema_name, record) for record in records)
     for record in records:
         assert full_problems(schema_name, record) == ()
-    # Only rare shapes (e.g. a rating of level M with a score) may take the slow path.
-    assert accepted >= 0.98 * len(records)
+    # Only rare shapes may take the slow path: a rating of level M with a score, an
+    # individual's invoice issued by the tax bureau (one in twenty samples), a payment in
+    # another currency (one in ten). The low-volume schemas have no fast path at all.
+    if SCHEMAS[schema_name].fast is fields.no_fast_path:
+        assert accepted == 0
+    else:
+        share = {"invoice.issued/v2": 0.9, "payment.settled/v2": 0.85}.get(schema_name, 0.98)
+        assert accepted >= share * len(records)
+
+
+#: Asset records the compiled checks leave to the full ones: a pre-digital blue invoice, an
+#: individual seller (代开), a payment in another currency, and the low-volume schemas.
+SLOW_ASSETS = {
+    "invoice.issued/v2#red",
+    "invoice.issued/v2#on-behalf",
+    "payment.settled/v2",
+    "tax.status/v1",
+    "tax.declaration/v1",
+    "consent.granted/v1",
+    "disclosure.made/v1",
+}
 
 
 def test_fast_path_accepts_the_asset_records() -> None:
     for key, record in _VALID.items():
-        assert v._FAST_CHECKS[key.split("#")[0]](record), key
+        assert fast(key.split("#")[0], record) == (key not in SLOW_ASSETS), key
+        assert full_problems(key.split("#")[0], record) == (), key
 
 
 # --- mutations -----------------------------------------------------------------------------
@@ -340,7 +371,7 @@ def test_non_objects_agree(schema_name: str) -> None:
 def test_str_subclass_is_refused_with_the_full_error() -> None:
     record = copy.deepcopy(_VALID["invoice.issued/v1"])
     record["lines"][0]["rate"] = Text(record["lines"][0]["rate"])
-    assert not v._FAST_CHECKS["invoice.issued/v1"](record)
+    assert not fast("invoice.issued/v1", record)
     with pytest.raises(RecordValidationError) as caught:
         validate("invoice.issued/v1", record)
     assert caught.value.problems[0][:2] == ("lines[0].rate", "wrong_type")
@@ -359,7 +390,6 @@ def test_uscc_checksum_by_integer_parsing(head: str, region: str, tail: str) -> 
     body = head + region + tail[:9]
     for check in USCC_ALPHABET:
         code = body + check
-        assert v._uscc_checksum_ok(code) == is_valid_uscc(code)
         assert _fastpaths.uscc(code) == is_valid_uscc(code)
 
 
@@ -390,7 +420,9 @@ def test_resident_id_by_integer_parsing(
 ) -> None:
     code = make_resident_id("110105", birth, sequence) if valid else noise
     for candidate in (code, code[:17] + ("X" if code[-1:] != "X" else "0"), code[:-1]):
-        assert _fastpaths.resident_id(candidate) == is_valid_resident_id(candidate)
+        assert _fastpaths.resident_id(candidate, MOMENT.seconds) == is_valid_resident_id(
+            candidate, MOMENT.date
+        )
 
 
 @pytest.mark.parametrize(
@@ -408,29 +440,51 @@ def test_resident_id_by_integer_parsing(
 )
 def test_compiled_resident_id_edges(code: str) -> None:
     for candidate in [code, *(code[:17] + c for c in "0123456789X")] if code else [code]:
-        assert _fastpaths.resident_id(candidate) == is_valid_resident_id(candidate), candidate
+        assert _fastpaths.resident_id(candidate, MOMENT.seconds) == is_valid_resident_id(
+            candidate, MOMENT.date
+        ), candidate
 
 
 def test_compiled_checks_restate_the_python_constants() -> None:
-    assert _fastpaths.RATE_PER_MILLE == v.RATE_PER_MILLE
-    assert _fastpaths.MAX_LINES == v.MAX_LINES
-    assert _fastpaths.MAX_NAME_LENGTH == v.MAX_NAME_LENGTH
-    assert _fastpaths.MAX_REMARKS_LENGTH == v.MAX_REMARKS_LENGTH
+    assert {
+        rate: (
+            per_mille,
+            rate in amounts.GENERAL_RATES,
+            rate in amounts.SMALL_SCALE_RATES,
+            rate not in amounts.NOT_ON_SPECIAL_INVOICES,
+            tuple(
+                (None if a is None else a.isoformat(), None if b is None else b.isoformat())
+                for a, b in amounts.RATES_IN_FORCE.get(rate, ())
+            ),
+        )
+        for rate, per_mille in amounts.RATE_PER_MILLE.items()
+    } == _fastpaths.RATE_TABLE
+    categories, provinces = _fastpaths.IDENTIFIER_TABLES
+    assert categories == identifiers.USCC_CATEGORIES
+    assert set(provinces) == identifiers.MAINLAND_PROVINCES == identifiers.INVOICE_REGIONS
+    assert _fastpaths.MAX_LINES == invoice.MAX_LINES
+    assert _fastpaths.MAX_NAME_LENGTH == fields.MAX_NAME_LENGTH
+    assert _fastpaths.MAX_REMARKS_LENGTH == fields.MAX_REMARKS_LENGTH
     assert _fastpaths.USCC_ALPHABET == USCC_ALPHABET
 
 
 def test_compiled_checks_take_anything() -> None:
     for value in (None, 1, b"91310110666007217T", ["x"], {"x": 1}, float("nan")):
         assert not _fastpaths.uscc(value)
-        assert not _fastpaths.resident_id(value)
-        assert not _fastpaths.invoice(value)
-        assert not _fastpaths.payment(value)
+        assert not _fastpaths.resident_id(value, MOMENT.seconds)
+        for predicate in (
+            _fastpaths.invoice_v1,
+            _fastpaths.invoice_v2,
+            _fastpaths.payment_v1,
+            _fastpaths.payment_v2,
+        ):
+            assert not predicate(value, MOMENT.seconds)
 
 
 # --- batch commits -------------------------------------------------------------------------
 
 
-def _validated(count: int) -> list[v.ValidatedRecord]:
+def _validated(count: int) -> list[ValidatedRecord]:
     rng = random.Random(5)
     records = [(name, r) for name in SCHEMA_NAMES for r in generate(name, count, seed=11)]
     rng.shuffle(records)
@@ -440,7 +494,7 @@ def _validated(count: int) -> list[v.ValidatedRecord]:
 def _assert_consistent(committed: CommittedRecord) -> None:
     schema_id = committed.validated.schema.schema_id
     assert committed.record_hash == record_hash(committed.validated.record)
-    assert committed.record_hash == committed.validated.record_hash()
+    assert committed.record_hash == validated_record_hash(committed.validated)
     assert committed.commitment == commitment(schema_id, committed.salt, committed.record_hash)
     assert committed.leaf == leaf(schema_id, committed.commitment)
 
@@ -533,7 +587,7 @@ def _varied_records() -> list[tuple[str, dict[str, Any]]]:
 
 
 VARIED = _varied_records()
-_MONEY = v._joined(v._F_MONEY)
+_MONEY = re.compile(r"(?!-0\.00)-?(?:0|[1-9][0-9]{0,15})\.[0-9]{2}")
 
 
 def _money_text(cents: int) -> str:
@@ -554,7 +608,7 @@ def _repair(record: dict[str, Any], taxes: bool = True) -> None:
         for line in lines:
             if taxes:
                 line["tax"] = _money_text(
-                    v.tax_cents(_cents(line["amount"]), v.RATE_PER_MILLE[line["rate"]])
+                    amounts.tax_cents(_cents(line["amount"]), amounts.RATE_PER_MILLE[line["rate"]])
                 )
         amount = sum(_cents(line["amount"]) for line in lines)
         tax = sum(_cents(line["tax"]) for line in lines)
@@ -608,13 +662,13 @@ def _systematic(schema_name: str, original: dict[str, Any]) -> int:
                 _parent(record, path)[path[-1]] = copy.deepcopy(candidate)
                 if repair != "no":
                     _repair(record, taxes=repair == "taxes")
-                if v._FAST_CHECKS[schema_name](record):
+                if fast(schema_name, record):
                     assert full_problems(schema_name, record) == (), (path, candidate, repair)
                 checked += 1
         if isinstance(_parent(original, path), dict):
             record = copy.deepcopy(original)
             del _parent(record, path)[path[-1]]
-            if v._FAST_CHECKS[schema_name](record):
+            if fast(schema_name, record):
                 assert full_problems(schema_name, record) == (), ("delete", path)
     return checked
 
@@ -628,7 +682,7 @@ def test_systematic_mutations(index: int) -> None:
         for value in ("x", "ZZ", True, "12345678901234567890", 80, "unreachable"):
             record = copy.deepcopy(original)
             record[key] = value
-            if v._FAST_CHECKS[schema_name](record):
+            if fast(schema_name, record):
                 assert full_problems(schema_name, record) == (), (key, value)
     # An extra field in every nested object (parties, lines, the basis rating).
     for path in [(), *_paths(original)]:
@@ -636,7 +690,7 @@ def test_systematic_mutations(index: int) -> None:
         node = _parent(record, (*path, None))
         if isinstance(node, dict):
             node["extra"] = "x"
-            if v._FAST_CHECKS[schema_name](record):
+            if fast(schema_name, record):
                 assert full_problems(schema_name, record) == (), ("extra", path)
     lines = original.get("lines")
     if isinstance(lines, list):
@@ -657,7 +711,7 @@ def test_systematic_mutations(index: int) -> None:
                 for repair in (False, True):
                     if repair:
                         _repair(record)
-                    if v._FAST_CHECKS[schema_name](record):
+                    if fast(schema_name, record):
                         assert full_problems(schema_name, record) == (), (change, i, repair)
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from ledger_node.records.identifiers import (
     USCC_ALPHABET,
-    is_valid_invoice_number,
+    invoice_number_problem,
     is_valid_legacy_taxpayer_id,
     is_valid_resident_id,
     is_valid_uscc,
@@ -101,11 +101,17 @@ def test_legacy_taxpayer_id_lengths() -> None:
 
 
 def test_invoice_number_is_exactly_twenty_digits() -> None:
-    assert is_valid_invoice_number("26310000000000012345")
-    assert not is_valid_invoice_number("2631000000000001234")
-    assert not is_valid_invoice_number("263100000000000123456")
-    assert not is_valid_invoice_number("2631000000000001234X")
-    assert not is_valid_invoice_number("٢6310000000000012345")  # Arabic-Indic digit
+    assert invoice_number_problem("26310000000000012345", 2026) is None
+    for number in (
+        "2631000000000001234",
+        "263100000000000123456",
+        "2631000000000001234X",
+        "٢6310000000000012345",  # Arabic-Indic digit
+    ):
+        assert invoice_number_problem(number, None) == (
+            "invoice_number_format",
+            f"expected 20 digits, got {number!r}",
+        )
 
 
 def test_party_label_masks_only_resident_ids() -> None:

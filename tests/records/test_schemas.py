@@ -15,13 +15,20 @@ from ledger_node.records.schemas import SCHEMAS, get_schema, schema_by_id
 RecordFactory = Callable[[str], dict[str, Any]]
 
 
-def test_exactly_the_five_schemas() -> None:
+def test_the_schemas() -> None:
     assert sorted(SCHEMAS) == [
+        "consent.granted/v1",
         "credit.bank-decision/v1",
+        "credit.bank-decision/v2",
         "credit.tax-rating/v1",
+        "disclosure.made/v1",
         "invoice.issued/v1",
+        "invoice.issued/v2",
         "payment.settled/v1",
+        "payment.settled/v2",
         "registration.status/v1",
+        "tax.declaration/v1",
+        "tax.status/v1",
     ]
 
 
@@ -30,7 +37,7 @@ def test_schema_id_is_keccak_of_the_name(name: str) -> None:
     schema = get_schema(name)
     assert schema.schema_id == bytes(Web3.keccak(text=name))
     assert schema_by_id(schema.schema_id) is schema
-    assert schema.version == 1
+    assert schema.version == int(name[-1])
     assert schema.revocable
 
 
@@ -40,6 +47,11 @@ def test_attesters() -> None:
     assert get_schema("registration.status/v1").attesters == {AgencyKind.MARKET_REGULATOR}
     assert get_schema("credit.tax-rating/v1").attesters == {AgencyKind.TAX_BUREAU}
     assert get_schema("credit.bank-decision/v1").attester_mask == 1 << AgencyKind.BANK
+    assert get_schema("credit.bank-decision/v2").attesters == {AgencyKind.BANK}
+    assert get_schema("payment.settled/v2").attesters == {AgencyKind.BANK}
+    for name in ("invoice.issued/v2", "tax.status/v1", "tax.declaration/v1", "consent.granted/v1"):
+        assert get_schema(name).attesters == {AgencyKind.TAX_BUREAU}
+    assert get_schema("disclosure.made/v1").attesters == set(AgencyKind)
 
 
 def test_subject_identifiers(make_record: RecordFactory) -> None:
