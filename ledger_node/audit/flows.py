@@ -1,10 +1,14 @@
 """The cross-agency check 三流一致, per invoice: the invoice flow (the tax bureau attests the
-issue), the fund flow (a bank attests a payment from the buyer to the seller for the same
-amount) and the seller's standing (the market regulator attests it registered, active and
-not on the abnormal-operations list at the invoice date) must agree.
+issue), the fund flow (a bank attests payments from the buyer to the seller for the amount
+due) and the seller's standing (the market regulator attests it registered, active and not
+on the abnormal-operations list, the tax bureau that it was not an abnormal or absconded
+taxpayer, at the invoice date) must agree.
 
-Only records that passed verification count as evidence; a revoked invoice is reported as
-such and not checked further (a red invoice reversed it).
+A red invoice is its own fact: it nets against the blue invoice it reverses, in full or in
+part, and the amount due on the blue invoice is what remains. A payment may settle several
+invoices (``payment.settled/v2``), each with its share. An invoice to a person who gave no
+ID has no payer to match. Only records that passed verification count as evidence; a
+revoked invoice (a fact attested in error) is reported as such and not checked further.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from ledger_node.audit.records import CheckedBundle, TimelineEntry, bundle_entri
 from ledger_node.records import schemas
 from ledger_node.records.amounts import format_money, parse_money
 from ledger_node.records.identifiers import party_label
+from ledger_node.records.tax_status import VOUCHER_CAUSES
 from ledger_node.verify.membership import MembershipHistory
 
 
@@ -33,6 +38,8 @@ class InvoiceAudit:
     total: str
     issued_at: str
     red_of: str | None
+    #: What remains due after the red invoices against it (the total if there are none).
+    net_total: str = ""
     findings: list[Finding] = field(default_factory=list)
     timeline: list[TimelineEntry] = field(default_factory=list)
 
@@ -48,6 +55,7 @@ class InvoiceAudit:
             "total": self.total,
             "issued_at": self.issued_at,
             "red_of": self.red_of,
+            "net_total": self.net_total or self.total,
             "consistent": self.consistent,
             "findings": [f.code for f in self.findings],
             "timeline": [e.to_json() for e in self.timeline],
@@ -66,8 +74,10 @@ class _Evidence:
     ) -> None:
         self.entries: dict[int, list[TimelineEntry]] = {}
         self.invoices: list[CheckedBundle] = []
-        self.payments: dict[str, list[CheckedBundle]] = defaultdict(list)
+        #: Payments by the invoice they settle, with the cents each attributes to it.
+        self.payments: dict[str, list[tuple[CheckedBundle, int]]] = defaultdict(list)
         self.registrations: dict[str, list[CheckedBundle]] = defaultdict(list)
+        self.statuses: dict[str, list[CheckedBundle]] = defaultdict(list)
         self.red: dict[str, list[CheckedBundle]] = defaultdict(list)
         #: Every invoice number given, verified or not (a failed one has its own finding).
         self.given: set[str] = set()
@@ -76,18 +86,28 @@ class _Evidence:
                 continue
             self.entries[id(item)] = bundle_entries(item, index, history)
             record, schema = item.bundle.record, item.bundle.schema
-            if schema == schemas.INVOICE_ISSUED:
+            invoice = schema in schemas.INVOICE_SCHEMAS
+            if invoice:
                 self.given.add(str(record.get("invoice_number")))
-            if schema == schemas.INVOICE_ISSUED and (item.ok or item.revoked):
+            if invoice and (item.ok or item.revoked):
                 self.invoices.append(item)
-                if "red_of" in record:
-                    self.red[record["red_of"]].append(item)
+                if "red_of" in record and item.ok:
+                    self.red[blue_number(record["red_of"])].append(item)
             elif not item.ok:
                 continue
             elif schema == schemas.PAYMENT_SETTLED:
-                self.payments[record["invoice_number"]].append(item)
+                self.payments[record["invoice_number"]].append(
+                    (item, parse_money(record["amount"]) or 0)
+                )
+            elif schema == schemas.PAYMENT_SETTLED_V2:
+                for part in record["settles"]:
+                    self.payments[part["invoice_number"]].append(
+                        (item, parse_money(part["amount"]) or 0)
+                    )
             elif schema == schemas.REGISTRATION_STATUS:
                 self.registrations[record["uscc"]].append(item)
+            elif schema == schemas.TAX_STATUS:
+                self.statuses[record["uscc"]].append(item)
 
     def refs(self, *items: CheckedBundle) -> tuple[FactRef, ...]:
         # A record's first timeline entry is its own write; a record that never reached the
@@ -113,7 +133,7 @@ def check_flows(
             "invoice_missing",
             number,
             f"{len(items)} payment(s) refer to invoice {number}, which is not among the records",
-            evidence.refs(*items),
+            evidence.refs(*(item for item, _ in items)),
         )
         for number, items in sorted(evidence.payments.items())
         if number not in evidence.given
@@ -121,20 +141,30 @@ def check_flows(
     return audits, loose
 
 
+def blue_number(red_of: str | dict[str, str]) -> str:
+    """The key of the blue invoice a red one reverses: its 数电 number, or a pre-digital
+    invoice's ``code:number``."""
+    if isinstance(red_of, str):
+        return red_of
+    return f"{red_of['code']}:{red_of['number']}" if "code" in red_of else red_of["number"]
+
+
 def _audit_invoice(item: CheckedBundle, evidence: _Evidence) -> InvoiceAudit:
     assert item.bundle is not None
     record = item.bundle.record
     number = record["invoice_number"]
     seller = record["seller"]["tax_id"]
+    red_of = record.get("red_of")
     audit = InvoiceAudit(
         number,
         seller,
         party_label(record["buyer"]),
         record["total"],
         record["issued_at"],
-        record.get("red_of"),
+        None if red_of is None else blue_number(red_of),
     )
     payments = evidence.payments.get(number, [])
+    reds = evidence.red.get(number, [])
     issued_on = record["issued_at"][:10]
     standing = [
         r
@@ -142,7 +172,11 @@ def _audit_invoice(item: CheckedBundle, evidence: _Evidence) -> InvoiceAudit:
         if r.bundle is not None and r.bundle.record["as_of"] <= issued_on
     ]
     audit.timeline = evidence.timeline(
-        item, *payments, *evidence.registrations.get(seller, []), *evidence.red.get(number, [])
+        item,
+        *(p for p, _ in payments),
+        *evidence.registrations.get(seller, []),
+        *evidence.statuses.get(seller, []),
+        *reds,
     )
 
     def finding(code: str, message: str, *facts: CheckedBundle) -> None:
@@ -153,19 +187,37 @@ def _audit_invoice(item: CheckedBundle, evidence: _Evidence) -> InvoiceAudit:
         finding("invoice_revoked", f"invoice {number}: {item.failure.message}")
         return audit
     if audit.red_of is None:
-        _check_payments(audit, record["buyer"]["tax_id"], payments, finding)
+        net = (parse_money(audit.total) or 0) + sum(
+            parse_money(r.bundle.record["total"]) or 0 for r in reds if r.bundle is not None
+        )
+        audit.net_total = format_money(net)
+        if net < 0:
+            finding(
+                "red_exceeds_blue",
+                f"red invoices reverse {format_money(net - (parse_money(audit.total) or 0))} of "
+                f"invoice {number}, which totals {audit.total}",
+                *reds,
+            )
+        elif "tax_id" in record["buyer"]:
+            _check_payments(audit, record["buyer"]["tax_id"], net, payments, finding)
     _check_seller(audit, seller, issued_on, standing, evidence, finding)
+    _check_tax_status(audit, seller, issued_on, evidence, finding)
     return audit
 
 
 def _check_payments(
-    audit: InvoiceAudit, buyer: str, payments: list[CheckedBundle], finding: _Report
+    audit: InvoiceAudit,
+    buyer: str,
+    due: int,
+    payments: list[tuple[CheckedBundle, int]],
+    finding: _Report,
 ) -> None:
     number = audit.number
     if not payments:
-        finding("payment_missing", f"no bank attested a payment for invoice {number}")
+        if due:
+            finding("payment_missing", f"no bank attested a payment for invoice {number}")
         return
-    for payment in payments:
+    for payment, _ in payments:
         assert payment.bundle is not None
         paid = payment.bundle.record
         if paid["payer"]["tax_id"] != buyer:
@@ -182,14 +234,14 @@ def _check_payments(
                 f"seller {audit.seller}",
                 payment,
             )
-    paid_cents = sum(parse_money(p.bundle.record["amount"]) or 0 for p in payments if p.bundle)
-    total_cents = parse_money(audit.total) or 0
-    if paid_cents != total_cents:
+    paid_cents = sum(cents for _, cents in payments)
+    if paid_cents != due:
+        net = "" if audit.net_total == audit.total else f" ({audit.net_total} after red invoices)"
         finding(
             "amount_mismatch",
-            f"invoice {number} totals {audit.total} but {len(payments)} payment(s) add up to "
-            f"{format_money(paid_cents)}",
-            *payments,
+            f"invoice {number} totals {audit.total}{net} but {len(payments)} payment(s) add up "
+            f"to {format_money(paid_cents)}",
+            *(p for p, _ in payments),
         )
 
 
@@ -234,5 +286,34 @@ def _check_seller(
             f"the seller {seller} was on the abnormal-operations list "
             f"({status.get('abnormal_reason')}) as of {status['as_of']}, before the invoice of "
             f"{issued_on}",
+            current,
+        )
+
+
+def _check_tax_status(
+    audit: InvoiceAudit, seller: str, issued_on: str, evidence: _Evidence, finding: _Report
+) -> None:
+    """The seller's status at the tax bureau in force at the invoice date."""
+    standing = [
+        s
+        for s in evidence.statuses.get(seller, [])
+        if s.bundle is not None and s.bundle.record["since"] <= issued_on
+    ]
+    if not standing:
+        return
+    current = max(
+        standing,
+        key=lambda s: (
+            s.bundle.record["since"] if s.bundle else "",
+            s.write.position if s.write else (0, 0),
+        ),
+    )
+    assert current.bundle is not None
+    status = current.bundle.record
+    if status["status"] in VOUCHER_CAUSES:
+        finding(
+            "seller_tax_abnormal",
+            f"the seller {seller} was {status['status']} at the tax bureau since "
+            f"{status['since']}, before the invoice of {issued_on}",
             current,
         )

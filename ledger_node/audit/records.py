@@ -112,18 +112,35 @@ class TimelineEntry:
 
 def summarise(schema: str, record: dict[str, Any]) -> str:
     """One human line about a record."""
-    if schema == schemas.INVOICE_ISSUED:
-        red = f", red invoice reversing {record['red_of']}" if "red_of" in record else ""
+    if schema in schemas.INVOICE_SCHEMAS:
+        red_of = record.get("red_of")
+        red = ""
+        if red_of is not None:
+            blue = (
+                red_of
+                if isinstance(red_of, str)
+                else " ".join(red_of[k] for k in ("code", "number") if k in red_of)
+            )
+            red = f", red invoice reversing {blue}"
+        on_behalf = ", issued by the tax bureau" if record.get("issued_by") == "tax_bureau" else ""
         return (
             f"invoice {record['invoice_number']} issued {record['issued_at']} by "
-            f"{record['seller']['tax_id']} to {party_label(record['buyer'])}, total "
-            f"{record['total']}{red}"
+            f"{party_label(record['seller'])} to {party_label(record['buyer'])}, total "
+            f"{record['total']}{red}{on_behalf}"
         )
     if schema == schemas.PAYMENT_SETTLED:
         return (
             f"payment {record['payment_id']} of {record['amount']} {record['currency']} from "
             f"{party_label(record['payer'])} to {record['payee']['tax_id']} on "
             f"{record['value_date']} for invoice {record['invoice_number']}"
+        )
+    if schema == schemas.PAYMENT_SETTLED_V2:
+        settled = ", ".join(f"{s['invoice_number']} ({s['amount']})" for s in record["settles"])
+        cny = f" ({record['amount_cny']} CNY)" if "amount_cny" in record else ""
+        return (
+            f"payment {record['payment_id']} of {record['amount']} {record['currency']}{cny} "
+            f"from {party_label(record['payer'])} to {party_label(record['payee'])} on "
+            f"{record['value_date']} for invoice(s) {settled}"
         )
     if schema == schemas.REGISTRATION_STATUS:
         abnormal = (
@@ -135,8 +152,29 @@ def summarise(schema: str, record: dict[str, Any]) -> str:
         )
     if schema == schemas.TAX_RATING:
         return f"tax credit rating of {record['uscc']} for {record['year']}: {record['level']}"
-    if schema == schemas.BANK_DECISION:
+    if schema in (schemas.BANK_DECISION, schemas.BANK_DECISION_V2):
         return f"bank credit decision on {record['uscc']}: {record['decision']} {record['amount']}"
+    if schema == schemas.TAX_STATUS:
+        vouchers = len(record.get("abnormal_vouchers", ()))
+        listed = f", {vouchers} abnormal voucher(s)" if vouchers else ""
+        return f"tax status of {record['uscc']} since {record['since']}: {record['status']}{listed}"
+    if schema == schemas.TAX_DECLARATION:
+        return (
+            f"VAT return of {record['uscc']} for {record['period']}: output "
+            f"{record['output_tax']}, input {record['input_tax']}, payable "
+            f"{record['tax_payable']}"
+        )
+    if schema == schemas.CONSENT_GRANTED:
+        return (
+            f"consent of {record['taxpayer']} to {record['grantee']} for {record['purpose']} "
+            f"({', '.join(record['schemas'])}), {record['valid_from']} to {record['valid_until']}"
+        )
+    if schema == schemas.DISCLOSURE_MADE:
+        return (
+            f"disclosure by {record['discloser']} to {record['recipient']} of "
+            f"{', '.join(record['schemas'])} about {record['subject_tag'][:10]}… for "
+            f"{record['purpose']} at {record['disclosed_at']}"
+        )
     return schema
 
 
