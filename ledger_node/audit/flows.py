@@ -263,14 +263,7 @@ def _check_seller(
             *later,
         )
         return
-    # The registration in force: the latest as-of date, then the latest on chain.
-    current = max(
-        standing,
-        key=lambda r: (
-            r.bundle.record["as_of"] if r.bundle else "",
-            r.write.position if r.write else (0, 0),
-        ),
-    )
+    current = _in_force(standing, "as_of")
     assert current.bundle is not None
     status = current.bundle.record
     if status["status"] != "active":
@@ -301,13 +294,7 @@ def _check_tax_status(
     ]
     if not standing:
         return
-    current = max(
-        standing,
-        key=lambda s: (
-            s.bundle.record["since"] if s.bundle else "",
-            s.write.position if s.write else (0, 0),
-        ),
-    )
+    current = _in_force(standing, "since")
     assert current.bundle is not None
     status = current.bundle.record
     if status["status"] in VOUCHER_CAUSES:
@@ -317,3 +304,14 @@ def _check_tax_status(
             f"{status['since']}, before the invoice of {issued_on}",
             current,
         )
+
+
+def _in_force(standing: list[CheckedBundle], date_field: str) -> CheckedBundle:
+    """The status in force: the latest by ``date_field``, then the latest on chain."""
+    return max(
+        standing,
+        key=lambda r: (
+            r.bundle.record[date_field] if r.bundle else "",
+            r.write.position if r.write else (0, 0),
+        ),
+    )

@@ -622,14 +622,14 @@ def _month_end(day: datetime.date) -> datetime.date:
 
 
 def consent(
-    rng: random.Random, who: Company, grantee: str, granted_at: datetime.datetime, years: int = 1
+    rng: random.Random, uscc: str, grantee: str, granted_at: datetime.datetime, years: int = 1
 ) -> Record:
-    """The ``consent.granted/v1`` record of ``who`` letting ``grantee`` read its tax rating
-    for credit assessment (银税互动), valid ``years`` from the day it is given."""
+    """The ``consent.granted/v1`` record of the taxpayer ``uscc`` letting ``grantee`` read
+    its tax rating for credit assessment (银税互动), valid ``years`` from the day it is given."""
     start = granted_at.date()
     return {
         "consent_id": f"CST-{start:%Y%m%d}-{rng.randrange(10**8):08d}",
-        "taxpayer": who.uscc,
+        "taxpayer": uscc,
         "grantee": grantee,
         "schemas": [schemas.TAX_RATING],
         "purpose": "credit-assessment",
@@ -649,7 +649,7 @@ def _moment_before_today(rng: random.Random) -> datetime.datetime:
 
 
 def _sample_consent(rng: random.Random) -> Record:
-    return consent(rng, company(rng), "bank", _moment_before_today(rng))
+    return consent(rng, company(rng).uscc, "bank", _moment_before_today(rng))
 
 
 def _sample_disclosure(rng: random.Random) -> Record:

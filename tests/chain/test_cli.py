@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ledger_node.localnode import LocalNode
+from ledger_node.records.schemas import SCHEMAS
 
 PASSWORD = "correct horse battery staple"
 
@@ -114,7 +115,7 @@ def test_deploy_and_govern_from_the_command_line(
     doc = json.loads(deployment.read_text())
     assert doc["format"] == "taxledger.deployment/v1"
     assert [a["name"] for a in doc["agencies"]] == ["tax-bureau", "bank", "market-regulator"]
-    assert len(doc["schemas"]) == 5 and doc["threshold"] == 2
+    assert len(doc["schemas"]) == len(SCHEMAS) and doc["threshold"] == 2
 
     chain = ["--rpc", anvil.url, "--deployment", str(deployment)]
     new_bank = cli("keys", "address", str(keys["bank-new"])).stdout.strip()
