@@ -19,7 +19,7 @@ FINDING_CODES: dict[str, tuple[str, str]] = {
     "governance_insufficient_approvals": ("error", "a proposal executed below the threshold"),
     # the records given (三流一致)
     "verification_failed": ("error", "a proof bundle failed verification"),
-    "invoice_revoked": ("warning", "the invoice's fact was revoked (e.g. reversed by a red one)"),
+    "invoice_revoked": ("warning", "the invoice's fact was revoked (attested in error)"),
     "payment_missing": ("error", "no bank attested a payment for the invoice"),
     "amount_mismatch": ("error", "the payments do not add up to the invoice total"),
     "payer_not_buyer": ("error", "a payment came from someone other than the buyer"),
@@ -27,6 +27,8 @@ FINDING_CODES: dict[str, tuple[str, str]] = {
     "seller_unregistered": ("error", "no registration of the seller on or before the invoice"),
     "seller_inactive": ("error", "the seller's registration was not active at the invoice date"),
     "seller_abnormal": ("error", "the seller was on the abnormal-operations list then"),
+    "seller_tax_abnormal": ("error", "the seller was an abnormal or absconded taxpayer then"),
+    "red_exceeds_blue": ("error", "red invoices reverse more than their blue invoice's total"),
     "invoice_missing": ("warning", "a payment refers to an invoice not among the records"),
 }
 

@@ -194,7 +194,7 @@ def _audit_invoice(item: CheckedBundle, evidence: _Evidence) -> InvoiceAudit:
         if net < 0:
             finding(
                 "red_exceeds_blue",
-                f"red invoices reverse {format_money(net - (parse_money(audit.total) or 0))} of "
+                f"red invoices reverse {format_money((parse_money(audit.total) or 0) - net)} of "
                 f"invoice {number}, which totals {audit.total}",
                 *reds,
             )

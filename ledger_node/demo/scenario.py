@@ -92,6 +92,8 @@ def record_id(schema: str, record: Record) -> str:
         return f"DCL-{record['uscc']}-{record['period']}"
     if schema == schemas.CONSENT_GRANTED:
         return str(record["consent_id"])
+    if schema == schemas.DISCLOSURE_MADE:
+        return str(record["disclosure_id"])
     return f"DEC-{record['uscc']}-{record['decided_on']}"
 
 
