@@ -7,6 +7,10 @@ beside it, and (2) seconds to build a
 Both wall-clock and CPU time are shown: on a shared machine wall time includes waiting.
 
     .venv/bin/python scripts/bench_records.py [--records N] [--leaves N] [--passes N] [--skip-tree]
+        [--market N]
+
+(3) with ``--market N``, the seconds to generate a market of N invoices with its payments,
+returns, VAT returns, statuses and ratings (aim: well under a minute per million).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from ledger_node.benchmarks.harness import inputs_set_aside
 from ledger_node.commitment import commit_record, commit_records
 from ledger_node.merkle import MerkleTree, verify
 from ledger_node.records import schemas
+from ledger_node.records.economy import generate_market
 from ledger_node.records.samples import generate
 from ledger_node.records.validation import validate
 
@@ -144,6 +149,15 @@ def bench_tree(leaf_count: int) -> None:
     print(f"  build + all proofs: {total_wall:.2f} s wall, {total_cpu:.2f} s CPU (target <= 10 s)")
 
 
+def bench_market(invoices: int) -> None:
+    """Time generating a market of ``invoices`` invoices with its other records."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    market = generate_market(1, invoices=invoices)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    counts = ", ".join(f"{len(v):,} {k}" for k, v in market.records.items() if v)
+    print(f"market of {invoices:,} invoices: {wall:.1f} s wall, {cpu:.1f} s CPU ({counts})")
+
+
 def main() -> None:
     """Parse arguments and run both benchmarks."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -151,12 +165,17 @@ def main() -> None:
     parser.add_argument("--leaves", type=int, default=1_000_000)
     parser.add_argument("--passes", type=int, default=3, help="best of this many passes")
     parser.add_argument("--skip-tree", action="store_true")
+    parser.add_argument(
+        "--market", type=int, default=0, help="also time generating a market of N invoices"
+    )
     args = parser.parse_args()
     # v1 and v2 in one run, so the two figures share the machine's state.
     bench_records(args.records, args.passes)
     bench_records(args.records, args.passes, MIX_V2, "v2")
     if not args.skip_tree:
         bench_tree(args.leaves)
+    if args.market:
+        bench_market(args.market)
 
 
 if __name__ == "__main__":
