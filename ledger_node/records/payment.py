@@ -8,7 +8,6 @@ the CNY amount it receives; those amounts add up to the payment's CNY amount.
 from __future__ import annotations
 
 import datetime
-import operator
 import re
 from typing import Any, Final
 
@@ -176,7 +175,6 @@ def _settles(record: dict[str, Any], out: f.Out) -> int | None:
 
 _compiled_v1 = _fastpaths.payment_v1
 _compiled_v2 = _fastpaths.payment_v2
-_GET_V2 = operator.itemgetter("currency")
 
 
 def fast_v1(record: object, moment: Moment) -> bool:

@@ -258,6 +258,41 @@ _TRICKY: tuple[object, ...] = (
     Text("0.13"),
     Text("special"),
     Text("1.00"),
+    # v2 and the new rules
+    "none",
+    "passport",
+    "hkmo_permit",
+    "general",
+    "small_scale",
+    "seller",
+    "tax_bureau",
+    "0.16",
+    "0.17",
+    "0.10",
+    "0.11",
+    "USD",
+    "JPY",
+    "2018-09-14",
+    "2019-04-01",
+    "2021-11-30",
+    "2099-01-01",
+    "2099-01-01T00:00:00+08:00",
+    "2021-11-30T23:59:59+08:00",
+    "2021-11-30T16:00:00Z",
+    "44031800000000000123",
+    "4403182130",
+    "01234567",
+    "26990000000000012345",
+    "25310000000000012345",
+    "9531011066600721XX",
+    "913101106660072180",
+    "990105194912310020",
+    "110105189912310027",
+    "0x" + "ab" * 32,
+    {"number": "26310000000000012345", "issued_on": "2026-03-05"},
+    {"code": "4403182130", "number": "01234567", "issued_on": "2018-09-14"},
+    {"name": "顾客", "id_type": "none"},
+    [{"invoice_number": "26310000000000012345", "amount": "1.00"}],
 )
 _ALPHABET = "0123456789-.XAIOZa *软\x00\u3000\ud800_"
 
@@ -315,7 +350,8 @@ def _mutate(record: dict[str, Any], data: st.DataObject, base: list[Any]) -> Non
             st.sampled_from(
                 [
                     *("remarks", "red_of", "discount", "quantity", "unit_price", "score"),
-                    *("extra", "abnormal_reason", "id_type", 1),
+                    *("extra", "abnormal_reason", "id_type", 1, "amount_cny"),
+                    *("confirmation_number", "tax_id", "taxpayer_type", "code"),
                 ]
             )
         )
@@ -569,7 +605,20 @@ def _varied_records() -> list[tuple[str, dict[str, Any]]]:
             lambda r: any(line["rate"] in ("0", "exempt") for line in r["lines"]),
             lambda r: any("." in line.get("quantity", "") for line in r["lines"]),
         ],
+        "invoice.issued/v2": [
+            lambda r: "red_of" in r,
+            lambda r: r["seller"]["taxpayer_type"] == "small_scale",
+            lambda r: r["buyer"]["id_type"] == "none",
+            lambda r: r["issued_by"] == "tax_bureau",
+            lambda r: any("discount" in line for line in r["lines"]),
+        ],
         "payment.settled/v1": [lambda r: r["payer"]["id_type"] != "uscc", lambda r: True],
+        "payment.settled/v2": [
+            lambda r: len(r["settles"]) > 1,
+            lambda r: r["currency"] != "CNY",
+            lambda r: True,
+        ],
+        "credit.bank-decision/v2": [lambda r: r["decision"] == "approved"],
         "registration.status/v1": [lambda r: r["abnormal"], lambda r: not r["abnormal"]],
         "credit.tax-rating/v1": [lambda r: "score" in r, lambda r: r["level"] == "M"],
         "credit.bank-decision/v1": [
@@ -678,8 +727,18 @@ def test_systematic_mutations(index: int) -> None:
     schema_name, original = VARIED[index]
     assert _systematic(schema_name, original) > 0
     # Structural ones: extra fields, lines removed, duplicated, swapped, made discounts.
-    for key in ("remarks", "red_of", "score", "abnormal_reason", "extra", "discount"):
-        for value in ("x", "ZZ", True, "12345678901234567890", 80, "unreachable"):
+    for key in (
+        *("remarks", "red_of", "score", "abnormal_reason", "extra", "discount"),
+        *("confirmation_number", "amount_cny", "abnormal_vouchers"),
+    ):
+        for value in (
+            *("x", "ZZ", True, "12345678901234567890", 80, "unreachable"),
+            *(
+                "44031800000000000123",
+                "1.00",
+                {"number": "26310000000000012345", "issued_on": "2026-01-05"},
+            ),
+        ):
             record = copy.deepcopy(original)
             record[key] = value
             if fast(schema_name, record):
