@@ -359,7 +359,10 @@ def date_time(
             )
         )
         return None
-    if moment is not None and parsed.timestamp() > moment.seconds:
+    # Compared as POSIX instants: converting an extreme date-time (year 1 at +08:00) to
+    # another zone would overflow.
+    instant = parsed.timestamp()
+    if moment is not None and instant > moment.seconds:
         out.append(
             (
                 at(prefix, key),
@@ -369,7 +372,10 @@ def date_time(
             )
         )
         return None
-    if floor is not None and parsed.astimezone(CHINA_TIME).date() < floor:
+    if (
+        floor is not None
+        and instant < datetime.datetime.combine(floor, datetime.time(), CHINA_TIME).timestamp()
+    ):
         out.append((at(prefix, key), "date_too_early", f"{value} is before {floor.isoformat()}"))
         return None
     return parsed

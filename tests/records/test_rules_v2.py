@@ -150,6 +150,9 @@ CASES: list[tuple[str, Mutation, str, str]] = [
     # time
     (INVOICE, _set("issued_at", "2099-03-05T10:12:00+08:00"), "issued_at", "date_in_future"),
     (INVOICE, _set("issued_at", "2021-11-30T10:12:00+08:00"), "issued_at", "date_too_early"),
+    (INVOICE, _set("issued_at", "2021-11-30T15:59:59Z"), "issued_at", "date_too_early"),
+    (INVOICE, _set("issued_at", "0001-01-01T00:00:00+08:00"), "issued_at", "date_too_early"),
+    (INVOICE, _set("issued_at", "9999-12-31T23:59:59-08:00"), "issued_at", "date_in_future"),
     (PAYMENT, _set("value_date", "2099-03-10"), "value_date", "date_in_future"),
     (PAYMENT, _set("value_date", "2020-12-31"), "value_date", "date_too_early"),
     (RATING, _set("year", UNPUBLISHED), "year", "rating_not_published"),
