@@ -479,7 +479,11 @@ def _sample_invoice_v2(rng: random.Random) -> Record:
     if isinstance(buyer, Person) and rng.random() < 0.3:
         blue["buyer"] = {"name": buyer.name, "id_type": "none"}
     if roll > 0.95:
-        later = min(day + datetime.timedelta(days=rng.randrange(1, 60)), _today())
+        # Before today: a time of day today could still be ahead of now.
+        later = min(
+            day + datetime.timedelta(days=rng.randrange(1, 60)),
+            _today() - datetime.timedelta(days=1),
+        )
         return red_v2(rng, blue, later, partial=rng.random() < 0.5)
     return blue
 

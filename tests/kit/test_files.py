@@ -129,7 +129,8 @@ def test_compose_runs_each_node_from_the_pinned_image(generated: Generated) -> N
 def test_gateways_use_their_own_node_and_one_confirmation(generated: Generated) -> None:
     members, _, out = generated(senders=("bank",))
     gateways = sorted(p.parent.name for p in (out / "gateways").glob("*/gateway.toml"))
-    assert gateways == ["bank", "market-regulator", "tax-bureau"]  # the auditor only reads
+    # Every member attests its disclosures (disclosure.made/v1), the auditor too.
+    assert gateways == ["auditor", "bank", "market-regulator", "tax-bureau"]
     for name in gateways:
         config = _toml(out / "gateways" / name / "gateway.toml")
         member = members.consortium.member(name)
@@ -160,7 +161,7 @@ def test_the_command_writes_the_network_and_names_bad_usage(tmp_path: Path) -> N
     assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines()[0] == (
         f"wrote the Besu network of 4 member nodes (4 validators) to {out}: chain 860311, gas "
-        "limit 7,000,000"
+        "limit 8,000,000"
     )
     assert (out / "nodes" / "auditor" / "config.toml").is_file()
     again = subprocess.run(

@@ -65,12 +65,12 @@ def test_milestones_activate_every_fork_up_to_the_contracts_evm() -> None:
 
 def test_the_gas_limit_holds_ten_batches_per_agency_and_the_deployment() -> None:
     small = qbft.size_gas_limit(4)
-    assert small.deploy_gas == 6_426_250 and small.batches_gas == 2_524_480
-    assert small.gas_limit == 7_000_000 and small.batches_per_block == 110
+    assert small.deploy_gas == 7_069_875 and small.batches_gas == 2_524_480
+    assert small.gas_limit == 8_000_000 and small.batches_per_block == 126
     large = qbft.size_gas_limit(40)
     assert large.gas_limit == 26_000_000 > large.deploy_gas
     assert qbft.size_gas_limit(4, 30_000_000).gas_limit == 30_000_000
-    with pytest.raises(KitError, match="gas_limit 5,000,000 is below 7,000,000, the least that"):
+    with pytest.raises(KitError, match="gas_limit 5,000,000 is below 8,000,000, the least that"):
         qbft.size_gas_limit(4, 5_000_000)
 
 

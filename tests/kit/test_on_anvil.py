@@ -110,9 +110,9 @@ def test_the_genesis_boots_with_its_chain_id_gas_limit_fees_and_funds(
     rpc = Rpc(connect(node.url))
     assert as_int(rpc.request("eth_chainId", [])) == members.consortium.chain_id
     block = rpc.request("eth_getBlockByNumber", ["0x0", False])
-    assert as_int(block["gasLimit"]) == int(genesis["gasLimit"], 16) == 7_000_000
+    assert as_int(block["gasLimit"]) == int(genesis["gasLimit"], 16) == 8_000_000
     assert as_int(block["baseFeePerGas"]) == 0
-    funded = qbft.funding_wei(7_000_000)
+    funded = qbft.funding_wei(8_000_000)
     for account in members.consortium.accounts:
         assert as_int(rpc.request("eth_getBalance", [account, "latest"])) == funded
 
@@ -208,7 +208,7 @@ def test_the_demo_runs_end_to_end_on_the_kits_genesis(
                 "--rpc",
                 node.url,
                 "--invoices",
-                "5",
+                "20",
                 "--out",
                 str(tmp_path / "demo"),
             ],
