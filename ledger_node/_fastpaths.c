@@ -28,7 +28,8 @@ static PyObject *K_invoice_number, *K_issued_at, *K_invoice_type, *K_seller, *K_
     *K_lines, *K_total_amount, *K_total_tax, *K_total, *K_remarks, *K_red_of, *K_name,
     *K_tax_id, *K_id_type, *K_tax_code, *K_quantity, *K_unit_price, *K_amount, *K_rate,
     *K_tax, *K_discount, *K_payment_id, *K_payer, *K_payee, *K_currency, *K_value_date, *K_drawer,
-    *K_issued_by, *K_confirmation_number, *K_taxpayer_type, *K_number, *K_issued_on, *K_settles;
+    *K_issued_by, *K_confirmation_number, *K_taxpayer_type, *K_number, *K_issued_on, *K_settles,
+    *K_amount_cny;
 
 /* --- strings ---------------------------------------------------------------------------- */
 
@@ -917,15 +918,19 @@ invoice_ok(PyObject *r, int version, const acceptance *now)
         }
     }
     else {
-        /* Organisations only here: an individual seller (代开) takes the full checks. */
+        /* An organisation, or an individual with a resident ID whose invoice the tax bureau
+         * issues (代开) as a small-scale taxpayer; other documents take the full checks. */
         enum party kind = party(seller, 1, 0, now);
         PyObject *type = kind == PARTY_NONE ? NULL : PyDict_GetItemWithError(seller, K_taxpayer_type);
-        if (type == NULL || (kind != PARTY_USCC && kind != PARTY_LEGACY)) {
+        if (type == NULL) {
             PyErr_Clear();
             return 0;
         }
         t.allowed = equals(type, "general") ? GENERAL : equals(type, "small_scale") ? SMALL_SCALE : 0;
-        if (!t.allowed) {
+        int organisation = kind == PARTY_USCC || kind == PARTY_LEGACY;
+        int on_behalf = kind == PARTY_RESIDENT && t.allowed == SMALL_SCALE
+                        && equals(issued_by, "tax_bureau");
+        if (!t.allowed || !(organisation || on_behalf)) {
             return 0;
         }
     }
@@ -1011,11 +1016,13 @@ payment_v1_ok(PyObject *r, const acceptance *now)
 
 #define MAX_COMPARED_SETTLED 32
 
-/* A CNY payment.settled/v2 (other currencies take the full checks). */
+/* A payment.settled/v2 in CNY, or in one of `foreign` (the other currencies with two minor
+ * digits, a frozenset from records/payment.py) with its CNY amount; others take the full
+ * checks. */
 static int
-payment_v2_ok(PyObject *r, const acceptance *now)
+payment_v2_ok(PyObject *r, const acceptance *now, PyObject *foreign)
 {
-    if (!PyDict_CheckExact(r) || PyDict_GET_SIZE(r) != 7) {
+    if (!PyDict_CheckExact(r)) {
         return 0;
     }
     PyObject *payment_id = PyDict_GetItemWithError(r, K_payment_id);
@@ -1025,16 +1032,32 @@ payment_v2_ok(PyObject *r, const acceptance *now)
     PyObject *currency = PyDict_GetItemWithError(r, K_currency);
     PyObject *value_date = PyDict_GetItemWithError(r, K_value_date);
     PyObject *settles = PyDict_GetItemWithError(r, K_settles);
+    PyObject *amount_cny = PyDict_GetItemWithError(r, K_amount_cny);
     if (PyErr_Occurred()) {
         PyErr_Clear();
         return 0;
     }
-    int64_t cents;
-    if (!payment_id_ok(payment_id) || party(payer, 0, 0, now) == PARTY_NONE
-        || party(payee, 0, 0, now) == PARTY_NONE || !equals(currency, "CNY")
-        || !money(amount, &cents) || cents <= 0 || !dated_ok(value_date, now, PAYMENTS_FROM_DAY)
-        || settles == NULL || !PyList_CheckExact(settles)) {
+    if (PyDict_GET_SIZE(r) != 7 + (amount_cny != NULL) || !is_str(currency)) {
         return 0;
+    }
+    int64_t cents, cny = 0;
+    if (amount_cny == NULL) {
+        if (!equals(currency, "CNY")) {
+            return 0;
+        }
+    }
+    else if (PySet_Contains(foreign, currency) != 1 || !money(amount_cny, &cny) || cny <= 0) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (!payment_id_ok(payment_id) || party(payer, 0, 0, now) == PARTY_NONE
+        || party(payee, 0, 0, now) == PARTY_NONE || !money(amount, &cents) || cents <= 0
+        || !dated_ok(value_date, now, PAYMENTS_FROM_DAY) || settles == NULL
+        || !PyList_CheckExact(settles)) {
+        return 0;
+    }
+    if (amount_cny == NULL) {
+        cny = cents;
     }
     Py_ssize_t count = PyList_GET_SIZE(settles);
     if (count < 1 || count > MAX_COMPARED_SETTLED) {
@@ -1064,7 +1087,7 @@ payment_v2_ok(PyObject *r, const acceptance *now)
         }
         sum += part_cents;
     }
-    return sum == cents;
+    return sum == cny;
 }
 
 /* --- proof bundles --------------------------------------------------------------------- */
@@ -1169,7 +1192,23 @@ py_hex_values(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 CLOCKED_PREDICATE(py_invoice_v1, invoice_ok(args[0], 1, &now))
 CLOCKED_PREDICATE(py_invoice_v2, invoice_ok(args[0], 2, &now))
 CLOCKED_PREDICATE(py_payment_v1, payment_v1_ok(args[0], &now))
-CLOCKED_PREDICATE(py_payment_v2, payment_v2_ok(args[0], &now))
+
+/* payment_v2(record, latest, foreign_currencies) */
+static PyObject *
+py_payment_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyLong_CheckExact(args[1]) || !PyFrozenSet_CheckExact(args[2])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "payment_v2(record, latest_seconds: int, foreign_currencies: frozenset)");
+        return NULL;
+    }
+    long long latest = PyLong_AsLongLong(args[1]);
+    if (latest == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    acceptance now = clock_of(latest);
+    return PyBool_FromLong(payment_v2_ok(args[0], &now, args[2]));
+}
 CLOCKED_PREDICATE(py_resident_id, resident_id_ok(args[0], &now))
 
 static PyObject *
@@ -1325,6 +1364,7 @@ PyInit__fastpaths(void)
     INTERN(K_number, "number");
     INTERN(K_issued_on, "issued_on");
     INTERN(K_settles, "settles");
+    INTERN(K_amount_cny, "amount_cny");
     PyObject *module = PyModule_Create(&module_def);
     if (module == NULL) {
         return NULL;

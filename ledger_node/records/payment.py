@@ -182,9 +182,16 @@ def fast_v1(record: object, moment: Moment) -> bool:
     return _compiled_v1(record, moment.seconds)
 
 
+#: Currencies other than CNY whose amounts the compiled check reads (two minor digits).
+_FOREIGN_TWO_DECIMALS: Final = frozenset(c for c, minor in CURRENCIES.items() if minor == 2) - {
+    "CNY"
+}
+
+
 def fast_v2(record: object, moment: Moment) -> bool:
     """True only if the ``payment.settled/v2`` record certainly satisfies :func:`check_v2`.
 
-    The compiled check decides CNY payments (the bulk of them); others take the full checks.
+    The compiled check decides payments in CNY and in currencies with two minor digits; the
+    others take the full checks.
     """
-    return _compiled_v2(record, moment.seconds)
+    return _compiled_v2(record, moment.seconds, _FOREIGN_TWO_DECIMALS)
