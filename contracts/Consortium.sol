@@ -1,19 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
+import {ExchangeRegistry} from "./ExchangeRegistry.sol";
 import {IConsortium} from "./interfaces/IConsortium.sol";
 
 /// @title Consortium
 /// @notice Member agencies, their keys and status history, attestation schemas, and the M-of-N
-/// governance that changes them. There is no owner: the constructor founds the consortium and
-/// from then on only proposals approved by `threshold` active agencies change it.
-/// A change of membership, key or status takes effect from the block after the one that made
-/// it: every write in a block is judged against the same membership, whatever its order in the
-/// block, which is what lets an auditor re-check authorisation from block numbers alone.
-abstract contract Consortium is IConsortium {
-    // Bits 1..4: one per valid AgencyKind.
-    uint16 private constant _VALID_KIND_BITS = 0x1e;
-
+/// governance that changes them and the exchange registry (`ExchangeRegistry`: encryption keys,
+/// read policy, tag keys). There is no owner: the constructor founds the consortium and from then
+/// on only proposals approved by `threshold` active agencies change it.
+/// A change takes effect from the block after the one that made it: every write (or read) in a
+/// block is judged against the same rules, whatever its order in the block, which is what lets
+/// an auditor re-check it from block numbers alone.
+abstract contract Consortium is ExchangeRegistry {
     uint16 private _threshold;
     uint32 private _agencyCount;
     uint32 private _activeAgencyCount;
@@ -30,16 +29,35 @@ abstract contract Consortium is IConsortium {
 
     /// @param founders The founding agencies; all start active.
     /// @param schemas The founding schemas.
+    /// @param readRules The founding read policy, over founding schemas.
+    /// @param tagKeys The founding subject-tag domain keys.
     /// @param initialThreshold Approvals a proposal needs; between 1 and the number of founders.
-    constructor(Founder[] memory founders, SchemaInit[] memory schemas, uint16 initialThreshold) {
+    constructor(
+        Founder[] memory founders,
+        SchemaInit[] memory schemas,
+        ReadRuleInit[] memory readRules,
+        TagKeyInit[] memory tagKeys,
+        uint16 initialThreshold
+    ) {
         if (founders.length == 0) revert ConsortiumNoFounders();
-        // Founders are in effect from the deployment block: nothing can be written before it.
+        // Everything founded is in effect from the deployment block: nothing can be written
+        // before it.
+        uint64 here = uint64(block.number);
         for (uint256 i = 0; i < founders.length; ++i) {
-            _addAgency(founders[i].kind, founders[i].key, founders[i].name, uint64(block.number));
+            Founder memory f = founders[i];
+            _addAgency(f.kind, f.key, f.encryptionKey, f.name, here);
         }
         for (uint256 i = 0; i < schemas.length; ++i) {
             SchemaInit memory s = schemas[i];
             _registerSchema(s.schemaId, s.kindMask, s.revocable, s.name);
+        }
+        for (uint256 i = 0; i < readRules.length; ++i) {
+            ReadRuleInit memory r = readRules[i];
+            _setReadRule(r.schemaId, r.readerKind, r.purposeMask, r.consentRequired, r.fields, here);
+        }
+        for (uint256 i = 0; i < tagKeys.length; ++i) {
+            TagKeyInit memory t = tagKeys[i];
+            _registerTagKey(t.domain, t.holderMask, t.keyCommitment, here);
         }
         _setThreshold(initialThreshold);
     }
@@ -199,6 +217,7 @@ abstract contract Consortium is IConsortium {
         if (a.actionType == ActionType.AddAgency) {
             _checkKind(a.kind);
             _checkNewKey(a.key);
+            _checkNewEncryptionKey(a.encryptionKey);
             if (bytes(a.name).length == 0) revert ConsortiumEmptyName();
         } else if (a.actionType == ActionType.SuspendAgency) {
             if (_agencies[a.agencyId].status != AgencyStatus.Active) {
@@ -218,17 +237,24 @@ abstract contract Consortium is IConsortium {
             _checkNewKey(a.key);
         } else if (a.actionType == ActionType.RegisterSchema) {
             _checkSchema(a.schemaId, a.kindMask, a.name);
-        } else {
+        } else if (a.actionType == ActionType.SetThreshold) {
             if (a.threshold == 0 || a.threshold > _activeAgencyCount) {
                 revert ConsortiumInvalidThreshold(a.threshold, _activeAgencyCount);
             }
+        } else if (a.actionType == ActionType.SetEncryptionKey) {
+            _knownAgency(a.agencyId);
+            _checkNewEncryptionKey(a.encryptionKey);
+        } else if (a.actionType == ActionType.SetReadPolicy) {
+            _checkReadRule(a.schemaId, a.kind, a.purposeMask, a.consentRequired, a.fields);
+        } else {
+            _checkTagKey(a.tagDomain, a.kindMask, a.keyCommitment);
         }
     }
 
     function _apply(Action memory a) private {
         uint64 nextBlock = uint64(block.number) + 1;
         if (a.actionType == ActionType.AddAgency) {
-            _addAgency(a.kind, a.key, a.name, nextBlock);
+            _addAgency(a.kind, a.key, a.encryptionKey, a.name, nextBlock);
         } else if (a.actionType == ActionType.SuspendAgency) {
             _setStatus(a.agencyId, AgencyStatus.Suspended);
             --_activeAgencyCount;
@@ -247,22 +273,45 @@ abstract contract Consortium is IConsortium {
             emit AgencyKeyRotated(a.agencyId, oldKey, a.key);
         } else if (a.actionType == ActionType.RegisterSchema) {
             _registerSchema(a.schemaId, a.kindMask, a.revocable, a.name);
-        } else {
+        } else if (a.actionType == ActionType.SetThreshold) {
             _setThreshold(a.threshold);
+        } else if (a.actionType == ActionType.SetEncryptionKey) {
+            _setAgencyEncryptionKey(a.agencyId, a.encryptionKey, nextBlock);
+        } else if (a.actionType == ActionType.SetReadPolicy) {
+            _setReadRule(a.schemaId, a.kind, a.purposeMask, a.consentRequired, a.fields, nextBlock);
+        } else {
+            _registerTagKey(a.tagDomain, a.kindMask, a.keyCommitment, nextBlock);
         }
     }
 
-    function _addAgency(AgencyKind kind, address key, string memory name, uint64 effectiveFrom) private {
+    function _addAgency(
+        AgencyKind kind,
+        address key,
+        bytes32 encryptionKey,
+        string memory name,
+        uint64 effectiveFrom
+    ) private {
         _checkKind(kind);
         _checkNewKey(key);
         if (bytes(name).length == 0) revert ConsortiumEmptyName();
         uint32 agencyId = ++_agencyCount;
-        _agencies[agencyId] = Agency(kind, AgencyStatus.Active, key, effectiveFrom, AgencyStatus.None, name);
+        _agencies[agencyId] = Agency(kind, AgencyStatus.Active, key, effectiveFrom, AgencyStatus.None, bytes32(0), name);
         _keyRecords[key] = KeyRecord(agencyId, effectiveFrom, 0);
         _keyRegistered(key);
         _statusHistory[agencyId].push(StatusChange(effectiveFrom, AgencyStatus.Active));
         ++_activeAgencyCount;
         emit AgencyAdded(agencyId, kind, key, name);
+        _setAgencyEncryptionKey(agencyId, encryptionKey, effectiveFrom);
+    }
+
+    /// @dev Records the key in the registry's history and as the agency's latest.
+    function _setAgencyEncryptionKey(uint32 agencyId, bytes32 encryptionKey, uint64 effectiveFrom) private {
+        _setEncryptionKey(agencyId, encryptionKey, effectiveFrom);
+        _agencies[agencyId].encryptionKey = encryptionKey;
+    }
+
+    function _schemaExists(bytes32 schemaId) internal view override returns (bool) {
+        return _schemas[schemaId].index != 0;
     }
 
     function _registerSchema(bytes32 schemaId, uint16 kindMask, bool revocable, string memory name) private {
@@ -300,19 +349,13 @@ abstract contract Consortium is IConsortium {
         if (agencyId == 0 || agencyId > _agencyCount) revert ConsortiumUnknownAgency(agencyId);
     }
 
-    function _checkKind(AgencyKind kind) private pure {
-        if (kind == AgencyKind.None) revert ConsortiumInvalidKind(uint8(kind));
-    }
-
     function _checkNewKey(address key) private view {
         if (key == address(0)) revert ConsortiumZeroKey();
         if (_keyRecords[key].agencyId != 0) revert ConsortiumKeyAlreadyUsed(key);
     }
 
     function _checkSchema(bytes32 schemaId, uint16 kindMask, string memory name) private view {
-        if (schemaId == bytes32(0) || kindMask == 0 || kindMask & ~_VALID_KIND_BITS != 0) {
-            revert ConsortiumInvalidSchema(schemaId, kindMask);
-        }
+        if (schemaId == bytes32(0) || !_validKindMask(kindMask)) revert ConsortiumInvalidSchema(schemaId, kindMask);
         if (_schemas[schemaId].index != 0) revert ConsortiumSchemaExists(schemaId);
         if (bytes(name).length == 0) revert ConsortiumEmptyName();
     }

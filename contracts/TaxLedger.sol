@@ -26,22 +26,29 @@ contract TaxLedger is ITaxLedger, Consortium, EIP712 {
     /// keccak256("Revoke(bytes32 uid,bytes32 reason,uint256 nonce,uint64 deadline)")
     bytes32 public constant REVOKE_TYPEHASH = keccak256("Revoke(bytes32 uid,bytes32 reason,uint256 nonce,uint64 deadline)");
     /// @notice EIP-712 type hash of a leaf-revocation request:
-    /// keccak256("RevokeLeaf(bytes32 root,bytes32 leaf,bytes32 reason,uint256 nonce,uint64 deadline)")
-    bytes32 public constant REVOKE_LEAF_TYPEHASH =
-        keccak256("RevokeLeaf(bytes32 root,bytes32 leaf,bytes32 reason,uint256 nonce,uint64 deadline)");
+    /// keccak256("RevokeLeaf(bytes32 root,bytes32 schemaId,bytes32 commitment,bytes32 reason,uint256 nonce,uint64 deadline)")
+    bytes32 public constant REVOKE_LEAF_TYPEHASH = keccak256(
+        "RevokeLeaf(bytes32 root,bytes32 schemaId,bytes32 commitment,bytes32 reason,uint256 nonce,uint64 deadline)"
+    );
 
     mapping(address signer => uint256 nextNoncePlusOne) private _nonces;
-    mapping(bytes32 uid => Fact fact) private _facts;
-    mapping(bytes32 root => Batch batch) private _batches;
-    mapping(bytes32 root => mapping(bytes32 leaf => uint64 revokedBlock)) private _leafRevocations;
+    mapping(uint32 agencyId => mapping(bytes32 uid => Fact fact)) private _facts;
+    mapping(uint32 agencyId => mapping(bytes32 root => Batch batch)) private _batches;
+    mapping(uint32 agencyId => mapping(bytes32 root => mapping(bytes32 leaf => uint64 revokedBlock))) private
+        _leafRevocations;
 
     /// @param founders The founding agencies; all start active.
     /// @param schemas The founding schemas.
+    /// @param readRules The founding read policy.
+    /// @param tagKeys The founding subject-tag domain keys.
     /// @param initialThreshold Approvals a governance proposal needs.
-    constructor(Founder[] memory founders, SchemaInit[] memory schemas, uint16 initialThreshold)
-        Consortium(founders, schemas, initialThreshold)
-        EIP712("TaxLedger", "1")
-    {}
+    constructor(
+        Founder[] memory founders,
+        SchemaInit[] memory schemas,
+        ReadRuleInit[] memory readRules,
+        TagKeyInit[] memory tagKeys,
+        uint16 initialThreshold
+    ) Consortium(founders, schemas, readRules, tagKeys, initialThreshold) EIP712("TaxLedger", "1") {}
 
     /// @inheritdoc ITaxLedger
     function attest(AttestRequest calldata request, bytes calldata signature) external returns (bytes32 uid) {
@@ -66,18 +73,17 @@ contract TaxLedger is ITaxLedger, Consortium, EIP712 {
 
         uid = request.commitment;
         if (uid == bytes32(0)) revert LedgerZeroHash();
-        if (_facts[uid].attestedBlock != 0) revert LedgerDuplicateCommitment(uid);
+        mapping(bytes32 uid => Fact fact) storage facts = _facts[agencyId];
+        if (facts[uid].attestedBlock != 0) revert LedgerDuplicateCommitment(agencyId, uid);
         if (request.expiration != 0 && request.expiration <= block.timestamp) {
             revert LedgerInvalidExpiration(request.expiration);
         }
         if (request.refUID != bytes32(0)) {
-            Fact storage ref = _facts[request.refUID];
-            if (ref.attestedBlock == 0 || ref.agencyId != agencyId || ref.schemaIndex != schemaIndex) {
-                revert LedgerInvalidReference(request.refUID);
-            }
+            Fact storage ref = facts[request.refUID];
+            if (ref.attestedBlock == 0 || ref.schemaIndex != schemaIndex) revert LedgerInvalidReference(request.refUID);
         }
-        _facts[uid] = Fact(agencyId, schemaIndex, uint64(block.number), request.expiration, 0);
-        emit Attested(uid, request.schemaId, request.subject, agencyId, signer, request.refUID, request.expiration);
+        facts[uid] = Fact(agencyId, schemaIndex, uint64(block.number), request.expiration, 0);
+        emit Attested(uid, agencyId, request.subject, request.schemaId, signer, request.refUID, request.expiration);
     }
 
     /// @inheritdoc ITaxLedger
@@ -93,8 +99,9 @@ contract TaxLedger is ITaxLedger, Consortium, EIP712 {
 
         if (request.root == bytes32(0)) revert LedgerZeroHash();
         if (request.count == 0) revert LedgerEmptyBatch();
-        if (_batches[request.root].anchoredBlock != 0) revert LedgerDuplicateRoot(request.root);
-        _batches[request.root] = Batch(agencyId, schemaIndex, uint64(block.number), request.count);
+        mapping(bytes32 root => Batch batch) storage batches = _batches[agencyId];
+        if (batches[request.root].anchoredBlock != 0) revert LedgerDuplicateRoot(agencyId, request.root);
+        batches[request.root] = Batch(agencyId, schemaIndex, uint64(block.number), request.count);
         emit BatchAnchored(request.root, request.schemaId, agencyId, signer, request.count);
     }
 
@@ -105,11 +112,10 @@ contract TaxLedger is ITaxLedger, Consortium, EIP712 {
             keccak256(abi.encode(REVOKE_TYPEHASH, request.uid, request.reason, request.nonce, request.deadline))
         );
         address signer = _recover(digest, signature);
-        Fact storage fact = _facts[request.uid];
-        if (fact.attestedBlock == 0) revert LedgerUnknownFact(request.uid);
-        bytes32 schemaId = schemaIdAt(fact.schemaIndex);
         uint32 agencyId = _activeAgencyOf(signer);
-        if (agencyId != fact.agencyId) revert LedgerNotAttester(agencyId, fact.agencyId);
+        Fact storage fact = _facts[agencyId][request.uid];
+        if (fact.attestedBlock == 0) revert LedgerUnknownFact(agencyId, request.uid);
+        bytes32 schemaId = schemaIdAt(fact.schemaIndex);
         if (!_schema(schemaId).revocable) revert LedgerNotRevocable(schemaId);
         if (fact.revokedBlock != 0) revert LedgerAlreadyRevoked(request.uid);
         _useNonce(signer, request.nonce);
@@ -125,24 +131,24 @@ contract TaxLedger is ITaxLedger, Consortium, EIP712 {
         bytes32 digest = _hashTypedDataV4(
             keccak256(
                 abi.encode(
-                    REVOKE_LEAF_TYPEHASH, request.root, request.leaf, request.reason, request.nonce, request.deadline
+                    REVOKE_LEAF_TYPEHASH,
+                    request.root,
+                    request.schemaId,
+                    request.commitment,
+                    request.reason,
+                    request.nonce,
+                    request.deadline
                 )
             )
         );
         address signer = _recover(digest, signature);
-        Batch storage batch = _batches[request.root];
-        if (batch.anchoredBlock == 0) revert LedgerUnknownBatch(request.root);
-        bytes32 schemaId = schemaIdAt(batch.schemaIndex);
         uint32 agencyId = _activeAgencyOf(signer);
-        if (agencyId != batch.agencyId) revert LedgerNotAttester(agencyId, batch.agencyId);
-        if (!_schema(schemaId).revocable) revert LedgerNotRevocable(schemaId);
-        if (!MerkleProof.verifyCalldata(proof, request.root, request.leaf)) {
-            revert LedgerLeafNotInBatch(request.root, request.leaf);
-        }
-        if (_leafRevocations[request.root][request.leaf] != 0) revert LedgerAlreadyRevoked(request.leaf);
+        bytes32 leaf = _leafInBatch(agencyId, request, proof);
+        mapping(bytes32 leaf => uint64 revokedBlock) storage revoked = _leafRevocations[agencyId][request.root];
+        if (revoked[leaf] != 0) revert LedgerAlreadyRevoked(leaf);
         _useNonce(signer, request.nonce);
-        _leafRevocations[request.root][request.leaf] = uint64(block.number);
-        emit LeafRevoked(request.root, request.leaf, agencyId, signer, request.reason);
+        revoked[leaf] = uint64(block.number);
+        emit LeafRevoked(request.root, leaf, agencyId, signer, request.reason);
     }
 
     /// @inheritdoc ITaxLedger
@@ -152,18 +158,18 @@ contract TaxLedger is ITaxLedger, Consortium, EIP712 {
     }
 
     /// @inheritdoc ITaxLedger
-    function getFact(bytes32 uid) external view returns (Fact memory) {
-        return _facts[uid];
+    function getFact(uint32 agencyId, bytes32 uid) external view returns (Fact memory) {
+        return _facts[agencyId][uid];
     }
 
     /// @inheritdoc ITaxLedger
-    function getBatch(bytes32 root) external view returns (Batch memory) {
-        return _batches[root];
+    function getBatch(uint32 agencyId, bytes32 root) external view returns (Batch memory) {
+        return _batches[agencyId][root];
     }
 
     /// @inheritdoc ITaxLedger
-    function leafRevokedAt(bytes32 root, bytes32 leaf) external view returns (uint64) {
-        return _leafRevocations[root][leaf];
+    function leafRevokedAt(uint32 agencyId, bytes32 root, bytes32 leaf) external view returns (uint64) {
+        return _leafRevocations[agencyId][root][leaf];
     }
 
     /// @inheritdoc ITaxLedger
@@ -194,6 +200,23 @@ contract TaxLedger is ITaxLedger, Consortium, EIP712 {
         if (err != ECDSA.RecoverError.NoError) revert LedgerInvalidSignature();
     }
 
+    /// @dev The leaf of the fact `request` names, computed as the batch tree computes it, after
+    /// checking that the agency anchored `request.root` with facts of that revocable schema and
+    /// that `proof` shows the leaf in it.
+    function _leafInBatch(uint32 agencyId, LeafRevokeRequest calldata request, bytes32[] calldata proof)
+        private
+        view
+        returns (bytes32 leaf)
+    {
+        Batch storage batch = _batches[agencyId][request.root];
+        if (batch.anchoredBlock == 0) revert LedgerUnknownBatch(agencyId, request.root);
+        bytes32 schemaId = schemaIdAt(batch.schemaIndex);
+        if (request.schemaId != schemaId) revert LedgerSchemaMismatch(request.root, schemaId, request.schemaId);
+        if (!_schema(schemaId).revocable) revert LedgerNotRevocable(schemaId);
+        leaf = keccak256(bytes.concat(keccak256(abi.encode(schemaId, request.commitment))));
+        if (!MerkleProof.verifyCalldata(proof, request.root, leaf)) revert LedgerLeafNotInBatch(request.root, leaf);
+    }
+
     /// @dev Reverts unless `signer` is the current key of an active agency whose kind may attest
     /// `schemaId`; returns that agency and the schema's index.
     function _authorize(address signer, bytes32 schemaId) private view returns (uint32 agencyId, uint32 schemaIndex) {
@@ -209,8 +232,8 @@ contract TaxLedger is ITaxLedger, Consortium, EIP712 {
 
     /// @dev Reverts unless `signer` is a valid key of an active agency in this block; returns
     /// the agency. The same rule as `authorizedAt` at this block.
-    /// Revocation needs no kind check: only the attester may revoke, and its kind was checked
-    /// when it attested (kinds and schemas never change).
+    /// Revocation needs no kind check: an agency revokes only its own facts, and its kind was
+    /// checked when it wrote them (kinds and schemas never change).
     function _activeAgencyOf(address signer) private view returns (uint32 agencyId) {
         KeyRecord memory record;
         (agencyId, record) = _agencyOfValidKey(signer);

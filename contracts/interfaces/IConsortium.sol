@@ -3,8 +3,11 @@ pragma solidity ^0.8.28;
 
 /// @title IConsortium
 /// @notice Membership and schema registry of the taxledger consortium, governed M-of-N by its
-/// member agencies. Every change of membership, keys, schemas or threshold is a proposal that
-/// takes effect only once a threshold of active member agencies has approved it.
+/// member agencies: who the members are, their signing and encryption keys, the schemas they
+/// attest, who may read which schema through the exchange and for what (the read policy), and
+/// which agency kinds hold the keys of each subject-tag domain. Every change is a proposal that
+/// takes effect only once a threshold of active member agencies has approved it, and from the
+/// block after the one that executed it.
 interface IConsortium {
     /// @notice What a member agency is. Decides which schemas it may attest.
     enum AgencyKind {
@@ -29,19 +32,26 @@ interface IConsortium {
         ReinstateAgency,
         RotateKey,
         RegisterSchema,
-        SetThreshold
+        SetThreshold,
+        SetEncryptionKey,
+        SetReadPolicy,
+        RegisterTagKey
     }
 
-    /// @notice A member agency. `key` is its latest signing key and `status` its latest status.
+    /// @notice A member agency. `key` is its latest signing key, `status` its latest status and
+    /// `encryptionKey` its latest X25519 public key (RFC 7748), to which other agencies encrypt
+    /// what they disclose to it (HPKE, RFC 9180).
     /// @dev Every change takes effect from the block after the one that made it, so that what
     /// a block's writes were checked against is the same whatever their order in the block:
-    /// before `statusFrom` the agency's effective status is still `previousStatus`.
+    /// before `statusFrom` the agency's effective status is still `previousStatus`; the
+    /// encryption key in force at a block is `encryptionKeyAt`'s.
     struct Agency {
         AgencyKind kind;
         AgencyStatus status;
         address key;
         uint64 statusFrom;
         AgencyStatus previousStatus;
+        bytes32 encryptionKey;
         string name;
     }
 
@@ -60,6 +70,36 @@ interface IConsortium {
         AgencyStatus status;
     }
 
+    /// @notice One entry of an agency's encryption-key history: the key in force from a block on.
+    struct EncryptionKeyChange {
+        uint64 fromBlock;
+        bytes32 encryptionKey;
+    }
+
+    /// @notice What an agency of one kind may read of one schema through the exchange, from a
+    /// block on. `purposeMask` has bit `p` set when purpose code `p` is allowed (0: no purpose,
+    /// nothing may be read); `consentRequired` says the taxpayer's consent must be cited;
+    /// `fields` names what may be disclosed, comma-separated field paths or `*` for the whole
+    /// record (opaque here: the off-chain disclosure code defines the path syntax).
+    /// @dev A schema without a rule for a kind is readable by that kind for no purpose.
+    struct ReadRule {
+        uint64 fromBlock;
+        uint32 purposeMask;
+        bool consentRequired;
+        string fields;
+    }
+
+    /// @notice One version of a subject-tag domain's key: an opaque commitment to the key (the
+    /// key itself never comes on chain), the agency kinds that hold it (bit `k` for
+    /// `AgencyKind(k)`) and the block it took effect. Versions count from 1 and stay listed
+    /// after a rotation, so tags made under an old version stay verifiable.
+    struct TagKeyVersion {
+        uint32 version;
+        uint16 holderMask;
+        uint64 fromBlock;
+        bytes32 keyCommitment;
+    }
+
     /// @notice An attestation schema: who may attest it and whether its facts can be revoked.
     /// @dev `kindMask` has bit `k` set when `AgencyKind(k)` may attest. `index` starts at 1.
     struct Schema {
@@ -73,6 +113,7 @@ interface IConsortium {
     struct Founder {
         AgencyKind kind;
         address key;
+        bytes32 encryptionKey;
         string name;
     }
 
@@ -84,10 +125,29 @@ interface IConsortium {
         string name;
     }
 
+    /// @notice A founding read rule, registered by the constructor after the founding schemas.
+    struct ReadRuleInit {
+        bytes32 schemaId;
+        AgencyKind readerKind;
+        uint32 purposeMask;
+        bool consentRequired;
+        string fields;
+    }
+
+    /// @notice A founding subject-tag domain key (version 1 of its domain, or the next).
+    struct TagKeyInit {
+        bytes32 domain;
+        uint16 holderMask;
+        bytes32 keyCommitment;
+    }
+
     /// @notice A governance action. Only the fields its `actionType` names are read:
-    /// AddAgency(kind, key, name), SuspendAgency(agencyId), ReinstateAgency(agencyId),
-    /// RotateKey(agencyId, key), RegisterSchema(schemaId, kindMask, revocable, name),
-    /// SetThreshold(threshold).
+    /// AddAgency(kind, key, encryptionKey, name), SuspendAgency(agencyId),
+    /// ReinstateAgency(agencyId), RotateKey(agencyId, key),
+    /// RegisterSchema(schemaId, kindMask, revocable, name), SetThreshold(threshold),
+    /// SetEncryptionKey(agencyId, encryptionKey),
+    /// SetReadPolicy(schemaId, kind: the reader's kind, purposeMask, consentRequired, fields),
+    /// RegisterTagKey(tagDomain, kindMask: the kinds holding the key, keyCommitment).
     struct Action {
         ActionType actionType;
         uint32 agencyId;
@@ -98,6 +158,12 @@ interface IConsortium {
         uint16 kindMask;
         bool revocable;
         uint16 threshold;
+        bytes32 encryptionKey;
+        uint32 purposeMask;
+        bool consentRequired;
+        string fields;
+        bytes32 tagDomain;
+        bytes32 keyCommitment;
     }
 
     /// @notice A governance proposal.
@@ -141,6 +207,21 @@ interface IConsortium {
     error ConsortiumEmptyName();
     /// @notice At least one founding agency is needed.
     error ConsortiumNoFounders();
+    /// @notice An agency's encryption key must not be zero.
+    error ConsortiumZeroEncryptionKey();
+    /// @notice The encryption key is, or was, an agency's; encryption keys are never reused.
+    error ConsortiumEncryptionKeyAlreadyUsed(bytes32 encryptionKey);
+    /// @notice No schema has this id (a read rule needs a registered schema).
+    error ConsortiumUnknownSchema(bytes32 schemaId);
+    /// @notice A read rule that allows a purpose must name the fields it discloses; one that
+    /// allows none must name no fields and require no consent.
+    error ConsortiumInvalidReadRule(bytes32 schemaId, uint8 readerKind, uint32 purposeMask);
+    /// @notice A tag domain and a key commitment must not be zero, and the holders must be
+    /// valid agency kinds (at least one).
+    error ConsortiumInvalidTagKey(bytes32 domain, uint16 holderMask, bytes32 keyCommitment);
+    /// @notice A version of this domain has this key commitment already; a new version needs a
+    /// new key.
+    error ConsortiumTagKeyReused(bytes32 domain, bytes32 keyCommitment);
 
     /// @notice An agency joined the consortium.
     event AgencyAdded(uint32 indexed agencyId, AgencyKind kind, address indexed key, string name);
@@ -154,6 +235,22 @@ interface IConsortium {
     event SchemaRegistered(bytes32 indexed schemaId, uint32 index, uint16 kindMask, bool revocable, string name);
     /// @notice The governance threshold changed.
     event ThresholdChanged(uint16 oldThreshold, uint16 newThreshold);
+    /// @notice An agency's encryption key was set (at its founding or joining, or by rotation),
+    /// in force from block `fromBlock`.
+    event EncryptionKeySet(uint32 indexed agencyId, bytes32 encryptionKey, uint64 fromBlock);
+    /// @notice The read rule of a schema for a reader kind was set, in force from `fromBlock`.
+    event ReadPolicySet(
+        bytes32 indexed schemaId,
+        AgencyKind indexed readerKind,
+        uint32 purposeMask,
+        bool consentRequired,
+        string fields,
+        uint64 fromBlock
+    );
+    /// @notice A version of a subject-tag domain's key was registered, in force from `fromBlock`.
+    event TagKeyRegistered(
+        bytes32 indexed domain, uint32 indexed version, uint16 holderMask, bytes32 keyCommitment, uint64 fromBlock
+    );
     /// @notice A proposal was created (and approved by its proposer).
     event ProposalCreated(uint256 indexed proposalId, uint32 indexed proposer, ActionType actionType);
     /// @notice An agency approved a proposal.
@@ -207,4 +304,33 @@ interface IConsortium {
 
     /// @notice A proposal by id.
     function getProposal(uint256 proposalId) external view returns (Proposal memory);
+
+    /// @notice Every encryption key of an agency, oldest first, from the block it was added.
+    function getEncryptionKeyHistory(uint32 agencyId) external view returns (EncryptionKeyChange[] memory);
+
+    /// @notice The agency's encryption key in force at the given block (0: none yet).
+    function encryptionKeyAt(uint32 agencyId, uint64 blockNumber) external view returns (bytes32);
+
+    /// @notice The read rule of `schemaId` for readers of `readerKind` in force at the given
+    /// block; a rule with `purposeMask` 0 (and `fromBlock` 0 if none was ever set) allows nothing.
+    function readRuleAt(bytes32 schemaId, AgencyKind readerKind, uint64 blockNumber)
+        external
+        view
+        returns (ReadRule memory);
+
+    /// @notice Every read rule of `schemaId` for readers of `readerKind`, oldest first.
+    function getReadRuleHistory(bytes32 schemaId, AgencyKind readerKind) external view returns (ReadRule[] memory);
+
+    /// @notice The number of subject-tag domains with a registered key; they are listed from 1.
+    function tagDomainCount() external view returns (uint32);
+
+    /// @notice The subject-tag domain with the given index (from 1, in order of registration).
+    function tagDomainAt(uint32 index) external view returns (bytes32);
+
+    /// @notice Every key version of a subject-tag domain, oldest first.
+    function getTagKeyVersions(bytes32 domain) external view returns (TagKeyVersion[] memory);
+
+    /// @notice The key version of a subject-tag domain in force at the given block (`version`
+    /// 0: none yet).
+    function tagKeyAt(bytes32 domain, uint64 blockNumber) external view returns (TagKeyVersion memory);
 }

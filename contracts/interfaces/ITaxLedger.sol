@@ -8,11 +8,15 @@ import {IConsortium} from "./IConsortium.sol";
 /// stored. Every write carries an EIP-712 signature of the attesting agency's key, so any
 /// relayer may submit it: provenance rests on the signature, not on who paid for gas.
 /// Authorisation is checked when a fact is written, against the membership of that block.
+/// Facts and batches belong to the agency that wrote them: a uid (a commitment) or a root is
+/// unique within one agency, so no member can block or take over another agency's write by
+/// writing the same value first. Every read names the agency.
 interface ITaxLedger is IConsortium {
     /// @notice One fact. Signed as
     /// `Attest(bytes32 schemaId,bytes32 commitment,bytes32 subject,bytes32 refUID,uint64 expiration,uint256 nonce,uint64 deadline)`.
-    /// @dev `commitment` becomes the fact's uid. `refUID` names a fact of the same agency and
-    /// schema that this one supersedes (0: none). `expiration` is a unix time (0: never).
+    /// @dev `commitment` becomes the fact's uid within the signer's agency. `refUID` names a
+    /// fact of the same agency and schema that this one supersedes (0: none). `expiration` is a
+    /// unix time (0: never).
     struct AttestRequest {
         bytes32 schemaId;
         bytes32 commitment;
@@ -25,7 +29,7 @@ interface ITaxLedger is IConsortium {
 
     /// @notice A Merkle root over `count` leaves of one schema. Signed as
     /// `AnchorBatch(bytes32 schemaId,bytes32 root,uint32 count,uint64 deadline)`.
-    /// @dev A root can be anchored once, which is what stops a replay.
+    /// @dev An agency can anchor a root once, which is what stops a replay.
     struct BatchRequest {
         bytes32 schemaId;
         bytes32 root;
@@ -33,7 +37,7 @@ interface ITaxLedger is IConsortium {
         uint64 deadline;
     }
 
-    /// @notice Revocation of a single fact. Signed as
+    /// @notice Revocation of a single fact of the signer's agency. Signed as
     /// `Revoke(bytes32 uid,bytes32 reason,uint256 nonce,uint64 deadline)`.
     struct RevokeRequest {
         bytes32 uid;
@@ -42,11 +46,16 @@ interface ITaxLedger is IConsortium {
         uint64 deadline;
     }
 
-    /// @notice Revocation of one leaf of an anchored batch. Signed as
-    /// `RevokeLeaf(bytes32 root,bytes32 leaf,bytes32 reason,uint256 nonce,uint64 deadline)`.
+    /// @notice Revocation of one fact of a batch of the signer's agency, named by its values.
+    /// Signed as
+    /// `RevokeLeaf(bytes32 root,bytes32 schemaId,bytes32 commitment,bytes32 reason,uint256 nonce,uint64 deadline)`.
+    /// @dev The ledger computes the leaf itself, as OpenZeppelin's StandardMerkleTree does:
+    /// `keccak256(bytes.concat(keccak256(abi.encode(schemaId, commitment))))`. A leaf is thus a
+    /// hash of 32 bytes and an inner node a hash of 64, so no inner node can pass for a leaf.
     struct LeafRevokeRequest {
         bytes32 root;
-        bytes32 leaf;
+        bytes32 schemaId;
+        bytes32 commitment;
         bytes32 reason;
         uint256 nonce;
         uint64 deadline;
@@ -85,24 +94,24 @@ interface ITaxLedger is IConsortium {
     error LedgerInvalidNonce(address signer, uint256 expected, uint256 given);
     /// @notice The signature's deadline has passed.
     error LedgerSignatureExpired(uint64 deadline);
-    /// @notice A fact with this commitment exists already.
-    error LedgerDuplicateCommitment(bytes32 uid);
-    /// @notice A batch with this root exists already.
-    error LedgerDuplicateRoot(bytes32 root);
+    /// @notice The agency has a fact with this commitment already.
+    error LedgerDuplicateCommitment(uint32 agencyId, bytes32 uid);
+    /// @notice The agency has anchored a batch with this root already.
+    error LedgerDuplicateRoot(uint32 agencyId, bytes32 root);
     /// @notice The commitment or root is zero.
     error LedgerZeroHash();
     /// @notice A batch must hold at least one fact.
     error LedgerEmptyBatch();
     /// @notice The expiration is in the past.
     error LedgerInvalidExpiration(uint64 expiration);
-    /// @notice The superseded fact is unknown, or of another agency or schema.
+    /// @notice The superseded fact is not one of the agency's, or of another schema.
     error LedgerInvalidReference(bytes32 refUID);
-    /// @notice No fact has this uid.
-    error LedgerUnknownFact(bytes32 uid);
-    /// @notice No batch has this root.
-    error LedgerUnknownBatch(bytes32 root);
-    /// @notice Only the agency that attested a fact may revoke it.
-    error LedgerNotAttester(uint32 agencyId, uint32 attesterId);
+    /// @notice The agency has no fact with this uid (only the attester may revoke a fact).
+    error LedgerUnknownFact(uint32 agencyId, bytes32 uid);
+    /// @notice The agency has no batch with this root (only the anchoring agency may revoke).
+    error LedgerUnknownBatch(uint32 agencyId, bytes32 root);
+    /// @notice The batch holds facts of another schema than the one the revocation names.
+    error LedgerSchemaMismatch(bytes32 root, bytes32 batchSchemaId, bytes32 schemaId);
     /// @notice Facts of this schema cannot be revoked.
     error LedgerNotRevocable(bytes32 schemaId);
     /// @notice The fact or leaf is revoked already.
@@ -121,16 +130,16 @@ interface ITaxLedger is IConsortium {
     /// @notice A single fact was attested.
     event Attested(
         bytes32 indexed uid,
-        bytes32 indexed schemaId,
+        uint32 indexed agencyId,
         bytes32 indexed subject,
-        uint32 agencyId,
+        bytes32 schemaId,
         address signer,
         bytes32 refUID,
         uint64 expiration
     );
     /// @notice A single fact was revoked by its attester.
     event Revoked(bytes32 indexed uid, uint32 indexed agencyId, address signer, bytes32 reason);
-    /// @notice One leaf of a batch was revoked by the batch's attester.
+    /// @notice One leaf of a batch was revoked by the batch's agency.
     event LeafRevoked(
         bytes32 indexed root,
         bytes32 indexed leaf,
@@ -150,14 +159,15 @@ interface ITaxLedger is IConsortium {
     /// @param signature The agency key's EIP-712 signature of `request` (65 bytes).
     function anchorBatch(BatchRequest calldata request, bytes calldata signature) external;
 
-    /// @notice Revoke a single fact; only its attesting agency may.
+    /// @notice Revoke a single fact of the signer's agency.
     /// @param request The fact's uid, a reason code, the nonce and deadline.
     /// @param signature The agency key's EIP-712 signature of `request`.
     function revoke(RevokeRequest calldata request, bytes calldata signature) external;
 
-    /// @notice Revoke one leaf of an anchored batch; only the batch's agency may.
-    /// @param request The batch root, the leaf, a reason code, the nonce and deadline.
-    /// @param proof The Merkle proof that the leaf is in the batch.
+    /// @notice Revoke one fact of a batch anchored by the signer's agency.
+    /// @param request The batch root, the fact's schema and commitment, a reason code, the nonce
+    /// and deadline.
+    /// @param proof The Merkle proof that the fact's leaf is in the batch.
     /// @param signature The agency key's EIP-712 signature of `request`.
     function revokeLeaf(LeafRevokeRequest calldata request, bytes32[] calldata proof, bytes calldata signature)
         external;
@@ -165,14 +175,14 @@ interface ITaxLedger is IConsortium {
     /// @notice The next nonce a signer must use for `attest`, `revoke` and `revokeLeaf`.
     function nonces(address signer) external view returns (uint256);
 
-    /// @notice A single fact by uid; `attestedBlock` is 0 when unknown.
-    function getFact(bytes32 uid) external view returns (Fact memory);
+    /// @notice A single fact of an agency by uid; `attestedBlock` is 0 when unknown.
+    function getFact(uint32 agencyId, bytes32 uid) external view returns (Fact memory);
 
-    /// @notice A batch by root; `anchoredBlock` is 0 when unknown.
-    function getBatch(bytes32 root) external view returns (Batch memory);
+    /// @notice A batch of an agency by root; `anchoredBlock` is 0 when unknown.
+    function getBatch(uint32 agencyId, bytes32 root) external view returns (Batch memory);
 
-    /// @notice The block at which a leaf of a batch was revoked (0: not revoked).
-    function leafRevokedAt(bytes32 root, bytes32 leaf) external view returns (uint64);
+    /// @notice The block at which a leaf of an agency's batch was revoked (0: not revoked).
+    function leafRevokedAt(uint32 agencyId, bytes32 root, bytes32 leaf) external view returns (uint64);
 
     /// @notice Whether `signer` could attest `schemaId` at `blockNumber`, and for which agency.
     function authorizedAt(address signer, bytes32 schemaId, uint64 blockNumber)

@@ -23,6 +23,17 @@ abstract contract ConsortiumAssertions is LedgerFixture {
         assertEq(agency.name, name, "agency name");
     }
 
+    /// @dev The agency's only encryption key is `encryptionKey`, in force from `fromBlock`.
+    function _assertSingleEncryptionKey(uint32 agencyId, bytes32 encryptionKey, uint64 fromBlock) internal view {
+        assertEq(ledger.getAgency(agencyId).encryptionKey, encryptionKey, "agency encryptionKey");
+        IConsortium.EncryptionKeyChange[] memory history = ledger.getEncryptionKeyHistory(agencyId);
+        assertEq(history.length, 1, "one encryption key");
+        assertEq(history[0].fromBlock, fromBlock, "encryption key fromBlock");
+        assertEq(history[0].encryptionKey, encryptionKey, "encryption key");
+        assertEq(ledger.encryptionKeyAt(agencyId, fromBlock - 1), bytes32(0), "no key before");
+        assertEq(ledger.encryptionKeyAt(agencyId, fromBlock), encryptionKey, "in force from fromBlock");
+    }
+
     /// @dev The agency's pending-change bookkeeping: its latest status is in effect from
     /// `statusFrom`, and `previousStatus` before that.
     function _assertStatusFrom(uint32 agencyId, uint64 statusFrom, IConsortium.AgencyStatus previousStatus)
@@ -65,11 +76,12 @@ abstract contract ConsortiumAssertions is LedgerFixture {
 }
 
 contract ConsortiumConstructorTest is ConsortiumAssertions {
+    /// @dev A ledger founded without read rules or tag keys.
     function _deploy(IConsortium.Founder[] memory founders, IConsortium.SchemaInit[] memory schemas, uint16 t)
         internal
         returns (TaxLedger)
     {
-        return new TaxLedger(founders, schemas, t);
+        return new TaxLedger(founders, schemas, new IConsortium.ReadRuleInit[](0), new IConsortium.TagKeyInit[](0), t);
     }
 
     function _schemaList(IConsortium.SchemaInit memory s) internal pure returns (IConsortium.SchemaInit[] memory list) {
@@ -94,6 +106,7 @@ contract ConsortiumConstructorTest is ConsortiumAssertions {
             _assertStatusChange(id, 0, uint64(START_BLOCK), IConsortium.AgencyStatus.Active);
             assertTrue(ledger.wasActiveAt(id, uint64(START_BLOCK)), "active from founding");
             assertFalse(ledger.wasActiveAt(id, uint64(START_BLOCK) - 1), "not active before founding");
+            _assertSingleEncryptionKey(id, founders[i].encryptionKey, uint64(START_BLOCK));
         }
 
         IConsortium.SchemaInit[] memory schemas = _schemaInits();
@@ -109,10 +122,15 @@ contract ConsortiumConstructorTest is ConsortiumAssertions {
     function test_Constructor_EmitsFoundingEvents() public {
         IConsortium.Founder[] memory founders = _founders();
         IConsortium.SchemaInit[] memory schemas = _schemaInits();
+        IConsortium.ReadRuleInit[] memory rules = _readRuleInits();
+        IConsortium.TagKeyInit[] memory tagKeys = _tagKeyInits();
         address predicted = vm.computeCreateAddress(address(this), vm.getNonce(address(this)));
+        uint64 here = uint64(block.number);
         for (uint32 i = 0; i < founders.length; ++i) {
             vm.expectEmit(predicted);
             emit IConsortium.AgencyAdded(i + 1, founders[i].kind, founders[i].key, founders[i].name);
+            vm.expectEmit(predicted);
+            emit IConsortium.EncryptionKeySet(i + 1, founders[i].encryptionKey, here);
         }
         for (uint32 i = 0; i < schemas.length; ++i) {
             vm.expectEmit(predicted);
@@ -120,9 +138,82 @@ contract ConsortiumConstructorTest is ConsortiumAssertions {
                 schemas[i].schemaId, i + 1, schemas[i].kindMask, schemas[i].revocable, schemas[i].name
             );
         }
+        for (uint256 i = 0; i < rules.length; ++i) {
+            vm.expectEmit(predicted);
+            emit IConsortium.ReadPolicySet(
+                rules[i].schemaId, rules[i].readerKind, rules[i].purposeMask, rules[i].consentRequired, rules[i].fields, here
+            );
+        }
+        for (uint256 i = 0; i < tagKeys.length; ++i) {
+            vm.expectEmit(predicted);
+            emit IConsortium.TagKeyRegistered(tagKeys[i].domain, 1, tagKeys[i].holderMask, tagKeys[i].keyCommitment, here);
+        }
         vm.expectEmit(predicted);
         emit IConsortium.ThresholdChanged(0, THRESHOLD);
-        assertEq(address(_deploy(founders, schemas, THRESHOLD)), predicted, "deployed at the predicted address");
+        TaxLedger founded = new TaxLedger(founders, schemas, rules, tagKeys, THRESHOLD);
+        assertEq(address(founded), predicted, "deployed at the predicted address");
+    }
+
+    function test_Constructor_FoundsReadPolicyAndTagKeys() public view {
+        IConsortium.ReadRuleInit[] memory rules = _readRuleInits();
+        for (uint256 i = 0; i < rules.length; ++i) {
+            IConsortium.ReadRule[] memory history = ledger.getReadRuleHistory(rules[i].schemaId, rules[i].readerKind);
+            assertEq(history.length, 1, "one rule");
+            assertEq(history[0].fromBlock, uint64(START_BLOCK), "in force from founding");
+            assertEq(history[0].purposeMask, rules[i].purposeMask, "purposeMask");
+            assertEq(history[0].consentRequired, rules[i].consentRequired, "consentRequired");
+            assertEq(history[0].fields, rules[i].fields, "fields");
+        }
+        assertEq(ledger.tagDomainCount(), 2, "tagDomainCount");
+        assertEq(ledger.tagDomainAt(1), TAXPAYER_CREDIT, "first domain");
+        assertEq(ledger.tagDomainAt(2), INVOICE_DOMAIN, "second domain");
+        assertEq(ledger.tagDomainAt(3), bytes32(0), "no domain past the last index");
+        IConsortium.TagKeyVersion memory version = ledger.tagKeyAt(TAXPAYER_CREDIT, uint64(START_BLOCK));
+        assertEq(version.version, 1, "version");
+        assertEq(version.keyCommitment, CREDIT_KEY_1, "keyCommitment");
+        assertEq(version.fromBlock, uint64(START_BLOCK), "fromBlock");
+        assertEq(
+            version.holderMask,
+            _mask(IConsortium.AgencyKind.TaxBureau) | _mask(IConsortium.AgencyKind.Bank),
+            "holderMask"
+        );
+        assertEq(ledger.tagKeyAt(TAXPAYER_CREDIT, uint64(START_BLOCK) - 1).version, 0, "none before founding");
+    }
+
+    function test_Constructor_RevertWhen_FounderEncryptionKeyZero() public {
+        IConsortium.Founder[] memory founders = _founders();
+        founders[1].encryptionKey = bytes32(0);
+        vm.expectRevert(abi.encodeWithSelector(IConsortium.ConsortiumZeroEncryptionKey.selector));
+        _deploy(founders, _schemaInits(), THRESHOLD);
+    }
+
+    function test_Constructor_RevertWhen_FounderEncryptionKeyShared() public {
+        IConsortium.Founder[] memory founders = _founders();
+        founders[3].encryptionKey = founders[0].encryptionKey;
+        vm.expectRevert(
+            abi.encodeWithSelector(IConsortium.ConsortiumEncryptionKeyAlreadyUsed.selector, founders[0].encryptionKey)
+        );
+        _deploy(founders, _schemaInits(), THRESHOLD);
+    }
+
+    function test_Constructor_RevertWhen_ReadRuleOfUnfoundedSchema() public {
+        IConsortium.ReadRuleInit[] memory rules = _readRuleInits();
+        rules[1].schemaId = keccak256("customs.declaration/v1");
+        vm.expectRevert(
+            abi.encodeWithSelector(IConsortium.ConsortiumUnknownSchema.selector, keccak256("customs.declaration/v1"))
+        );
+        new TaxLedger(_founders(), _schemaInits(), rules, _tagKeyInits(), THRESHOLD);
+    }
+
+    function test_Constructor_RevertWhen_TagKeyInvalid() public {
+        IConsortium.TagKeyInit[] memory tagKeys = _tagKeyInits();
+        tagKeys[1].keyCommitment = bytes32(0);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IConsortium.ConsortiumInvalidTagKey.selector, INVOICE_DOMAIN, tagKeys[1].holderMask, bytes32(0)
+            )
+        );
+        new TaxLedger(_founders(), _schemaInits(), _readRuleInits(), tagKeys, THRESHOLD);
     }
 
     function test_Constructor_AcceptsSingleFounderWithoutSchemas() public {
@@ -302,6 +393,8 @@ contract ConsortiumGovernanceTest is ConsortiumAssertions {
         vm.expectEmit(address(ledger));
         emit IConsortium.AgencyAdded(5, IConsortium.AgencyKind.Bank, newKey, "New Bank");
         vm.expectEmit(address(ledger));
+        emit IConsortium.EncryptionKeySet(5, _encryptionKey(newKey), executedBlock + 1);
+        vm.expectEmit(address(ledger));
         emit IConsortium.ProposalExecuted(id, IConsortium.ActionType.AddAgency);
         _execute(id);
 
@@ -311,6 +404,7 @@ contract ConsortiumGovernanceTest is ConsortiumAssertions {
         // The agency and its key are in effect from the block after the executing one.
         _assertStatusFrom(5, executedBlock + 1, IConsortium.AgencyStatus.None);
         _assertKeyRecord(newKey, 5, executedBlock + 1, 0);
+        _assertSingleEncryptionKey(5, _encryptionKey(newKey), executedBlock + 1);
         assertEq(ledger.getStatusHistory(5).length, 1, "status history length");
         _assertStatusChange(5, 0, executedBlock + 1, IConsortium.AgencyStatus.Active);
         assertFalse(ledger.wasActiveAt(5, executedBlock), "not active in the executing block");
@@ -511,6 +605,11 @@ contract ConsortiumGovernanceTest is ConsortiumAssertions {
         ledger.propose(_addAgencyAction(IConsortium.AgencyKind.Bank, auditor, "New Bank"));
         vm.expectRevert(abi.encodeWithSelector(IConsortium.ConsortiumEmptyName.selector));
         ledger.propose(_addAgencyAction(IConsortium.AgencyKind.Bank, vm.addr(NEW_BANK_PK), ""));
+        vm.expectRevert(abi.encodeWithSelector(IConsortium.ConsortiumZeroEncryptionKey.selector));
+        ledger.propose(_addAgencyAction(IConsortium.AgencyKind.Bank, vm.addr(NEW_BANK_PK), bytes32(0), "New Bank"));
+        bytes32 banksKey = _encryptionKey(bank);
+        vm.expectRevert(abi.encodeWithSelector(IConsortium.ConsortiumEncryptionKeyAlreadyUsed.selector, banksKey));
+        ledger.propose(_addAgencyAction(IConsortium.AgencyKind.Bank, vm.addr(NEW_BANK_PK), banksKey, "New Bank"));
         vm.stopPrank();
         assertEq(ledger.proposalCount(), 0, "no proposal recorded");
     }

@@ -49,75 +49,87 @@ contract MerkleRevocationTest is LedgerFixture {
 
     function test_RevokeLeaf_AcceptsProofMadeByOpenZeppelinJs() public {
         _anchor(TAX_BUREAU_PK, INVOICE_ISSUED, JS_ROOT, 5);
-        _revokeLeaf(TAX_BUREAU_PK, JS_ROOT, JS_LEAF_4, _pinnedProof());
-        assertEq(ledger.leafRevokedAt(JS_ROOT, JS_LEAF_4), uint64(block.number), "revoked");
+        _revokeLeaf(TAX_BUREAU_PK, JS_ROOT, INVOICE_ISSUED, bytes32(uint256(4)), _pinnedProof());
+        assertEq(ledger.leafRevokedAt(TAX_BUREAU_ID, JS_ROOT, JS_LEAF_4), uint64(block.number), "revoked");
     }
 
     function test_RevokeLeaf_EveryLeafOfATree() public {
         bytes32[] memory tree = StandardMerkleTree.build(_pinnedLeaves());
         _anchor(TAX_BUREAU_PK, INVOICE_ISSUED, JS_ROOT, 5);
-        for (uint256 i = tree.length / 2; i < tree.length; ++i) {
-            _revokeLeaf(TAX_BUREAU_PK, JS_ROOT, tree[i], StandardMerkleTree.proof(tree, tree[i]));
-            assertEq(ledger.leafRevokedAt(JS_ROOT, tree[i]), uint64(block.number), "revoked");
+        for (uint256 i = 1; i <= 5; ++i) {
+            bytes32 leaf = StandardMerkleTree.leafHash(INVOICE_ISSUED, bytes32(i));
+            _revokeLeaf(TAX_BUREAU_PK, JS_ROOT, INVOICE_ISSUED, bytes32(i), StandardMerkleTree.proof(tree, leaf));
+            assertEq(ledger.leafRevokedAt(TAX_BUREAU_ID, JS_ROOT, leaf), uint64(block.number), "revoked");
         }
         assertEq(ledger.nonces(taxBureau), 5, "one nonce per revocation");
     }
 
     function test_RevokeLeaf_SingleLeafBatch() public {
         // A one-leaf tree's root is its leaf, and the proof is empty.
-        bytes32 leaf = StandardMerkleTree.leafHash(TAX_RATING, keccak256("only rating"));
+        bytes32 rating = keccak256("only rating");
+        bytes32 leaf = StandardMerkleTree.leafHash(TAX_RATING, rating);
         _anchor(TAX_BUREAU_PK, TAX_RATING, leaf, 1);
-        _revokeLeaf(TAX_BUREAU_PK, leaf, leaf, new bytes32[](0));
-        assertEq(ledger.leafRevokedAt(leaf, leaf), uint64(block.number), "revoked");
+        _revokeLeaf(TAX_BUREAU_PK, leaf, TAX_RATING, rating, new bytes32[](0));
+        assertEq(ledger.leafRevokedAt(TAX_BUREAU_ID, leaf, leaf), uint64(block.number), "revoked");
     }
 
-    /// @dev A batch of 1..MAX_LEAVES fuzzed facts of one schema, anchored by the bank.
-    function _anchorFuzzedBatch(uint256 seed, uint256 sizeSeed) internal returns (bytes32[] memory tree) {
+    /// @dev A batch of 1..MAX_LEAVES fuzzed facts of one schema, anchored by the bank; returns
+    /// the tree and the commitments.
+    function _anchorFuzzedBatch(uint256 seed, uint256 sizeSeed)
+        internal
+        returns (bytes32[] memory tree, bytes32[] memory commitments)
+    {
         uint256 size = bound(sizeSeed, 1, MAX_LEAVES);
+        commitments = new bytes32[](size);
         bytes32[] memory leaves = new bytes32[](size);
         for (uint256 i = 0; i < size; ++i) {
-            leaves[i] = StandardMerkleTree.leafHash(PAYMENT_SETTLED, keccak256(abi.encode(seed, i)));
+            commitments[i] = keccak256(abi.encode(seed, i));
+            leaves[i] = StandardMerkleTree.leafHash(PAYMENT_SETTLED, commitments[i]);
         }
         tree = StandardMerkleTree.build(leaves);
         _anchor(BANK_PK, PAYMENT_SETTLED, StandardMerkleTree.root(tree), uint32(size));
     }
 
-    /// @dev The leaf at position `indexSeed` (wrapped) among the tree's leaves.
-    function _member(bytes32[] memory tree, uint256 indexSeed) internal pure returns (bytes32) {
-        uint256 firstLeaf = tree.length / 2;
-        return tree[bound(indexSeed, firstLeaf, tree.length - 1)];
+    /// @dev The commitment at position `indexSeed` (wrapped).
+    function _member(bytes32[] memory commitments, uint256 indexSeed) internal pure returns (bytes32) {
+        return commitments[bound(indexSeed, 0, commitments.length - 1)];
     }
 
-    function _expectNotInBatch(bytes32 root, bytes32 leaf, bytes32[] memory proof) internal {
-        ITaxLedger.LeafRevokeRequest memory request = _leafRevokeRequest(BANK_PK, root, leaf);
+    function _proofOf(bytes32[] memory tree, bytes32 commitment) internal pure returns (bytes32[] memory) {
+        return StandardMerkleTree.proof(tree, StandardMerkleTree.leafHash(PAYMENT_SETTLED, commitment));
+    }
+
+    function _expectNotInBatch(bytes32 root, bytes32 commitment, bytes32[] memory proof) internal {
+        ITaxLedger.LeafRevokeRequest memory request = _leafRevokeRequest(BANK_PK, root, PAYMENT_SETTLED, commitment);
         bytes memory signature = _sign(BANK_PK, request);
+        bytes32 leaf = StandardMerkleTree.leafHash(PAYMENT_SETTLED, commitment);
         vm.expectRevert(abi.encodeWithSelector(ITaxLedger.LedgerLeafNotInBatch.selector, root, leaf));
         ledger.revokeLeaf(request, proof, signature);
     }
 
     function testFuzz_RevokeLeaf_AcceptsEveryMember(uint256 seed, uint256 sizeSeed, uint256 indexSeed) public {
-        bytes32[] memory tree = _anchorFuzzedBatch(seed, sizeSeed);
+        (bytes32[] memory tree, bytes32[] memory commitments) = _anchorFuzzedBatch(seed, sizeSeed);
         bytes32 root = StandardMerkleTree.root(tree);
-        bytes32 leaf = _member(tree, indexSeed);
-        ITaxLedger.LeafRevokeRequest memory request = _leafRevokeRequest(BANK_PK, root, leaf);
+        bytes32 commitment = _member(commitments, indexSeed);
+        bytes32 leaf = StandardMerkleTree.leafHash(PAYMENT_SETTLED, commitment);
+        ITaxLedger.LeafRevokeRequest memory request = _leafRevokeRequest(BANK_PK, root, PAYMENT_SETTLED, commitment);
         bytes memory signature = _sign(BANK_PK, request);
         vm.expectEmit(address(ledger));
         emit ITaxLedger.LeafRevoked(root, leaf, BANK_ID, bank, request.reason);
-        ledger.revokeLeaf(request, StandardMerkleTree.proof(tree, leaf), signature);
-        assertEq(ledger.leafRevokedAt(root, leaf), uint64(block.number), "revoked");
+        ledger.revokeLeaf(request, _proofOf(tree, commitment), signature);
+        assertEq(ledger.leafRevokedAt(BANK_ID, root, leaf), uint64(block.number), "revoked");
     }
 
     function testFuzz_RevokeLeaf_RejectsNonMember(uint256 seed, uint256 sizeSeed, uint256 indexSeed, bytes32 other)
         public
     {
-        bytes32[] memory tree = _anchorFuzzedBatch(seed, sizeSeed);
-        bytes32 foreign = StandardMerkleTree.leafHash(PAYMENT_SETTLED, other);
-        for (uint256 i = tree.length / 2; i < tree.length; ++i) {
-            vm.assume(tree[i] != foreign);
+        (bytes32[] memory tree, bytes32[] memory commitments) = _anchorFuzzedBatch(seed, sizeSeed);
+        for (uint256 i = 0; i < commitments.length; ++i) {
+            vm.assume(commitments[i] != other);
         }
         // Whatever member's proof it borrows.
-        bytes32[] memory proof = StandardMerkleTree.proof(tree, _member(tree, indexSeed));
-        _expectNotInBatch(StandardMerkleTree.root(tree), foreign, proof);
+        bytes32[] memory proof = _proofOf(tree, _member(commitments, indexSeed));
+        _expectNotInBatch(StandardMerkleTree.root(tree), other, proof);
     }
 
     function testFuzz_RevokeLeaf_RejectsWrongProof(
@@ -128,10 +140,11 @@ contract MerkleRevocationTest is LedgerFixture {
         bytes32 noise
     ) public {
         // At least two leaves, so that a proof has something to corrupt.
-        bytes32[] memory tree = _anchorFuzzedBatch(seed, bound(sizeSeed, 2, MAX_LEAVES));
+        (bytes32[] memory tree, bytes32[] memory commitments) =
+            _anchorFuzzedBatch(seed, bound(sizeSeed, 2, MAX_LEAVES));
         bytes32 root = StandardMerkleTree.root(tree);
-        bytes32 leaf = _member(tree, indexSeed);
-        bytes32[] memory proof = StandardMerkleTree.proof(tree, leaf);
+        bytes32 commitment = _member(commitments, indexSeed);
+        bytes32[] memory proof = _proofOf(tree, commitment);
         bytes32[] memory wrong;
 
         uint256 flaw = bound(flawSeed, 0, 3);
@@ -155,10 +168,10 @@ contract MerkleRevocationTest is LedgerFixture {
             wrong[proof.length] = noise;
         } else {
             // Another member's proof.
-            bytes32 other = _member(tree, uint256(noise));
-            vm.assume(other != leaf);
-            wrong = StandardMerkleTree.proof(tree, other);
+            bytes32 other = _member(commitments, uint256(noise));
+            vm.assume(other != commitment);
+            wrong = _proofOf(tree, other);
         }
-        _expectNotInBatch(root, leaf, wrong);
+        _expectNotInBatch(root, commitment, wrong);
     }
 }

@@ -84,6 +84,8 @@ contract SignatureFailuresTest is LedgerFixture {
         ITaxLedger.LeafRevokeRequest revokeLeaf;
     }
 
+    bytes32 internal constant BATCHED_INVOICE = keccak256("batched invoice 1");
+
     bytes32 internal attestedUid;
     bytes32 internal batchRoot;
     bytes32 internal batchLeaf;
@@ -93,7 +95,7 @@ contract SignatureFailuresTest is LedgerFixture {
         super.setUp();
         attestedUid = _attest(TAX_BUREAU_PK, INVOICE_ISSUED, keccak256("invoice to revoke"));
         bytes32[] memory leaves = new bytes32[](2);
-        leaves[0] = StandardMerkleTree.leafHash(INVOICE_ISSUED, keccak256("batched invoice 1"));
+        leaves[0] = StandardMerkleTree.leafHash(INVOICE_ISSUED, BATCHED_INVOICE);
         leaves[1] = StandardMerkleTree.leafHash(INVOICE_ISSUED, keccak256("batched invoice 2"));
         batchLeaf = leaves[0];
         bytes32[] memory tree = StandardMerkleTree.build(leaves);
@@ -114,7 +116,7 @@ contract SignatureFailuresTest is LedgerFixture {
         w.attest = _attestRequest(privateKey, INVOICE_ISSUED, keccak256("new invoice"));
         w.batch = _batchRequest(INVOICE_ISSUED, keccak256("new batch"), 7);
         w.revoke = _revokeRequest(privateKey, attestedUid);
-        w.revokeLeaf = _leafRevokeRequest(privateKey, batchRoot, batchLeaf);
+        w.revokeLeaf = _leafRevokeRequest(privateKey, batchRoot, INVOICE_ISSUED, BATCHED_INVOICE);
     }
 
     function _setDeadline(Writes memory w, uint64 deadline) internal pure {
@@ -189,10 +191,10 @@ contract SignatureFailuresTest is LedgerFixture {
             _setNonce(w, ledger.nonces(taxBureau));
             _submit(_path(i), w, _signed(_path(i), w, TAX_BUREAU_PK));
         }
-        assertEq(ledger.getFact(keccak256("new invoice")).agencyId, TAX_BUREAU_ID, "attested");
-        assertEq(ledger.getBatch(keccak256("new batch")).count, 7, "anchored");
-        assertEq(ledger.getFact(attestedUid).revokedBlock, uint64(block.number), "revoked");
-        assertEq(ledger.leafRevokedAt(batchRoot, batchLeaf), uint64(block.number), "leaf revoked");
+        assertEq(ledger.getFact(TAX_BUREAU_ID, keccak256("new invoice")).agencyId, TAX_BUREAU_ID, "attested");
+        assertEq(ledger.getBatch(TAX_BUREAU_ID, keccak256("new batch")).count, 7, "anchored");
+        assertEq(ledger.getFact(TAX_BUREAU_ID, attestedUid).revokedBlock, uint64(block.number), "revoked");
+        assertEq(ledger.leafRevokedAt(TAX_BUREAU_ID, batchRoot, batchLeaf), uint64(block.number), "leaf revoked");
         assertEq(ledger.nonces(taxBureau), 4, "three nonces used");
     }
 
@@ -206,19 +208,25 @@ contract SignatureFailuresTest is LedgerFixture {
 
     function test_RevertWhen_SignerOfOtherKind_OnEveryPath() public {
         // Writes check the signer's kind against the schema; revocations need no kind check, as
-        // only the attester may revoke and its kind was checked when it wrote.
+        // an agency revokes only its own facts, whose kind was checked when it wrote them: another
+        // agency finds no such fact or batch among its own.
         uint256[2] memory keys = [BANK_PK, AUDITOR_PK];
         uint32[2] memory ids = [BANK_ID, AUDITOR_ID];
         for (uint256 k = 0; k < keys.length; ++k) {
             Writes memory w = _writes(keys[k]);
             bytes memory kindErr =
                 abi.encodeWithSelector(ITaxLedger.LedgerKindNotAllowed.selector, ids[k], INVOICE_ISSUED);
-            bytes memory attesterErr =
-                abi.encodeWithSelector(ITaxLedger.LedgerNotAttester.selector, ids[k], TAX_BUREAU_ID);
             _expectPathReverts(Path.Attest, w, keys[k], kindErr);
             _expectPathReverts(Path.AnchorBatch, w, keys[k], kindErr);
-            _expectPathReverts(Path.Revoke, w, keys[k], attesterErr);
-            _expectPathReverts(Path.RevokeLeaf, w, keys[k], attesterErr);
+            _expectPathReverts(
+                Path.Revoke, w, keys[k], abi.encodeWithSelector(ITaxLedger.LedgerUnknownFact.selector, ids[k], attestedUid)
+            );
+            _expectPathReverts(
+                Path.RevokeLeaf,
+                w,
+                keys[k],
+                abi.encodeWithSelector(ITaxLedger.LedgerUnknownBatch.selector, ids[k], batchRoot)
+            );
         }
     }
 
@@ -258,9 +266,9 @@ contract SignatureFailuresTest is LedgerFixture {
             abi.encodeWithSelector(ITaxLedger.LedgerUnauthorizedSigner.selector, newKey)
         );
         _submitEveryPath(_writes(TAX_BUREAU_PK), TAX_BUREAU_PK);
-        assertEq(ledger.getFact(keccak256("new invoice")).attestedBlock, executed, "attested by the old key");
-        assertEq(ledger.getFact(attestedUid).revokedBlock, executed, "revoked by the old key");
-        assertEq(ledger.leafRevokedAt(batchRoot, batchLeaf), executed, "leaf revoked by the old key");
+        assertEq(ledger.getFact(TAX_BUREAU_ID, keccak256("new invoice")).attestedBlock, executed, "attested by the old key");
+        assertEq(ledger.getFact(TAX_BUREAU_ID, attestedUid).revokedBlock, executed, "revoked by the old key");
+        assertEq(ledger.leafRevokedAt(TAX_BUREAU_ID, batchRoot, batchLeaf), executed, "leaf revoked by the old key");
 
         // From the next block the old key is refused on every path, even where the target is
         // already revoked: authorisation is checked first. The new key writes and revokes.
@@ -273,7 +281,7 @@ contract SignatureFailuresTest is LedgerFixture {
         _attest(NEW_TAX_BUREAU_PK, INVOICE_ISSUED, keccak256("invoice by the new key"));
         _anchor(NEW_TAX_BUREAU_PK, INVOICE_ISSUED, keccak256("batch by the new key"), 3);
         _revoke(NEW_TAX_BUREAU_PK, keccak256("new invoice"));
-        assertEq(ledger.getFact(keccak256("new invoice")).revokedBlock, executed + 1, "revoked by the new key");
+        assertEq(ledger.getFact(TAX_BUREAU_ID, keccak256("new invoice")).revokedBlock, executed + 1, "revoked by the new key");
     }
 
     function test_Suspension_TakesEffectFromTheNextBlock_OnEveryPath() public {
@@ -282,8 +290,8 @@ contract SignatureFailuresTest is LedgerFixture {
 
         // In the executing block the agency still writes and revokes on every path.
         _submitEveryPath(_writes(TAX_BUREAU_PK), TAX_BUREAU_PK);
-        assertEq(ledger.getBatch(keccak256("new batch")).anchoredBlock, executed, "anchored while suspending");
-        assertEq(ledger.getFact(attestedUid).revokedBlock, executed, "revoked while suspending");
+        assertEq(ledger.getBatch(TAX_BUREAU_ID, keccak256("new batch")).anchoredBlock, executed, "anchored while suspending");
+        assertEq(ledger.getFact(TAX_BUREAU_ID, attestedUid).revokedBlock, executed, "revoked while suspending");
 
         _nextBlock();
         Writes memory late = _writes(TAX_BUREAU_PK);
@@ -302,8 +310,8 @@ contract SignatureFailuresTest is LedgerFixture {
         uint64 reinstated = _nextBlock();
         _submit(Path.Attest, late, _signed(Path.Attest, late, TAX_BUREAU_PK));
         _submit(Path.AnchorBatch, late, _signed(Path.AnchorBatch, late, TAX_BUREAU_PK));
-        assertEq(ledger.getFact(keccak256("late invoice")).attestedBlock, reinstated, "attested once reinstated");
-        assertEq(ledger.getBatch(keccak256("late batch")).anchoredBlock, reinstated, "anchored once reinstated");
+        assertEq(ledger.getFact(TAX_BUREAU_ID, keccak256("late invoice")).attestedBlock, reinstated, "attested once reinstated");
+        assertEq(ledger.getBatch(TAX_BUREAU_ID, keccak256("late batch")).anchoredBlock, reinstated, "anchored once reinstated");
     }
 
     function test_RevertWhen_KeyRotatedOut_OnEveryPath() public {
@@ -504,10 +512,10 @@ contract SignatureFailuresTest is LedgerFixture {
         signature = _sign(TAX_BUREAU_PK, request);
         vm.expectEmit(address(ledger));
         emit ITaxLedger.Attested(
-            commitment, TAX_RATING, subject, TAX_BUREAU_ID, taxBureau, bytes32(0), request.expiration
+            commitment, TAX_BUREAU_ID, subject, TAX_RATING, taxBureau, bytes32(0), request.expiration
         );
         assertEq(ledger.attest(request, signature), commitment, "uid");
-        assertEq(ledger.getFact(commitment).expiration, request.expiration, "expiration");
+        assertEq(ledger.getFact(TAX_BUREAU_ID, commitment).expiration, request.expiration, "expiration");
         assertEq(ledger.nonces(taxBureau), 2, "nonce");
     }
 

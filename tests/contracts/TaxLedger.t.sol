@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
+import {Hashes} from "@openzeppelin/contracts/utils/cryptography/Hashes.sol";
+
 import {IConsortium} from "../../contracts/interfaces/IConsortium.sol";
 import {ITaxLedger} from "../../contracts/interfaces/ITaxLedger.sol";
 
@@ -19,37 +21,44 @@ abstract contract LedgerWriteFixture is LedgerFixture {
         );
     }
 
-    /// @dev Anchors a tree of `count` facts of `schemaId` (commitments derived from `label`) and
-    /// returns the tree; its leaves are at the end of the array.
+    /// @dev The commitment of fact `i` of the batch labelled `label`.
+    function _commitment(string memory label, uint256 i) internal pure returns (bytes32) {
+        return keccak256(abi.encode(label, i));
+    }
+
+    /// @dev Anchors a tree of `count` facts of `schemaId` (commitments `_commitment(label, i)`)
+    /// and returns the tree; its leaves are at the end of the array.
     function _anchorTree(uint256 privateKey, bytes32 schemaId, string memory label, uint256 count)
         internal
         returns (bytes32[] memory tree)
     {
         bytes32[] memory leaves = new bytes32[](count);
         for (uint256 i = 0; i < count; ++i) {
-            leaves[i] = StandardMerkleTree.leafHash(schemaId, keccak256(abi.encode(label, i)));
+            leaves[i] = StandardMerkleTree.leafHash(schemaId, _commitment(label, i));
         }
         tree = StandardMerkleTree.build(leaves);
         _anchor(privateKey, schemaId, StandardMerkleTree.root(tree), uint32(count));
     }
 
-    function _assertFact(bytes32 uid, uint32 agencyId, uint32 schemaIndex, uint64 attestedBlock, uint64 revokedBlock)
+    /// @dev The fact `uid` of agency `agencyId` as stored (all zero: the agency has none).
+    function _assertFact(uint32 agencyId, bytes32 uid, uint32 schemaIndex, uint64 attestedBlock, uint64 revokedBlock)
         internal
         view
     {
-        ITaxLedger.Fact memory fact = ledger.getFact(uid);
-        assertEq(fact.agencyId, agencyId, "fact agencyId");
+        ITaxLedger.Fact memory fact = ledger.getFact(agencyId, uid);
+        assertEq(fact.agencyId, attestedBlock == 0 ? 0 : agencyId, "fact agencyId");
         assertEq(fact.schemaIndex, schemaIndex, "fact schemaIndex");
         assertEq(fact.attestedBlock, attestedBlock, "fact attestedBlock");
         assertEq(fact.revokedBlock, revokedBlock, "fact revokedBlock");
     }
 
-    function _assertBatch(bytes32 root, uint32 agencyId, uint32 schemaIndex, uint64 anchoredBlock, uint32 count)
+    /// @dev The batch `root` of agency `agencyId` as stored (all zero: the agency has none).
+    function _assertBatch(uint32 agencyId, bytes32 root, uint32 schemaIndex, uint64 anchoredBlock, uint32 count)
         internal
         view
     {
-        ITaxLedger.Batch memory batch = ledger.getBatch(root);
-        assertEq(batch.agencyId, agencyId, "batch agencyId");
+        ITaxLedger.Batch memory batch = ledger.getBatch(agencyId, root);
+        assertEq(batch.agencyId, anchoredBlock == 0 ? 0 : agencyId, "batch agencyId");
         assertEq(batch.schemaIndex, schemaIndex, "batch schemaIndex");
         assertEq(batch.anchoredBlock, anchoredBlock, "batch anchoredBlock");
         assertEq(batch.count, count, "batch count");
@@ -76,14 +85,14 @@ contract AttestTest is LedgerWriteFixture {
 
         vm.expectEmit(address(ledger));
         emit ITaxLedger.Attested(
-            RATING, TAX_RATING, request.subject, TAX_BUREAU_ID, taxBureau, bytes32(0), request.expiration
+            RATING, TAX_BUREAU_ID, request.subject, TAX_RATING, taxBureau, bytes32(0), request.expiration
         );
         vm.prank(relayer);
         bytes32 uid = ledger.attest(request, signature);
 
         assertEq(uid, RATING, "uid is the commitment");
-        _assertFact(uid, TAX_BUREAU_ID, 4, uint64(block.number), 0);
-        assertEq(ledger.getFact(uid).expiration, request.expiration, "expiration");
+        _assertFact(TAX_BUREAU_ID, uid, 4, uint64(block.number), 0);
+        assertEq(ledger.getFact(TAX_BUREAU_ID, uid).expiration, request.expiration, "expiration");
         assertEq(ledger.nonces(taxBureau), 1, "nonce used");
         assertEq(ledger.nonces(relayer), 0, "relayer's nonce untouched");
     }
@@ -95,18 +104,18 @@ contract AttestTest is LedgerWriteFixture {
         _attest(TAX_BUREAU_PK, TAX_RATING, keccak256("rating"));
         _attest(BANK_PK, BANK_DECISION, keccak256("decision"));
         _attest(BANK_PK, NON_REVOCABLE, keccak256("non-revocable"));
-        _assertFact(keccak256("invoice"), TAX_BUREAU_ID, 1, uint64(block.number), 0);
-        _assertFact(keccak256("payment"), BANK_ID, 2, uint64(block.number), 0);
-        _assertFact(keccak256("registration"), MARKET_REGULATOR_ID, 3, uint64(block.number), 0);
-        _assertFact(keccak256("rating"), TAX_BUREAU_ID, 4, uint64(block.number), 0);
-        _assertFact(keccak256("decision"), BANK_ID, 5, uint64(block.number), 0);
-        _assertFact(keccak256("non-revocable"), BANK_ID, 6, uint64(block.number), 0);
+        _assertFact(TAX_BUREAU_ID, keccak256("invoice"), 1, uint64(block.number), 0);
+        _assertFact(BANK_ID, keccak256("payment"), 2, uint64(block.number), 0);
+        _assertFact(MARKET_REGULATOR_ID, keccak256("registration"), 3, uint64(block.number), 0);
+        _assertFact(TAX_BUREAU_ID, keccak256("rating"), 4, uint64(block.number), 0);
+        _assertFact(BANK_ID, keccak256("decision"), 5, uint64(block.number), 0);
+        _assertFact(BANK_ID, keccak256("non-revocable"), 6, uint64(block.number), 0);
         assertEq(ledger.nonces(taxBureau), 2, "tax bureau nonces");
         assertEq(ledger.nonces(bank), 3, "bank nonces");
     }
 
     function test_Attest_UnknownFactReadsAsZero() public view {
-        _assertFact(RATING, 0, 0, 0, 0);
+        _assertFact(TAX_BUREAU_ID, RATING, 0, 0, 0);
     }
 
     function test_Attest_RevertWhen_CommitmentZero() public {
@@ -120,14 +129,13 @@ contract AttestTest is LedgerWriteFixture {
         _attest(TAX_BUREAU_PK, TAX_RATING, RATING);
         ITaxLedger.AttestRequest memory again = _attestRequest(TAX_BUREAU_PK, TAX_RATING, RATING);
         bytes memory signature = _sign(TAX_BUREAU_PK, again);
-        vm.expectRevert(abi.encodeWithSelector(ITaxLedger.LedgerDuplicateCommitment.selector, RATING));
+        vm.expectRevert(abi.encodeWithSelector(ITaxLedger.LedgerDuplicateCommitment.selector, TAX_BUREAU_ID, RATING));
         ledger.attest(again, signature);
-
-        // A uid is global: another agency on another schema cannot reuse it either.
-        ITaxLedger.AttestRequest memory other = _attestRequest(BANK_PK, BANK_DECISION, RATING);
-        signature = _sign(BANK_PK, other);
-        vm.expectRevert(abi.encodeWithSelector(ITaxLedger.LedgerDuplicateCommitment.selector, RATING));
-        ledger.attest(other, signature);
+        // Within the agency a uid is taken under every schema.
+        ITaxLedger.AttestRequest memory otherSchema = _attestRequest(TAX_BUREAU_PK, INVOICE_ISSUED, RATING);
+        signature = _sign(TAX_BUREAU_PK, otherSchema);
+        vm.expectRevert(abi.encodeWithSelector(ITaxLedger.LedgerDuplicateCommitment.selector, TAX_BUREAU_ID, RATING));
+        ledger.attest(otherSchema, signature);
     }
 
     function test_Attest_RevertWhen_SchemaUnknown() public {
@@ -151,10 +159,10 @@ contract AttestTest is LedgerWriteFixture {
         ITaxLedger.AttestRequest memory valid = _attestRequest(TAX_BUREAU_PK, TAX_RATING, RATING);
         valid.expiration = nowTime + 1;
         _attest(TAX_BUREAU_PK, valid);
-        assertEq(ledger.getFact(RATING).expiration, nowTime + 1, "expires a second from now");
+        assertEq(ledger.getFact(TAX_BUREAU_ID, RATING).expiration, nowTime + 1, "expires a second from now");
         // 0 means "never expires".
         _attest(TAX_BUREAU_PK, TAX_RATING, keccak256("forever"));
-        assertEq(ledger.getFact(keccak256("forever")).expiration, 0, "never expires");
+        assertEq(ledger.getFact(TAX_BUREAU_ID, keccak256("forever")).expiration, 0, "never expires");
     }
 
     function test_Attest_SupersedesOwnFactOfSameSchema() public {
@@ -166,12 +174,12 @@ contract AttestTest is LedgerWriteFixture {
         request.refUID = RATING;
 
         vm.expectEmit(address(ledger));
-        emit ITaxLedger.Attested(corrected, TAX_RATING, request.subject, TAX_BUREAU_ID, taxBureau, RATING, 0);
+        emit ITaxLedger.Attested(corrected, TAX_BUREAU_ID, request.subject, TAX_RATING, taxBureau, RATING, 0);
         _attest(TAX_BUREAU_PK, request);
 
         // Supersession is a pointer for auditors; the old fact is not revoked by it.
-        _assertFact(RATING, TAX_BUREAU_ID, 4, firstBlock, 0);
-        _assertFact(corrected, TAX_BUREAU_ID, 4, uint64(block.number), 0);
+        _assertFact(TAX_BUREAU_ID, RATING, 4, firstBlock, 0);
+        _assertFact(TAX_BUREAU_ID, corrected, 4, uint64(block.number), 0);
     }
 
     function _assertInvalidReference(uint256 privateKey, bytes32 schemaId, bytes32 refUID) internal {
@@ -210,7 +218,9 @@ contract AttestTest is LedgerWriteFixture {
         ITaxLedger.AttestRequest memory request = _attestRequest(newKey, TAX_RATING, keccak256("corrected"));
         request.refUID = RATING;
         _attest(newKey, request);
-        assertEq(ledger.getFact(keccak256("corrected")).agencyId, TAX_BUREAU_ID, "superseded by the same agency");
+        assertEq(
+            ledger.getFact(TAX_BUREAU_ID, keccak256("corrected")).agencyId, TAX_BUREAU_ID, "superseded by the same agency"
+        );
     }
 }
 
@@ -225,13 +235,13 @@ contract AnchorBatchTest is LedgerWriteFixture {
         vm.prank(relayer);
         ledger.anchorBatch(request, signature);
 
-        _assertBatch(ROOT, TAX_BUREAU_ID, 1, uint64(block.number), 1000);
+        _assertBatch(TAX_BUREAU_ID, ROOT, 1, uint64(block.number), 1000);
         // A batch is replay-protected by its root, not by a nonce.
         assertEq(ledger.nonces(taxBureau), 0, "nonce untouched");
     }
 
     function test_AnchorBatch_UnknownRootReadsAsZero() public view {
-        _assertBatch(ROOT, 0, 0, 0, 0);
+        _assertBatch(TAX_BUREAU_ID, ROOT, 0, 0, 0);
     }
 
     function test_AnchorBatch_RevertWhen_RootZero() public {
@@ -260,29 +270,29 @@ contract AnchorBatchTest is LedgerWriteFixture {
         ITaxLedger.BatchRequest memory request = _batchRequest(INVOICE_ISSUED, ROOT, 10);
         bytes memory signature = _sign(TAX_BUREAU_PK, request);
         ledger.anchorBatch(request, signature);
-        vm.expectRevert(abi.encodeWithSelector(ITaxLedger.LedgerDuplicateRoot.selector, ROOT));
+        vm.expectRevert(abi.encodeWithSelector(ITaxLedger.LedgerDuplicateRoot.selector, TAX_BUREAU_ID, ROOT));
         ledger.anchorBatch(request, signature);
     }
 
     function test_AnchorBatch_RevertWhen_RootDuplicate() public {
         _anchor(TAX_BUREAU_PK, INVOICE_ISSUED, ROOT, 10);
-        // Re-signed with another deadline or count, and by another agency on another schema.
+        // Re-signed by the same agency with another count, or under another of its schemas.
         ITaxLedger.BatchRequest memory again = _batchRequest(INVOICE_ISSUED, ROOT, 11);
         bytes memory signature = _sign(TAX_BUREAU_PK, again);
-        vm.expectRevert(abi.encodeWithSelector(ITaxLedger.LedgerDuplicateRoot.selector, ROOT));
+        vm.expectRevert(abi.encodeWithSelector(ITaxLedger.LedgerDuplicateRoot.selector, TAX_BUREAU_ID, ROOT));
         ledger.anchorBatch(again, signature);
-        ITaxLedger.BatchRequest memory other = _batchRequest(PAYMENT_SETTLED, ROOT, 10);
-        signature = _sign(BANK_PK, other);
-        vm.expectRevert(abi.encodeWithSelector(ITaxLedger.LedgerDuplicateRoot.selector, ROOT));
-        ledger.anchorBatch(other, signature);
+        ITaxLedger.BatchRequest memory otherSchema = _batchRequest(TAX_RATING, ROOT, 10);
+        signature = _sign(TAX_BUREAU_PK, otherSchema);
+        vm.expectRevert(abi.encodeWithSelector(ITaxLedger.LedgerDuplicateRoot.selector, TAX_BUREAU_ID, ROOT));
+        ledger.anchorBatch(otherSchema, signature);
     }
 
     function test_AnchorBatch_RootAndFactUidsAreSeparate() public {
         // A root and a single fact live in separate maps; neither blocks the other.
         _anchor(TAX_BUREAU_PK, INVOICE_ISSUED, ROOT, 10);
         _attest(TAX_BUREAU_PK, INVOICE_ISSUED, ROOT);
-        assertEq(ledger.getFact(ROOT).agencyId, TAX_BUREAU_ID, "fact");
-        assertEq(ledger.getBatch(ROOT).agencyId, TAX_BUREAU_ID, "batch");
+        assertEq(ledger.getFact(TAX_BUREAU_ID, ROOT).agencyId, TAX_BUREAU_ID, "fact");
+        assertEq(ledger.getBatch(TAX_BUREAU_ID, ROOT).agencyId, TAX_BUREAU_ID, "batch");
     }
 }
 
@@ -304,7 +314,7 @@ contract RevokeTest is LedgerWriteFixture {
         vm.prank(relayer);
         ledger.revoke(request, signature);
 
-        _assertFact(PAYMENT, BANK_ID, 2, attestedBlock, revokedBlock);
+        _assertFact(BANK_ID, PAYMENT, 2, attestedBlock, revokedBlock);
         assertEq(ledger.nonces(bank), 2, "nonce used");
     }
 
@@ -312,16 +322,18 @@ contract RevokeTest is LedgerWriteFixture {
         bytes32 unknown = keccak256("payment 43");
         ITaxLedger.RevokeRequest memory request = _revokeRequest(BANK_PK, unknown);
         bytes memory signature = _sign(BANK_PK, request);
-        vm.expectRevert(abi.encodeWithSelector(ITaxLedger.LedgerUnknownFact.selector, unknown));
+        vm.expectRevert(abi.encodeWithSelector(ITaxLedger.LedgerUnknownFact.selector, BANK_ID, unknown));
         ledger.revoke(request, signature);
     }
 
     function test_Revoke_RevertWhen_NotAttester() public {
+        // Another agency's revocation looks among its own facts, where the uid is not.
         _addSecondBank();
         ITaxLedger.RevokeRequest memory request = _revokeRequest(SECOND_BANK_PK, PAYMENT);
         bytes memory signature = _sign(SECOND_BANK_PK, request);
-        vm.expectRevert(abi.encodeWithSelector(ITaxLedger.LedgerNotAttester.selector, SECOND_BANK_ID, BANK_ID));
+        vm.expectRevert(abi.encodeWithSelector(ITaxLedger.LedgerUnknownFact.selector, SECOND_BANK_ID, PAYMENT));
         ledger.revoke(request, signature);
+        _assertFact(BANK_ID, PAYMENT, 2, uint64(START_BLOCK), 0);
     }
 
     function test_Revoke_RevertWhen_SchemaNotRevocable() public {
@@ -344,7 +356,7 @@ contract RevokeTest is LedgerWriteFixture {
         uint256 newKey = uint256(keccak256("taxledger.test.key.bank.2"));
         _rotateKey(BANK_ID, newKey);
         _revoke(newKey, PAYMENT);
-        assertEq(ledger.getFact(PAYMENT).revokedBlock, uint64(block.number), "revoked through the new key");
+        assertEq(ledger.getFact(BANK_ID, PAYMENT).revokedBlock, uint64(block.number), "revoked through the new key");
         assertEq(ledger.nonces(vm.addr(newKey)), 1, "the new key has its own nonces");
     }
 
@@ -356,94 +368,267 @@ contract RevokeTest is LedgerWriteFixture {
         vm.warp(block.timestamp + 2);
         _revoke(BANK_PK, keccak256("short-lived"));
         _revoke(BANK_PK, PAYMENT);
-        assertEq(ledger.getFact(PAYMENT).revokedBlock, uint64(block.number), "superseded fact revoked");
+        assertEq(ledger.getFact(BANK_ID, PAYMENT).revokedBlock, uint64(block.number), "superseded fact revoked");
     }
 }
 
 contract RevokeLeafTest is LedgerWriteFixture {
     bytes32[] internal tree;
     bytes32 internal root;
+    bytes32 internal commitment;
     bytes32 internal leaf;
 
     function setUp() public override {
         super.setUp();
         tree = _anchorTree(TAX_BUREAU_PK, INVOICE_ISSUED, "invoices", 3);
         root = StandardMerkleTree.root(tree);
-        leaf = tree[tree.length - 1];
+        commitment = _commitment("invoices", 0);
+        leaf = StandardMerkleTree.leafHash(INVOICE_ISSUED, commitment);
+    }
+
+    function _proof(bytes32 aLeaf) internal view returns (bytes32[] memory) {
+        return StandardMerkleTree.proof(tree, aLeaf);
     }
 
     function test_RevokeLeaf_MarksLeafAndEmits() public {
         uint64 revokedBlock = _nextBlock();
-        ITaxLedger.LeafRevokeRequest memory request = _leafRevokeRequest(TAX_BUREAU_PK, root, leaf);
-        bytes32[] memory proof = StandardMerkleTree.proof(tree, leaf);
+        ITaxLedger.LeafRevokeRequest memory request =
+            _leafRevokeRequest(TAX_BUREAU_PK, root, INVOICE_ISSUED, commitment);
         bytes memory signature = _sign(TAX_BUREAU_PK, request);
         vm.expectEmit(address(ledger));
         emit ITaxLedger.LeafRevoked(root, leaf, TAX_BUREAU_ID, taxBureau, request.reason);
         vm.prank(relayer);
-        ledger.revokeLeaf(request, proof, signature);
+        ledger.revokeLeaf(request, _proof(leaf), signature);
 
-        assertEq(ledger.leafRevokedAt(root, leaf), revokedBlock, "leaf revoked");
-        assertEq(ledger.leafRevokedAt(root, tree[tree.length - 2]), 0, "sibling untouched");
-        assertEq(ledger.getBatch(root).count, 3, "batch untouched");
+        assertEq(ledger.leafRevokedAt(TAX_BUREAU_ID, root, leaf), revokedBlock, "leaf revoked");
+        bytes32 sibling = StandardMerkleTree.leafHash(INVOICE_ISSUED, _commitment("invoices", 1));
+        assertEq(ledger.leafRevokedAt(TAX_BUREAU_ID, root, sibling), 0, "sibling untouched");
+        assertEq(ledger.getBatch(TAX_BUREAU_ID, root).count, 3, "batch untouched");
         assertEq(ledger.nonces(taxBureau), 1, "nonce used");
     }
 
     function test_RevokeLeaf_RevertWhen_BatchUnknown() public {
         bytes32 unknown = keccak256("unknown root");
-        ITaxLedger.LeafRevokeRequest memory request = _leafRevokeRequest(TAX_BUREAU_PK, unknown, leaf);
+        ITaxLedger.LeafRevokeRequest memory request =
+            _leafRevokeRequest(TAX_BUREAU_PK, unknown, INVOICE_ISSUED, commitment);
         bytes memory signature = _sign(TAX_BUREAU_PK, request);
-        vm.expectRevert(abi.encodeWithSelector(ITaxLedger.LedgerUnknownBatch.selector, unknown));
-        ledger.revokeLeaf(request, StandardMerkleTree.proof(tree, leaf), signature);
+        vm.expectRevert(abi.encodeWithSelector(ITaxLedger.LedgerUnknownBatch.selector, TAX_BUREAU_ID, unknown));
+        ledger.revokeLeaf(request, _proof(leaf), signature);
     }
 
     function test_RevokeLeaf_RevertWhen_NotAttester() public {
+        // Another agency's revocation looks among its own batches, where the root is not.
         _addSecondBank();
         bytes32[] memory paymentTree = _anchorTree(BANK_PK, PAYMENT_SETTLED, "payments", 2);
         bytes32 paymentRoot = StandardMerkleTree.root(paymentTree);
-        bytes32 paymentLeaf = paymentTree[1];
-        ITaxLedger.LeafRevokeRequest memory request = _leafRevokeRequest(SECOND_BANK_PK, paymentRoot, paymentLeaf);
+        bytes32 payment = _commitment("payments", 1);
+        bytes32 paymentLeaf = StandardMerkleTree.leafHash(PAYMENT_SETTLED, payment);
+        ITaxLedger.LeafRevokeRequest memory request =
+            _leafRevokeRequest(SECOND_BANK_PK, paymentRoot, PAYMENT_SETTLED, payment);
         bytes memory signature = _sign(SECOND_BANK_PK, request);
-        vm.expectRevert(abi.encodeWithSelector(ITaxLedger.LedgerNotAttester.selector, SECOND_BANK_ID, BANK_ID));
+        vm.expectRevert(abi.encodeWithSelector(ITaxLedger.LedgerUnknownBatch.selector, SECOND_BANK_ID, paymentRoot));
         ledger.revokeLeaf(request, StandardMerkleTree.proof(paymentTree, paymentLeaf), signature);
     }
 
     function test_RevokeLeaf_RevertWhen_SchemaNotRevocable() public {
         bytes32[] memory permanent = _anchorTree(TAX_BUREAU_PK, NON_REVOCABLE, "permanent", 2);
         bytes32 permanentRoot = StandardMerkleTree.root(permanent);
-        ITaxLedger.LeafRevokeRequest memory request = _leafRevokeRequest(TAX_BUREAU_PK, permanentRoot, permanent[1]);
+        bytes32 fact = _commitment("permanent", 1);
+        ITaxLedger.LeafRevokeRequest memory request =
+            _leafRevokeRequest(TAX_BUREAU_PK, permanentRoot, NON_REVOCABLE, fact);
         bytes memory signature = _sign(TAX_BUREAU_PK, request);
         vm.expectRevert(abi.encodeWithSelector(ITaxLedger.LedgerNotRevocable.selector, NON_REVOCABLE));
-        ledger.revokeLeaf(request, StandardMerkleTree.proof(permanent, permanent[1]), signature);
+        ledger.revokeLeaf(
+            request, StandardMerkleTree.proof(permanent, StandardMerkleTree.leafHash(NON_REVOCABLE, fact)), signature
+        );
     }
 
     function test_RevokeLeaf_RevertWhen_AlreadyRevoked() public {
-        _revokeLeaf(TAX_BUREAU_PK, root, leaf, StandardMerkleTree.proof(tree, leaf));
-        ITaxLedger.LeafRevokeRequest memory request = _leafRevokeRequest(TAX_BUREAU_PK, root, leaf);
-        bytes32[] memory proof = StandardMerkleTree.proof(tree, leaf);
+        _revokeLeaf(TAX_BUREAU_PK, root, INVOICE_ISSUED, commitment, _proof(leaf));
+        ITaxLedger.LeafRevokeRequest memory request =
+            _leafRevokeRequest(TAX_BUREAU_PK, root, INVOICE_ISSUED, commitment);
         bytes memory signature = _sign(TAX_BUREAU_PK, request);
         vm.expectRevert(abi.encodeWithSelector(ITaxLedger.LedgerAlreadyRevoked.selector, leaf));
-        ledger.revokeLeaf(request, proof, signature);
+        ledger.revokeLeaf(request, _proof(leaf), signature);
     }
 
-    function _assertNotInBatch(bytes32 aLeaf, bytes32[] memory proof) internal {
-        ITaxLedger.LeafRevokeRequest memory request = _leafRevokeRequest(TAX_BUREAU_PK, root, aLeaf);
+    function test_RevokeLeaf_RevertWhen_SchemaIsNotTheBatchs() public {
+        // The same commitment under another schema names another fact, which this batch lacks.
+        ITaxLedger.LeafRevokeRequest memory request = _leafRevokeRequest(TAX_BUREAU_PK, root, TAX_RATING, commitment);
         bytes memory signature = _sign(TAX_BUREAU_PK, request);
-        vm.expectRevert(abi.encodeWithSelector(ITaxLedger.LedgerLeafNotInBatch.selector, root, aLeaf));
+        vm.expectRevert(
+            abi.encodeWithSelector(ITaxLedger.LedgerSchemaMismatch.selector, root, INVOICE_ISSUED, TAX_RATING)
+        );
+        ledger.revokeLeaf(request, _proof(leaf), signature);
+    }
+
+    function _assertNotInBatch(bytes32 aCommitment, bytes32[] memory proof) internal {
+        ITaxLedger.LeafRevokeRequest memory request =
+            _leafRevokeRequest(TAX_BUREAU_PK, root, INVOICE_ISSUED, aCommitment);
+        bytes memory signature = _sign(TAX_BUREAU_PK, request);
+        bytes32 computed = StandardMerkleTree.leafHash(INVOICE_ISSUED, aCommitment);
+        vm.expectRevert(abi.encodeWithSelector(ITaxLedger.LedgerLeafNotInBatch.selector, root, computed));
         ledger.revokeLeaf(request, proof, signature);
     }
 
     function test_RevokeLeaf_RevertWhen_LeafNotInBatch() public {
-        bytes32[] memory proof = StandardMerkleTree.proof(tree, leaf);
-        // A leaf of another batch, with a member's proof.
-        _assertNotInBatch(StandardMerkleTree.leafHash(INVOICE_ISSUED, keccak256("elsewhere")), proof);
-        // The same commitment under another schema is another leaf.
-        _assertNotInBatch(StandardMerkleTree.leafHash(TAX_RATING, keccak256(abi.encode("invoices", 0))), proof);
+        bytes32[] memory proof = _proof(leaf);
+        // A fact of another batch, with a member's proof.
+        _assertNotInBatch(keccak256("elsewhere"), proof);
         // A member with another member's proof, with no proof, and with a corrupted proof.
-        _assertNotInBatch(leaf, StandardMerkleTree.proof(tree, tree[tree.length - 2]));
-        _assertNotInBatch(leaf, new bytes32[](0));
+        bytes32 sibling = StandardMerkleTree.leafHash(INVOICE_ISSUED, _commitment("invoices", 1));
+        _assertNotInBatch(commitment, _proof(sibling));
+        _assertNotInBatch(commitment, new bytes32[](0));
         proof[0] = bytes32(uint256(proof[0]) ^ 1);
-        _assertNotInBatch(leaf, proof);
+        _assertNotInBatch(commitment, proof);
         assertEq(ledger.nonces(taxBureau), 0, "failed revocations use no nonce");
+    }
+
+    /// @dev The attack that a revocation by leaf allowed: revoking an inner node (the hash of two
+    /// siblings) with the rest of a proof. The node with that proof does reach the root, but
+    /// named as a commitment it is hashed into a leaf, which the batch does not hold.
+    function test_RevokeLeaf_RevertWhen_InnerNodeGiven() public {
+        // Three leaves: node 1 is the inner node over leaves 3 and 4, its sibling leaf 2.
+        bytes32 inner = tree[1];
+        bytes32[] memory rest = StandardMerkleTree.proofAt(tree, 1);
+        assertEq(rest.length, 1, "one step from the inner node to the root");
+        assertEq(Hashes.commutativeKeccak256(inner, rest[0]), root, "the inner node reaches the root");
+        _assertNotInBatch(inner, rest);
+        for (uint256 i = 2; i < tree.length; ++i) {
+            assertEq(ledger.leafRevokedAt(TAX_BUREAU_ID, root, tree[i]), 0, "every real leaf unrevoked");
+        }
+        assertEq(ledger.leafRevokedAt(TAX_BUREAU_ID, root, inner), 0, "the inner node unrevoked");
+        assertEq(ledger.nonces(taxBureau), 0, "no nonce used");
+    }
+
+    /// @dev Every inner node of a fuzzed batch, with the rest of its proof, is refused.
+    function testFuzz_RevokeLeaf_RefusesEveryInnerNode(uint256 seed, uint256 sizeSeed) public {
+        uint256 size = bound(sizeSeed, 2, 16);
+        bytes32[] memory leaves = new bytes32[](size);
+        for (uint256 i = 0; i < size; ++i) {
+            leaves[i] = StandardMerkleTree.leafHash(INVOICE_ISSUED, keccak256(abi.encode(seed, i)));
+        }
+        bytes32[] memory fuzzed = StandardMerkleTree.build(leaves);
+        bytes32 fuzzedRoot = StandardMerkleTree.root(fuzzed);
+        _anchor(TAX_BUREAU_PK, INVOICE_ISSUED, fuzzedRoot, uint32(size));
+        // Inner nodes are at 1 .. size - 2 (0 is the root, the leaves follow).
+        for (uint256 node = 1; node < size - 1; ++node) {
+            ITaxLedger.LeafRevokeRequest memory request =
+                _leafRevokeRequest(TAX_BUREAU_PK, fuzzedRoot, INVOICE_ISSUED, fuzzed[node]);
+            bytes memory signature = _sign(TAX_BUREAU_PK, request);
+            bytes32 computed = StandardMerkleTree.leafHash(INVOICE_ISSUED, fuzzed[node]);
+            vm.expectRevert(abi.encodeWithSelector(ITaxLedger.LedgerLeafNotInBatch.selector, fuzzedRoot, computed));
+            ledger.revokeLeaf(request, StandardMerkleTree.proofAt(fuzzed, node), signature);
+        }
+    }
+}
+
+/// @notice Facts and batches belong to the agency that wrote them. A member that sees another
+/// agency's write pending could once write the same root or commitment first, under its own key
+/// and even under another schema, so that the honest write reverted as a duplicate and the thief
+/// held the root. Now the honest write goes through, each agency keeps its own record, and
+/// neither can revoke or supersede the other's.
+contract AgencyScopingTest is LedgerWriteFixture {
+    bytes32[] internal invoices;
+    bytes32 internal root;
+
+    function setUp() public override {
+        super.setUp();
+        bytes32[] memory leaves = new bytes32[](3);
+        for (uint256 i = 0; i < leaves.length; ++i) {
+            leaves[i] = StandardMerkleTree.leafHash(INVOICE_ISSUED, _commitment("invoices", i));
+        }
+        invoices = StandardMerkleTree.build(leaves);
+        root = StandardMerkleTree.root(invoices);
+    }
+
+    function test_FrontRunRoot_UnderAnotherSchema_DoesNotBlockTheVictim() public {
+        // The tax bureau's request is signed and pending; the bank sees its root and anchors it
+        // first, under its own key and a payment schema.
+        ITaxLedger.BatchRequest memory victim = _batchRequest(INVOICE_ISSUED, root, 3);
+        bytes memory victimSignature = _sign(TAX_BUREAU_PK, victim);
+        _anchor(BANK_PK, PAYMENT_SETTLED, root, 3);
+
+        vm.expectEmit(address(ledger));
+        emit ITaxLedger.BatchAnchored(root, INVOICE_ISSUED, TAX_BUREAU_ID, taxBureau, 3);
+        vm.prank(relayer);
+        ledger.anchorBatch(victim, victimSignature);
+
+        _assertBatch(TAX_BUREAU_ID, root, 1, uint64(block.number), 3);
+        _assertBatch(BANK_ID, root, 2, uint64(block.number), 3);
+    }
+
+    function test_FrontRunRoot_UnderTheSameSchema_DoesNotBlockTheVictim() public {
+        _addSecondBank();
+        bytes32[] memory payments = _treeOf(PAYMENT_SETTLED, "payments", 2);
+        bytes32 paymentRoot = StandardMerkleTree.root(payments);
+        _anchor(SECOND_BANK_PK, PAYMENT_SETTLED, paymentRoot, 2);
+        _anchor(BANK_PK, PAYMENT_SETTLED, paymentRoot, 2);
+        _assertBatch(BANK_ID, paymentRoot, 2, uint64(block.number), 2);
+        _assertBatch(SECOND_BANK_ID, paymentRoot, 2, uint64(block.number), 2);
+    }
+
+    function test_FrontRunRoot_ThiefCannotRevokeTheVictimsLeaves() public {
+        _anchor(BANK_PK, PAYMENT_SETTLED, root, 3);
+        _anchor(TAX_BUREAU_PK, INVOICE_ISSUED, root, 3);
+        bytes32 commitment = _commitment("invoices", 1);
+        bytes32 leaf = StandardMerkleTree.leafHash(INVOICE_ISSUED, commitment);
+        bytes32[] memory proof = StandardMerkleTree.proof(invoices, leaf);
+
+        // Under the victim's schema: the thief's batch of that root is of another schema.
+        ITaxLedger.LeafRevokeRequest memory asVictim = _leafRevokeRequest(BANK_PK, root, INVOICE_ISSUED, commitment);
+        bytes memory signature = _sign(BANK_PK, asVictim);
+        vm.expectRevert(
+            abi.encodeWithSelector(ITaxLedger.LedgerSchemaMismatch.selector, root, PAYMENT_SETTLED, INVOICE_ISSUED)
+        );
+        ledger.revokeLeaf(asVictim, proof, signature);
+        // Under its own schema: that leaf is not in the tree.
+        ITaxLedger.LeafRevokeRequest memory asThief = _leafRevokeRequest(BANK_PK, root, PAYMENT_SETTLED, commitment);
+        signature = _sign(BANK_PK, asThief);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ITaxLedger.LedgerLeafNotInBatch.selector,
+                root,
+                StandardMerkleTree.leafHash(PAYMENT_SETTLED, commitment)
+            )
+        );
+        ledger.revokeLeaf(asThief, proof, signature);
+        assertEq(ledger.leafRevokedAt(TAX_BUREAU_ID, root, leaf), 0, "the victim's leaf stands");
+
+        // The victim revokes its own leaf; the thief's record of the root is untouched.
+        _revokeLeaf(TAX_BUREAU_PK, root, INVOICE_ISSUED, commitment, proof);
+        assertEq(ledger.leafRevokedAt(TAX_BUREAU_ID, root, leaf), uint64(block.number), "revoked by the victim");
+        assertEq(ledger.leafRevokedAt(BANK_ID, root, leaf), 0, "not in the thief's record");
+    }
+
+    function test_FrontRunCommitment_UnderAnotherSchema_DoesNotBlockTheVictim() public {
+        bytes32 rating = keccak256("rating 2025 A");
+        ITaxLedger.AttestRequest memory victim = _attestRequest(TAX_BUREAU_PK, TAX_RATING, rating);
+        bytes memory victimSignature = _sign(TAX_BUREAU_PK, victim);
+        _attest(BANK_PK, BANK_DECISION, rating);
+
+        vm.prank(relayer);
+        assertEq(ledger.attest(victim, victimSignature), rating, "the victim's fact");
+        _assertFact(TAX_BUREAU_ID, rating, 4, uint64(block.number), 0);
+        _assertFact(BANK_ID, rating, 5, uint64(block.number), 0);
+
+        // The thief's revocation of that uid revokes its own fact, never the victim's.
+        _revoke(BANK_PK, rating);
+        _assertFact(BANK_ID, rating, 5, uint64(block.number), uint64(block.number));
+        _assertFact(TAX_BUREAU_ID, rating, 4, uint64(block.number), 0);
+    }
+
+    /// @dev A tree of `count` facts of `schemaId`, not anchored.
+    function _treeOf(bytes32 schemaId, string memory label, uint256 count)
+        internal
+        pure
+        returns (bytes32[] memory)
+    {
+        bytes32[] memory leaves = new bytes32[](count);
+        for (uint256 i = 0; i < count; ++i) {
+            leaves[i] = StandardMerkleTree.leafHash(schemaId, _commitment(label, i));
+        }
+        return StandardMerkleTree.build(leaves);
     }
 }
 
@@ -466,8 +651,8 @@ contract HistoricalAuthorizationTest is LedgerWriteFixture {
     }
 
     function _assertEarlierWritesIntact() internal view {
-        _assertFact(INVOICE, TAX_BUREAU_ID, 1, writtenBlock, 0);
-        _assertBatch(ROOT, TAX_BUREAU_ID, 1, writtenBlock, 100);
+        _assertFact(TAX_BUREAU_ID, INVOICE, 1, writtenBlock, 0);
+        _assertBatch(TAX_BUREAU_ID, ROOT, 1, writtenBlock, 100);
         _assertAuthorizedAt(taxBureau, INVOICE_ISSUED, writtenBlock, true, TAX_BUREAU_ID);
     }
 
@@ -489,7 +674,7 @@ contract HistoricalAuthorizationTest is LedgerWriteFixture {
         _assertAuthorizedAt(taxBureau, INVOICE_ISSUED, executed, true, TAX_BUREAU_ID);
         _assertAuthorizedAt(newKey, INVOICE_ISSUED, executed, false, TAX_BUREAU_ID);
         _attest(TAX_BUREAU_PK, INVOICE_ISSUED, keccak256("old key, executing block"));
-        _assertFact(keccak256("old key, executing block"), TAX_BUREAU_ID, 1, executed, 0);
+        _assertFact(TAX_BUREAU_ID, keccak256("old key, executing block"), 1, executed, 0);
         _expectAttestReverts(
             NEW_TAX_BUREAU_PK,
             INVOICE_ISSUED,
@@ -508,7 +693,7 @@ contract HistoricalAuthorizationTest is LedgerWriteFixture {
             abi.encodeWithSelector(ITaxLedger.LedgerUnauthorizedSigner.selector, taxBureau)
         );
         _attest(NEW_TAX_BUREAU_PK, INVOICE_ISSUED, keccak256("new key, next block"));
-        _assertFact(keccak256("new key, next block"), TAX_BUREAU_ID, 1, next, 0);
+        _assertFact(TAX_BUREAU_ID, keccak256("new key, next block"), 1, next, 0);
 
         // What each key could do in each block stays on record.
         _nextBlock();
@@ -530,7 +715,7 @@ contract HistoricalAuthorizationTest is LedgerWriteFixture {
         assertTrue(ledger.wasActiveAt(TAX_BUREAU_ID, executed), "active in the executing block");
         _assertAuthorizedAt(taxBureau, INVOICE_ISSUED, executed, true, TAX_BUREAU_ID);
         _anchor(TAX_BUREAU_PK, INVOICE_ISSUED, keccak256("batch 2"), 5);
-        _assertBatch(keccak256("batch 2"), TAX_BUREAU_ID, 1, executed, 5);
+        _assertBatch(TAX_BUREAU_ID, keccak256("batch 2"), 1, executed, 5);
 
         // The next block: it does not.
         uint64 next = _nextBlock();
@@ -563,7 +748,7 @@ contract HistoricalAuthorizationTest is LedgerWriteFixture {
         assertTrue(ledger.wasActiveAt(TAX_BUREAU_ID, next), "active from the next block");
         _assertAuthorizedAt(taxBureau, INVOICE_ISSUED, next, true, TAX_BUREAU_ID);
         ledger.anchorBatch(request, signature);
-        _assertBatch(keccak256("batch 2"), TAX_BUREAU_ID, 1, next, 5);
+        _assertBatch(TAX_BUREAU_ID, keccak256("batch 2"), 1, next, 5);
 
         _assertEarlierWritesIntact();
         _assertAuthorizedAt(taxBureau, INVOICE_ISSUED, executed, false, TAX_BUREAU_ID);
@@ -588,7 +773,7 @@ contract HistoricalAuthorizationTest is LedgerWriteFixture {
         assertTrue(ledger.wasActiveAt(SECOND_BANK_ID, next), "active from the next block");
         _assertAuthorizedAt(secondBank, PAYMENT_SETTLED, next, true, SECOND_BANK_ID);
         _attest(SECOND_BANK_PK, PAYMENT_SETTLED, keccak256("payment, next block"));
-        _assertFact(keccak256("payment, next block"), SECOND_BANK_ID, 2, next, 0);
+        _assertFact(SECOND_BANK_ID, keccak256("payment, next block"), 2, next, 0);
         _assertAuthorizedAt(secondBank, PAYMENT_SETTLED, executed - 1, false, SECOND_BANK_ID);
         _assertAuthorizedAt(secondBank, PAYMENT_SETTLED, executed, false, SECOND_BANK_ID);
     }
@@ -799,7 +984,7 @@ contract AuthorizationFuzzTest is LedgerWriteFixture {
         for (uint256 n = 0; n < run.writeCount; ++n) {
             Write memory fact = run.writes[(r + n) % run.writeCount];
             if (fact.kind != WriteKind.Attest || !fact.succeeded || fact.schemaId == NON_REVOCABLE) continue;
-            if (ledger.getFact(fact.uid).revokedBlock != 0) continue;
+            if (ledger.getFact(fact.agencyId, fact.uid).revokedBlock != 0) continue;
             uint256 keyCount = 0;
             for (uint256 k = 0; k < run.keyCount; ++k) {
                 if (run.keyAgency[k] == fact.agencyId) ++keyCount;
@@ -867,12 +1052,11 @@ contract AuthorizationFuzzTest is LedgerWriteFixture {
 
     function _assertRecorded(Write memory w) internal view {
         if (w.kind == WriteKind.Attest) {
-            _assertFact(w.uid, w.agencyId, ledger.getSchema(w.schemaId).index, w.blockNumber, 0);
+            _assertFact(w.agencyId, w.uid, ledger.getSchema(w.schemaId).index, w.blockNumber, 0);
         } else if (w.kind == WriteKind.AnchorBatch) {
-            _assertBatch(w.uid, w.agencyId, ledger.getSchema(w.schemaId).index, w.blockNumber, BATCH_SIZE);
+            _assertBatch(w.agencyId, w.uid, ledger.getSchema(w.schemaId).index, w.blockNumber, BATCH_SIZE);
         } else {
-            assertEq(ledger.getFact(w.uid).revokedBlock, w.blockNumber, "revoked in this block");
-            assertEq(ledger.getFact(w.uid).agencyId, w.agencyId, "revoked by its attester");
+            assertEq(ledger.getFact(w.agencyId, w.uid).revokedBlock, w.blockNumber, "revoked in this block");
         }
     }
 }

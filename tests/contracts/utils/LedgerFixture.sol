@@ -10,7 +10,8 @@ import {Test} from "./Test.sol";
 
 /// @title LedgerFixture
 /// @notice A deployed ledger as the consortium starts out: a tax bureau, a bank, a market regulator
-/// and an auditor, threshold 3, the five production schemas and one non-revocable test schema.
+/// and an auditor, each with an encryption key, threshold 3, the five production schemas and one
+/// non-revocable test schema, a founding read policy of three rules and two tag-key domains.
 /// Helpers sign every request type with a test key and drive governance through proposals, so
 /// each test states only what it is about.
 abstract contract LedgerFixture is Test {
@@ -35,6 +36,18 @@ abstract contract LedgerFixture is Test {
     bytes32 internal constant BANK_DECISION = keccak256("credit.bank-decision/v1");
     bytes32 internal constant NON_REVOCABLE = keccak256("test.non-revocable/v1");
     uint32 internal constant SCHEMA_COUNT = 6;
+
+    // Read-policy purposes, as bits of a purpose mask (the Python table names them).
+    uint32 internal constant TAX_ADMINISTRATION = 1 << 0;
+    uint32 internal constant CREDIT_ASSESSMENT = 1 << 1;
+    uint32 internal constant MARKET_SUPERVISION = 1 << 2;
+    uint32 internal constant AUDIT = 1 << 3;
+
+    // Subject-tag domains, ids as keccak256 of their names; and founding key commitments.
+    bytes32 internal constant TAXPAYER_CREDIT = keccak256("taxpayer-credit");
+    bytes32 internal constant INVOICE_DOMAIN = keccak256("invoice");
+    bytes32 internal constant CREDIT_KEY_1 = keccak256("taxpayer-credit key, version 1");
+    bytes32 internal constant INVOICE_KEY_1 = keccak256("invoice key, version 1");
 
     // A realistic clock, so that "an hour ago" and "block 990" exist.
     uint256 internal constant START_TIME = 1_750_000_000;
@@ -64,7 +77,7 @@ abstract contract LedgerFixture is Test {
         vm.label(auditor, "auditor");
         vm.label(stranger, "stranger");
         vm.label(relayer, "relayer");
-        ledger = new TaxLedger(_founders(), _schemaInits(), THRESHOLD);
+        ledger = new TaxLedger(_founders(), _schemaInits(), _readRuleInits(), _tagKeyInits(), THRESHOLD);
         vm.label(address(ledger), "ledger");
     }
 
@@ -72,12 +85,45 @@ abstract contract LedgerFixture is Test {
 
     function _founders() internal view returns (IConsortium.Founder[] memory founders) {
         founders = new IConsortium.Founder[](4);
-        founders[0] = IConsortium.Founder(IConsortium.AgencyKind.TaxBureau, taxBureau, "State Taxation Administration");
-        founders[1] = IConsortium.Founder(IConsortium.AgencyKind.Bank, bank, "Industrial Bank");
-        founders[2] = IConsortium.Founder(
-            IConsortium.AgencyKind.MarketRegulator, marketRegulator, "State Administration for Market Regulation"
+        founders[0] = IConsortium.Founder(
+            IConsortium.AgencyKind.TaxBureau, taxBureau, _encryptionKey(taxBureau), "State Taxation Administration"
         );
-        founders[3] = IConsortium.Founder(IConsortium.AgencyKind.Auditor, auditor, "National Audit Office");
+        founders[1] = IConsortium.Founder(IConsortium.AgencyKind.Bank, bank, _encryptionKey(bank), "Industrial Bank");
+        founders[2] = IConsortium.Founder(
+            IConsortium.AgencyKind.MarketRegulator,
+            marketRegulator,
+            _encryptionKey(marketRegulator),
+            "State Administration for Market Regulation"
+        );
+        founders[3] =
+            IConsortium.Founder(IConsortium.AgencyKind.Auditor, auditor, _encryptionKey(auditor), "National Audit Office");
+    }
+
+    /// @dev A stand-in X25519 public key for the agency whose signing key is `key`: 32 bytes the
+    /// contract stores opaquely, distinct for every key.
+    function _encryptionKey(address key) internal pure returns (bytes32) {
+        return keccak256(abi.encode("encryption key", key));
+    }
+
+    /// @dev A bank reads ratings for credit assessment with consent, the tax bureau reads
+    /// payments, the auditor reads invoices.
+    function _readRuleInits() internal pure returns (IConsortium.ReadRuleInit[] memory rules) {
+        rules = new IConsortium.ReadRuleInit[](3);
+        rules[0] = IConsortium.ReadRuleInit(
+            TAX_RATING, IConsortium.AgencyKind.Bank, CREDIT_ASSESSMENT, true, "uscc,year,level"
+        );
+        rules[1] = IConsortium.ReadRuleInit(PAYMENT_SETTLED, IConsortium.AgencyKind.TaxBureau, TAX_ADMINISTRATION, false, "*");
+        rules[2] = IConsortium.ReadRuleInit(INVOICE_ISSUED, IConsortium.AgencyKind.Auditor, AUDIT, false, "*");
+    }
+
+    function _tagKeyInits() internal pure returns (IConsortium.TagKeyInit[] memory keys) {
+        keys = new IConsortium.TagKeyInit[](2);
+        keys[0] = IConsortium.TagKeyInit(
+            TAXPAYER_CREDIT,
+            _mask(IConsortium.AgencyKind.TaxBureau) | _mask(IConsortium.AgencyKind.Bank),
+            CREDIT_KEY_1
+        );
+        keys[1] = IConsortium.TagKeyInit(INVOICE_DOMAIN, _mask(IConsortium.AgencyKind.TaxBureau), INVOICE_KEY_1);
     }
 
     function _schemaInits() internal pure returns (IConsortium.SchemaInit[] memory schemas) {
@@ -203,14 +249,15 @@ abstract contract LedgerFixture is Test {
         });
     }
 
-    function _leafRevokeRequest(uint256 privateKey, bytes32 root, bytes32 leaf)
+    function _leafRevokeRequest(uint256 privateKey, bytes32 root, bytes32 schemaId, bytes32 commitment)
         internal
         view
         returns (ITaxLedger.LeafRevokeRequest memory)
     {
         return ITaxLedger.LeafRevokeRequest({
             root: root,
-            leaf: leaf,
+            schemaId: schemaId,
+            commitment: commitment,
             reason: keccak256("red invoice"),
             nonce: ledger.nonces(vm.addr(privateKey)),
             deadline: _deadline()
@@ -257,8 +304,14 @@ abstract contract LedgerFixture is Test {
         ledger.revokeLeaf(request, proof, signature);
     }
 
-    function _revokeLeaf(uint256 privateKey, bytes32 root, bytes32 leaf, bytes32[] memory proof) internal {
-        _revokeLeaf(privateKey, _leafRevokeRequest(privateKey, root, leaf), proof);
+    function _revokeLeaf(
+        uint256 privateKey,
+        bytes32 root,
+        bytes32 schemaId,
+        bytes32 commitment,
+        bytes32[] memory proof
+    ) internal {
+        _revokeLeaf(privateKey, _leafRevokeRequest(privateKey, root, schemaId, commitment), proof);
     }
 
     // ------------------------------------------------------------------ governance
@@ -272,9 +325,18 @@ abstract contract LedgerFixture is Test {
         pure
         returns (IConsortium.Action memory a)
     {
+        return _addAgencyAction(kind, key, _encryptionKey(key), name);
+    }
+
+    function _addAgencyAction(IConsortium.AgencyKind kind, address key, bytes32 encryptionKey, string memory name)
+        internal
+        pure
+        returns (IConsortium.Action memory a)
+    {
         a = _action(IConsortium.ActionType.AddAgency);
         a.kind = kind;
         a.key = key;
+        a.encryptionKey = encryptionKey;
         a.name = name;
     }
 
@@ -309,6 +371,42 @@ abstract contract LedgerFixture is Test {
     function _setThresholdAction(uint16 newThreshold) internal pure returns (IConsortium.Action memory a) {
         a = _action(IConsortium.ActionType.SetThreshold);
         a.threshold = newThreshold;
+    }
+
+    function _setEncryptionKeyAction(uint32 agencyId, bytes32 encryptionKey)
+        internal
+        pure
+        returns (IConsortium.Action memory a)
+    {
+        a = _action(IConsortium.ActionType.SetEncryptionKey);
+        a.agencyId = agencyId;
+        a.encryptionKey = encryptionKey;
+    }
+
+    function _setReadPolicyAction(
+        bytes32 schemaId,
+        IConsortium.AgencyKind readerKind,
+        uint32 purposeMask,
+        bool consentRequired,
+        string memory fields
+    ) internal pure returns (IConsortium.Action memory a) {
+        a = _action(IConsortium.ActionType.SetReadPolicy);
+        a.schemaId = schemaId;
+        a.kind = readerKind;
+        a.purposeMask = purposeMask;
+        a.consentRequired = consentRequired;
+        a.fields = fields;
+    }
+
+    function _registerTagKeyAction(bytes32 domain, uint16 holderMask, bytes32 keyCommitment)
+        internal
+        pure
+        returns (IConsortium.Action memory a)
+    {
+        a = _action(IConsortium.ActionType.RegisterTagKey);
+        a.tagDomain = domain;
+        a.kindMask = holderMask;
+        a.keyCommitment = keyCommitment;
     }
 
     function _propose(address proposer, IConsortium.Action memory a) internal returns (uint256 proposalId) {

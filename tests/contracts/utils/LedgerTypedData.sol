@@ -23,7 +23,7 @@ library LedgerTypedData {
     string internal constant ANCHOR_BATCH_TYPE = "AnchorBatch(bytes32 schemaId,bytes32 root,uint32 count,uint64 deadline)";
     string internal constant REVOKE_TYPE = "Revoke(bytes32 uid,bytes32 reason,uint256 nonce,uint64 deadline)";
     string internal constant REVOKE_LEAF_TYPE =
-        "RevokeLeaf(bytes32 root,bytes32 leaf,bytes32 reason,uint256 nonce,uint64 deadline)";
+        "RevokeLeaf(bytes32 root,bytes32 schemaId,bytes32 commitment,bytes32 reason,uint256 nonce,uint64 deadline)";
 
     /// @notice The domain the ledger at `ledger` signs in on the current chain.
     function ledgerDomain(address ledger) internal view returns (Domain memory) {
@@ -71,7 +71,9 @@ library LedgerTypedData {
 
     function hashStruct(ITaxLedger.LeafRevokeRequest memory r) internal pure returns (bytes32) {
         return keccak256(
-            abi.encode(keccak256(bytes(REVOKE_LEAF_TYPE)), r.root, r.leaf, r.reason, r.nonce, r.deadline)
+            abi.encode(
+                keccak256(bytes(REVOKE_LEAF_TYPE)), r.root, r.schemaId, r.commitment, r.reason, r.nonce, r.deadline
+            )
         );
     }
 }

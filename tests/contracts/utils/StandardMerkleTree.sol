@@ -35,7 +35,11 @@ library StandardMerkleTree {
 
     /// @notice The proof of the leaf `leaf`, which must be in `tree`.
     function proof(bytes32[] memory tree, bytes32 leaf) internal pure returns (bytes32[] memory path) {
-        uint256 index = _indexOf(tree, leaf);
+        return proofAt(tree, _indexOf(tree, leaf));
+    }
+
+    /// @notice The siblings on the way from node `index` (a leaf or an inner node) to the root.
+    function proofAt(bytes32[] memory tree, uint256 index) internal pure returns (bytes32[] memory path) {
         uint256 depth = 0;
         for (uint256 j = index; j > 0; j = (j - 1) / 2) {
             ++depth;
