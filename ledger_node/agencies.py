@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import enum
+from ledger_node.labels import LabelledEnum
 
 
-class AgencyKind(enum.IntEnum):
+class AgencyKind(LabelledEnum):
     """What a member agency is; decides which schemas it may attest."""
 
     TAX_BUREAU = 1
@@ -13,21 +13,9 @@ class AgencyKind(enum.IntEnum):
     MARKET_REGULATOR = 3
     AUDITOR = 4
 
-    @property
-    def label(self) -> str:
-        return self.name.lower().replace("_", "-")
-
     @classmethod
-    def parse(cls, text: str) -> AgencyKind:
-        """Parse ``tax-bureau``, ``TAX_BUREAU`` or ``1``."""
-        key = text.strip().upper().replace("-", "_")
-        if key.isdigit():
-            return cls(int(key))
-        try:
-            return cls[key]
-        except KeyError:
-            allowed = ", ".join(k.label for k in cls)
-            raise ValueError(f"unknown agency kind {text!r}; expected one of {allowed}") from None
+    def noun(cls) -> str:
+        return "agency kind"
 
 
 def kind_mask(kinds: list[AgencyKind] | tuple[AgencyKind, ...] | frozenset[AgencyKind]) -> int:

@@ -162,34 +162,41 @@ class RevokeRequest:
 
 @dataclass(frozen=True)
 class LeafRevokeRequest:
-    """Revocation of one leaf of a batch, as signed for ``revokeLeaf``."""
+    """Revocation of one fact of a batch, named by its values, as signed for ``revokeLeaf``.
+
+    The ledger computes the fact's leaf from ``schema_id`` and ``commitment`` itself, so no
+    inner node of the tree can be revoked in place of a leaf.
+    """
 
     TYPE: ClassVar[bytes] = (
-        b"RevokeLeaf(bytes32 root,bytes32 leaf,bytes32 reason,uint256 nonce,uint64 deadline)"
+        b"RevokeLeaf(bytes32 root,bytes32 schemaId,bytes32 commitment,bytes32 reason,"
+        b"uint256 nonce,uint64 deadline)"
     )
 
     root: bytes
-    leaf: bytes
+    schema_id: bytes
+    commitment: bytes
     reason: bytes
     nonce: int
     deadline: int
 
     def __post_init__(self) -> None:
-        for name in ("root", "leaf", "reason"):
+        for name in ("root", "schema_id", "commitment", "reason"):
             _bytes32(getattr(self, name), name)
 
     def struct_hash(self) -> bytes:
         return keccak256(
             keccak256(self.TYPE)
             + self.root
-            + self.leaf
+            + self.schema_id
+            + self.commitment
             + self.reason
             + _word(self.nonce)
             + _word(self.deadline)
         )
 
-    def as_tuple(self) -> tuple[bytes, bytes, bytes, int, int]:
-        return (self.root, self.leaf, self.reason, self.nonce, self.deadline)
+    def as_tuple(self) -> tuple[bytes, bytes, bytes, bytes, int, int]:
+        return (self.root, self.schema_id, self.commitment, self.reason, self.nonce, self.deadline)
 
 
 SignedRequest = AttestRequest | BatchRequest | RevokeRequest | LeafRevokeRequest

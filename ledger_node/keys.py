@@ -1,17 +1,23 @@
-"""Agency and sender keys: encrypted keystore files (Web3 Secret Storage) and in-memory signers.
+"""Agency and sender keys: encrypted keystore files (Web3 Secret Storage) and in-memory signers;
+agency encryption keys (X25519, for HPKE) in encrypted PKCS#8 files.
 
 A private key never leaves this module in plain text: it is not printed, logged, stored
-unencrypted or shown by ``repr``.
+unencrypted or shown by ``repr``. Key files are created owner-only (0600), and the folders
+created for them too (0700).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 from pathlib import Path
+from typing import IO
 
 from coincurve import PrivateKey
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from eth_account import Account
 
 from ledger_node.eip712 import address_of_public_key, sign_digest
@@ -79,15 +85,20 @@ def read_password(*, file: str | Path | None = None, env: str | None = None) -> 
     return password
 
 
-def new_keystore(path: str | Path, password: str) -> LocalKey:
-    """Create a new key and write it encrypted to ``path`` (which must not exist)."""
+def _create_private_file(path: str | Path) -> IO[str]:
+    """``path`` opened for writing as a new owner-only file (its new folders owner-only too)."""
     target = Path(path)
     if target.exists():
         raise KeystoreError(f"{target} exists already; refusing to overwrite a key")
-    key = LocalKey.generate()
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
+    return os.fdopen(fd, "w", encoding="utf-8")
+
+
+def new_keystore(path: str | Path, password: str) -> LocalKey:
+    """Create a new key and write it encrypted to ``path`` (which must not exist)."""
+    key = LocalKey.generate()
+    with _create_private_file(path) as out:
         json.dump(key.to_keystore(password), out)
     return key
 
@@ -112,3 +123,127 @@ def keystore_address(path: str | Path) -> str:
     """The address a keystore file declares, read without decrypting it."""
     document = json.loads(Path(path).read_text(encoding="utf-8"))
     return "0x" + str(document["address"]).lower().removeprefix("0x")
+
+
+# -- encryption keys ---------------------------------------------------------------------------
+
+_PEM_BLOCK = re.compile(
+    r"-----BEGIN (?P<label>[A-Z ]+)-----\n[A-Za-z0-9+/=\n]+-----END (?P=label)-----\n?"
+)
+_PUBLIC_LABEL = "PUBLIC KEY"
+_PRIVATE_LABEL = "ENCRYPTED PRIVATE KEY"
+
+
+class EncryptionKey:
+    """An agency's X25519 key pair (RFC 7748), held in memory: other agencies encrypt to its
+    public key what they disclose to it (HPKE, RFC 9180)."""
+
+    __slots__ = ("_key", "public_key")
+
+    def __init__(self, private_key: X25519PrivateKey) -> None:
+        self._key = private_key
+        #: The 32-byte public key, as the member registry holds it.
+        self.public_key: bytes = private_key.public_key().public_bytes_raw()
+
+    @classmethod
+    def generate(cls) -> EncryptionKey:
+        """A fresh random key pair."""
+        return cls(X25519PrivateKey.generate())
+
+    def private_key(self) -> X25519PrivateKey:
+        """The private key, for decryption (HPKE); never to be written out unencrypted."""
+        return self._key
+
+    @property
+    def public_hex(self) -> str:
+        """The public key as ``0x`` + 64 hex digits."""
+        return "0x" + self.public_key.hex()
+
+    def to_pem(self, password: str) -> str:
+        """The key file's text: the public key in the clear (so a deployment can read it without
+        the password), then the private key as PKCS#8 encrypted with ``password``."""
+        public = self._key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        private = self._key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(password.encode()),
+        )
+        return public.decode() + private.decode()
+
+    def __repr__(self) -> str:
+        return f"EncryptionKey({self.public_hex})"
+
+
+def new_encryption_keyfile(path: str | Path, password: str) -> EncryptionKey:
+    """Create a new encryption key pair and write it to ``path`` (which must not exist)."""
+    key = EncryptionKey.generate()
+    with _create_private_file(path) as out:
+        out.write(key.to_pem(password))
+    return key
+
+
+def _pem_blocks(path: Path) -> dict[str, bytes]:
+    if not path.is_file():
+        raise KeystoreError(f"encryption key file {path} does not exist")
+    try:
+        text = path.read_text(encoding="ascii")
+    except UnicodeDecodeError:
+        text = ""
+    blocks = {m["label"]: m[0].encode() for m in _PEM_BLOCK.finditer(text)}
+    if set(blocks) != {_PUBLIC_LABEL, _PRIVATE_LABEL}:
+        raise KeystoreError(
+            f"{path} is not an encryption key file (a PEM public key and an encrypted PKCS#8 "
+            "private key); create one with `taxledger keys new --encryption`"
+        )
+    return blocks
+
+
+def _x25519_public(pem: bytes, path: Path) -> bytes:
+    try:
+        public = serialization.load_pem_public_key(pem)
+    except ValueError:
+        public = None
+    if not isinstance(public, X25519PublicKey):
+        raise KeystoreError(f"the public key in {path} is not an X25519 key")
+    return public.public_bytes_raw()
+
+
+def encryption_public_key(path: str | Path) -> bytes:
+    """The 32-byte public key of an encryption key file, read without the password."""
+    source = Path(path)
+    return _x25519_public(_pem_blocks(source)[_PUBLIC_LABEL], source)
+
+
+def load_encryption_keyfile(path: str | Path, password: str) -> EncryptionKey:
+    """Decrypt the encryption key file at ``path``; its public part must match the private."""
+    source = Path(path)
+    blocks = _pem_blocks(source)
+    try:
+        private = serialization.load_pem_private_key(blocks[_PRIVATE_LABEL], password.encode())
+    except ValueError:
+        raise KeystoreError(f"wrong password for encryption key file {source}") from None
+    if not isinstance(private, X25519PrivateKey):
+        raise KeystoreError(f"the private key in {source} is not an X25519 key")
+    key = EncryptionKey(private)
+    if _x25519_public(blocks[_PUBLIC_LABEL], source) != key.public_key:
+        raise KeystoreError(
+            f"the public key written in {source} is not its private key's; the file was altered"
+        )
+    return key
+
+
+def parse_encryption_public_key(text: str) -> bytes:
+    """An encryption public key given as ``0x`` + 64 hex digits or as an encryption key file."""
+    if text.startswith("0x"):
+        try:
+            raw = bytes.fromhex(text[2:])
+        except ValueError:
+            raw = b""
+        if len(raw) != 32:
+            raise KeystoreError(f"{text!r} is not a 32-byte key (0x followed by 64 hex digits)")
+        if not any(raw):
+            raise KeystoreError("an encryption key must not be zero")
+        return raw
+    return encryption_public_key(text)

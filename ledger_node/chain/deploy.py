@@ -15,18 +15,41 @@ from ledger_node.chain.rpc import Rpc, as_int
 from ledger_node.chain.transactions import Sender
 from ledger_node.contracts import load_artifact
 from ledger_node.deployment import AgencyEntry, Deployment, SchemaEntry
-from ledger_node.keys import LocalKey
+from ledger_node.keys import EncryptionKey, LocalKey
+from ledger_node.policy import ReadRule, default_rules
+from ledger_node.tagkeys import DEFAULT_TAG_DOMAINS, key_commitment, new_domain_key
 
-_CONSTRUCTOR = ["(uint8,address,string)[]", "(bytes32,uint16,bool,string)[]", "uint16"]
+_CONSTRUCTOR = [
+    "(uint8,address,bytes32,string)[]",
+    "(bytes32,uint16,bool,string)[]",
+    "(bytes32,uint8,uint32,bool,string)[]",
+    "(bytes32,uint16,bytes32)[]",
+    "uint16",
+]
 
 
 @dataclass(frozen=True)
 class Founder:
-    """A founding agency: its name, kind and signing key address."""
+    """A founding agency: its name, kind, signing key address and encryption public key."""
 
     name: str
     kind: AgencyKind
     key: str
+    encryption_key: bytes
+
+
+@dataclass(frozen=True)
+class FoundingTagKey:
+    """A subject-tag domain key registered at founding: the domain, the kinds holding the key
+    and the key's commitment (never the key)."""
+
+    domain_id: bytes
+    holders: tuple[AgencyKind, ...]
+    key_commitment: bytes
+
+
+#: A founding read rule: schema name, reader kind, rule.
+FoundingReadRule = tuple[str, AgencyKind, ReadRule]
 
 
 def deploy_ledger(
@@ -35,20 +58,32 @@ def deploy_ledger(
     founders: Sequence[Founder],
     schemas: Sequence[SchemaEntry],
     threshold: int,
+    *,
+    read_rules: Sequence[FoundingReadRule] | None = None,
+    tag_keys: Sequence[FoundingTagKey] = (),
 ) -> Deployment:
-    """Deploy a TaxLedger founded by ``founders`` with ``schemas`` and an M-of-N ``threshold``.
+    """Deploy a TaxLedger founded by ``founders`` with ``schemas``, a read policy (by default
+    :data:`~ledger_node.policy.DEFAULT_READ_POLICY` for those schemas), ``tag_keys`` and an
+    M-of-N ``threshold``.
 
     The deployer keeps no power over the ledger once it is deployed.
     """
+    schema_ids = {s.name: bytes.fromhex(s.schema_id[2:]) for s in schemas}
+    rules = default_rules(schema_ids) if read_rules is None else read_rules
+    unknown = sorted({name for name, _, _ in rules} - schema_ids.keys())
+    if unknown:
+        raise ChainError(f"read rules name schemas that are not founded: {', '.join(unknown)}")
     artifact = load_artifact("TaxLedger")
     args = encode(
         _CONSTRUCTOR,
         [
-            [(int(f.kind), f.key, f.name) for f in founders],
+            [(int(f.kind), f.key, f.encryption_key, f.name) for f in founders],
+            [(schema_ids[s.name], kind_mask(s.kinds), s.revocable, s.name) for s in schemas],
             [
-                (bytes.fromhex(s.schema_id[2:]), kind_mask(s.kinds), s.revocable, s.name)
-                for s in schemas
+                (schema_ids[name], int(kind), r.purpose_mask, r.consent_required, r.fields)
+                for name, kind, r in rules
             ],
+            [(t.domain_id, kind_mask(t.holders), t.key_commitment) for t in tag_keys],
             threshold,
         ],
     )
@@ -60,7 +95,13 @@ def deploy_ledger(
         raise ChainError(f"deployment transaction 0x{tx.tx_hash.hex()} failed")
     client = LedgerClient(rpc.w3, receipt.contract_address, deployer.chain_id)
     agencies = tuple(
-        AgencyEntry(agency_id=i + 1, name=f.name, kind=f.kind, key=f.key.lower())
+        AgencyEntry(
+            agency_id=i + 1,
+            name=f.name,
+            kind=f.kind,
+            key=f.key.lower(),
+            encryption_key="0x" + f.encryption_key.hex(),
+        )
         for i, f in enumerate(founders)
     )
     for entry in agencies:
@@ -132,11 +173,14 @@ STANDARD_MEMBERS: tuple[tuple[str, AgencyKind], ...] = (
 
 @dataclass(frozen=True)
 class FoundedConsortium:
-    """A freshly founded ledger with the agencies' keys (development chains only)."""
+    """A freshly founded ledger with the agencies' keys, their encryption keys and the
+    subject-tag domain keys by domain name (development chains only: the keys live in memory)."""
 
     deployment: Deployment
     keys: dict[str, LocalKey]
     deployer: LocalKey
+    encryption_keys: dict[str, EncryptionKey]
+    tag_keys: dict[str, bytes]
 
 
 def found_consortium(
@@ -144,22 +188,45 @@ def found_consortium(
     members: Sequence[tuple[str, AgencyKind]] = STANDARD_MEMBERS,
     threshold: int | None = None,
     keys: dict[str, LocalKey] | None = None,
+    encryption_keys: dict[str, EncryptionKey] | None = None,
 ) -> FoundedConsortium:
-    """Fund fresh (or given) agency keys from the node, deploy and found the ledger.
+    """Fund fresh (or given) agency keys from the node, generate what else a complete
+    consortium needs (encryption keys, a key per default tag domain), deploy and found the
+    ledger with the default schemas and read policy.
 
     The threshold defaults to a majority of the members.
     """
     chosen = dict(keys or {})
+    sealing = dict(encryption_keys or {})
     for name, _ in members:
         chosen.setdefault(name, LocalKey.generate())
+        sealing.setdefault(name, EncryptionKey.generate())
+    domain_keys = {domain.name: new_domain_key() for domain in DEFAULT_TAG_DOMAINS}
     deployer = LocalKey.generate()
     fund_from_node(rpc, [deployer.address, *(chosen[name].address for name, _ in members)])
     chain_id = as_int(rpc.request("eth_chainId", []))
     deployment = deploy_ledger(
         rpc,
         Sender(rpc, deployer, chain_id),
-        [Founder(name, kind, chosen[name].address) for name, kind in members],
+        [
+            Founder(name, kind, chosen[name].address, sealing[name].public_key)
+            for name, kind in members
+        ],
         default_schemas(),
         threshold if threshold is not None else len(members) // 2 + 1,
+        tag_keys=[
+            FoundingTagKey(
+                domain.domain_id,
+                tuple(sorted(domain.holders)),
+                key_commitment(domain.domain_id, domain_keys[domain.name]),
+            )
+            for domain in DEFAULT_TAG_DOMAINS
+        ],
     )
-    return FoundedConsortium(deployment, {name: chosen[name] for name, _ in members}, deployer)
+    return FoundedConsortium(
+        deployment,
+        {name: chosen[name] for name, _ in members},
+        deployer,
+        {name: sealing[name] for name, _ in members},
+        domain_keys,
+    )

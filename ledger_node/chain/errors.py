@@ -98,11 +98,25 @@ ConsortiumAlreadyApproved = _error(
 ConsortiumEmptyName = _error(
     "ConsortiumEmptyName", "ConsortiumEmptyName()", (), "a name must not be empty"
 )
+ConsortiumEncryptionKeyAlreadyUsed = _error(
+    "ConsortiumEncryptionKeyAlreadyUsed",
+    "ConsortiumEncryptionKeyAlreadyUsed(bytes32)",
+    ("encryptionKey",),
+    "this encryption key is or was an agency's; encryption keys are never reused, create a "
+    "new one with `taxledger keys new --encryption`",
+)
 ConsortiumInsufficientApprovals = _error(
     "ConsortiumInsufficientApprovals",
     "ConsortiumInsufficientApprovals(uint256,uint256,uint256)",
     ("proposalId", "approvals", "threshold"),
     "too few active agencies have approved the proposal; collect more approvals",
+)
+ConsortiumInvalidReadRule = _error(
+    "ConsortiumInvalidReadRule",
+    "ConsortiumInvalidReadRule(bytes32,uint8,uint32)",
+    ("schemaId", "readerKind", "purposeMask"),
+    "a read rule that allows a purpose must name its fields; one that allows none must name "
+    "no fields and require no consent",
 )
 ConsortiumInvalidKind = _error(
     "ConsortiumInvalidKind",
@@ -115,6 +129,12 @@ ConsortiumInvalidSchema = _error(
     "ConsortiumInvalidSchema(bytes32,uint16)",
     ("schemaId", "kindMask"),
     "a schema needs a non-zero id and at least one valid agency kind",
+)
+ConsortiumInvalidTagKey = _error(
+    "ConsortiumInvalidTagKey",
+    "ConsortiumInvalidTagKey(bytes32,uint16,bytes32)",
+    ("domain", "holderMask", "keyCommitment"),
+    "a tag key needs a non-zero domain and key commitment and at least one valid holder kind",
 )
 ConsortiumInvalidThreshold = _error(
     "ConsortiumInvalidThreshold",
@@ -149,6 +169,12 @@ ConsortiumSchemaExists = _error(
     ("schemaId",),
     "a schema with this id is registered already; publish a new version instead",
 )
+ConsortiumTagKeyReused = _error(
+    "ConsortiumTagKeyReused",
+    "ConsortiumTagKeyReused(bytes32,bytes32)",
+    ("domain", "keyCommitment"),
+    "a version of this tag domain has this key commitment already; a new version needs a new key",
+)
 ConsortiumUnknownAgency = _error(
     "ConsortiumUnknownAgency",
     "ConsortiumUnknownAgency(uint32)",
@@ -160,6 +186,18 @@ ConsortiumUnknownProposal = _error(
     "ConsortiumUnknownProposal(uint256)",
     ("proposalId",),
     "no proposal has this id",
+)
+ConsortiumUnknownSchema = _error(
+    "ConsortiumUnknownSchema",
+    "ConsortiumUnknownSchema(bytes32)",
+    ("schemaId",),
+    "no schema has this id; register the schema before setting its read policy",
+)
+ConsortiumZeroEncryptionKey = _error(
+    "ConsortiumZeroEncryptionKey",
+    "ConsortiumZeroEncryptionKey()",
+    (),
+    "an agency's encryption key must not be zero",
 )
 ConsortiumZeroKey = _error(
     "ConsortiumZeroKey", "ConsortiumZeroKey()", (), "the key is the zero address"
@@ -180,15 +218,15 @@ LedgerAlreadyRevoked = _error(
 )
 LedgerDuplicateCommitment = _error(
     "LedgerDuplicateCommitment",
-    "LedgerDuplicateCommitment(bytes32)",
-    ("uid",),
-    "a fact with this commitment is on the ledger already",
+    "LedgerDuplicateCommitment(uint32,bytes32)",
+    ("agencyId", "uid"),
+    "the agency has a fact with this commitment on the ledger already",
 )
 LedgerDuplicateRoot = _error(
     "LedgerDuplicateRoot",
-    "LedgerDuplicateRoot(bytes32)",
-    ("root",),
-    "a batch with this root is anchored already",
+    "LedgerDuplicateRoot(uint32,bytes32)",
+    ("agencyId", "root"),
+    "the agency has anchored a batch with this root already",
 )
 LedgerEmptyBatch = _error(
     "LedgerEmptyBatch", "LedgerEmptyBatch()", (), "a batch needs at least one fact"
@@ -209,7 +247,7 @@ LedgerInvalidReference = _error(
     "LedgerInvalidReference",
     "LedgerInvalidReference(bytes32)",
     ("refUID",),
-    "the superseded fact is unknown, or of another agency or schema",
+    "the superseded fact is not one of the agency's own, or of another schema",
 )
 LedgerInvalidSignature = _error(
     "LedgerInvalidSignature",
@@ -227,19 +265,19 @@ LedgerLeafNotInBatch = _error(
     "LedgerLeafNotInBatch",
     "LedgerLeafNotInBatch(bytes32,bytes32)",
     ("root", "leaf"),
-    "the Merkle proof does not show the leaf in the batch",
-)
-LedgerNotAttester = _error(
-    "LedgerNotAttester",
-    "LedgerNotAttester(uint32,uint32)",
-    ("agencyId", "attesterId"),
-    "only the agency that attested a fact may revoke it",
+    "the Merkle proof does not show the fact's leaf in the batch: wrong commitment or proof",
 )
 LedgerNotRevocable = _error(
     "LedgerNotRevocable",
     "LedgerNotRevocable(bytes32)",
     ("schemaId",),
     "facts of this schema cannot be revoked",
+)
+LedgerSchemaMismatch = _error(
+    "LedgerSchemaMismatch",
+    "LedgerSchemaMismatch(bytes32,bytes32,bytes32)",
+    ("root", "batchSchemaId", "schemaId"),
+    "the batch holds facts of another schema than the revocation names; name the batch's schema",
 )
 LedgerSignatureExpired = _error(
     "LedgerSignatureExpired",
@@ -254,10 +292,16 @@ LedgerUnauthorizedSigner = _error(
     "this key was rotated out of its agency; sign with the agency's current key",
 )
 LedgerUnknownBatch = _error(
-    "LedgerUnknownBatch", "LedgerUnknownBatch(bytes32)", ("root",), "no batch has this root"
+    "LedgerUnknownBatch",
+    "LedgerUnknownBatch(uint32,bytes32)",
+    ("agencyId", "root"),
+    "the agency has anchored no batch with this root (an agency revokes only its own facts)",
 )
 LedgerUnknownFact = _error(
-    "LedgerUnknownFact", "LedgerUnknownFact(bytes32)", ("uid",), "no fact has this uid"
+    "LedgerUnknownFact",
+    "LedgerUnknownFact(uint32,bytes32)",
+    ("agencyId", "uid"),
+    "the agency has attested no fact with this uid (an agency revokes only its own facts)",
 )
 LedgerUnknownSchema = _error(
     "LedgerUnknownSchema",

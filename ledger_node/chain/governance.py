@@ -1,4 +1,5 @@
-"""Consortium governance from Python: propose, approve and execute membership changes.
+"""Consortium governance from Python: propose, approve and execute changes of membership,
+keys, schemas, threshold, read policy and tag keys.
 
 Every call is a transaction from an agency's current key; the contract counts approvals of
 active agencies and applies a proposal only once the threshold is met.
@@ -13,9 +14,14 @@ from ledger_node.agencies import AgencyKind, kind_mask
 from ledger_node.chain.events import TOPICS, LedgerEvent, decode_log
 from ledger_node.chain.ledger import LedgerClient, encode_call
 from ledger_node.chain.transactions import Receipt, Sender
+from ledger_node.policy import ReadRule
 
-_ACTION = "(uint8,uint32,uint8,address,string,bytes32,uint16,bool,uint16)"
+_ACTION = (
+    "(uint8,uint32,uint8,address,string,bytes32,uint16,bool,uint16,"
+    "bytes32,uint32,bool,string,bytes32,bytes32)"
+)
 _ZERO_ADDRESS = "0x" + "00" * 20
+_ZERO32 = bytes(32)
 
 
 class ActionType(IntEnum):
@@ -27,25 +33,43 @@ class ActionType(IntEnum):
     ROTATE_KEY = 3
     REGISTER_SCHEMA = 4
     SET_THRESHOLD = 5
+    SET_ENCRYPTION_KEY = 6
+    SET_READ_POLICY = 7
+    REGISTER_TAG_KEY = 8
 
 
 @dataclass(frozen=True)
 class Action:
-    """A governance action; build one with the class methods."""
+    """A governance action; build one with the class methods. Field meanings follow the
+    contract's ``Action``: ``kind`` is the reader's kind for a read policy, ``kind_mask`` the
+    holders of a tag key."""
 
     action_type: ActionType
     agency_id: int = 0
     kind: int = 0
     key: str = _ZERO_ADDRESS
     name: str = ""
-    schema_id: bytes = bytes(32)
+    schema_id: bytes = _ZERO32
     kind_mask: int = 0
     revocable: bool = False
     threshold: int = 0
+    encryption_key: bytes = _ZERO32
+    purpose_mask: int = 0
+    consent_required: bool = False
+    fields: str = ""
+    tag_domain: bytes = _ZERO32
+    key_commitment: bytes = _ZERO32
 
     @classmethod
-    def add_agency(cls, kind: AgencyKind, key: str, name: str) -> Action:
-        return cls(ActionType.ADD_AGENCY, kind=int(kind), key=key, name=name)
+    def add_agency(cls, kind: AgencyKind, key: str, name: str, encryption_key: bytes) -> Action:
+        """Add an agency with its signing key and its encryption public key."""
+        return cls(
+            ActionType.ADD_AGENCY,
+            kind=int(kind),
+            key=key,
+            name=name,
+            encryption_key=encryption_key,
+        )
 
     @classmethod
     def suspend(cls, agency_id: int) -> Action:
@@ -75,6 +99,38 @@ class Action:
     def set_threshold(cls, threshold: int) -> Action:
         return cls(ActionType.SET_THRESHOLD, threshold=threshold)
 
+    @classmethod
+    def set_encryption_key(cls, agency_id: int, encryption_key: bytes) -> Action:
+        """Rotate an agency's encryption key."""
+        return cls(
+            ActionType.SET_ENCRYPTION_KEY, agency_id=agency_id, encryption_key=encryption_key
+        )
+
+    @classmethod
+    def set_read_policy(cls, schema_id: bytes, reader_kind: AgencyKind, rule: ReadRule) -> Action:
+        """Set what readers of ``reader_kind`` may read of the schema (:data:`NO_ACCESS`
+        withdraws every purpose)."""
+        return cls(
+            ActionType.SET_READ_POLICY,
+            schema_id=schema_id,
+            kind=int(reader_kind),
+            purpose_mask=rule.purpose_mask,
+            consent_required=rule.consent_required,
+            fields=rule.fields,
+        )
+
+    @classmethod
+    def register_tag_key(
+        cls, domain_id: bytes, holders: tuple[AgencyKind, ...], key_commitment: bytes
+    ) -> Action:
+        """Register the next key version of a subject-tag domain."""
+        return cls(
+            ActionType.REGISTER_TAG_KEY,
+            tag_domain=domain_id,
+            kind_mask=kind_mask(holders),
+            key_commitment=key_commitment,
+        )
+
     def as_tuple(self) -> tuple[object, ...]:
         return (
             int(self.action_type),
@@ -86,6 +142,12 @@ class Action:
             self.kind_mask,
             self.revocable,
             self.threshold,
+            self.encryption_key,
+            self.purpose_mask,
+            self.consent_required,
+            self.fields,
+            self.tag_domain,
+            self.key_commitment,
         )
 
 
@@ -140,7 +202,10 @@ class Governance:
             "getProposal(uint256)", [proposal_id], [f"({_ACTION},uint32,uint64,bool,uint32[])"]
         )
         action_fields, proposer, created, executed, approvers = doc
-        t, agency_id, kind, key, name, schema_id, mask, revocable, threshold = action_fields
+        t, agency_id, kind, key, name, schema_id, mask, revocable, threshold, *registry = (
+            action_fields
+        )
+        encryption_key, purposes, consent, fields, domain, commitment = registry
         action = Action(
             ActionType(t),
             agency_id,
@@ -151,6 +216,12 @@ class Governance:
             mask,
             revocable,
             threshold,
+            bytes(encryption_key),
+            purposes,
+            consent,
+            fields,
+            bytes(domain),
+            bytes(commitment),
         )
         return Proposal(proposal_id, action, proposer, created, executed, tuple(approvers))
 
@@ -164,6 +235,9 @@ def governance_topics() -> list[bytes]:
         "AgencyKeyRotated",
         "SchemaRegistered",
         "ThresholdChanged",
+        "EncryptionKeySet",
+        "ReadPolicySet",
+        "TagKeyRegistered",
         "ProposalCreated",
         "ProposalApproved",
         "ProposalExecuted",

@@ -1,8 +1,10 @@
 """The ledger client: signed writes (attest, anchor, revoke) and reads (facts, batches,
-revocations, membership history) of one deployed TaxLedger.
+revocations, membership history, encryption keys, read policy, tag keys) of one deployed
+TaxLedger.
 
 Writes are two signatures: the agency key signs the EIP-712 request (provenance), and a sender
-account signs the transaction (gas). They may be the same key or a relayer.
+account signs the transaction (gas). They may be the same key or a relayer. Facts and batches
+belong to the agency that wrote them, so every read of one names the agency.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from ledger_node.eip712 import (
 )
 from ledger_node.hashing import keccak256
 from ledger_node.keys import LocalKey
+from ledger_node.policy import Purpose
 
 ZERO32 = bytes(32)
 #: How long a signature stays valid by default, in seconds.
@@ -43,7 +46,7 @@ def _selector(signature: str) -> bytes:
 _ATTEST = "attest((bytes32,bytes32,bytes32,bytes32,uint64,uint256,uint64),bytes)"
 _ANCHOR = "anchorBatch((bytes32,bytes32,uint32,uint64),bytes)"
 _REVOKE = "revoke((bytes32,bytes32,uint256,uint64),bytes)"
-_REVOKE_LEAF = "revokeLeaf((bytes32,bytes32,bytes32,uint256,uint64),bytes32[],bytes)"
+_REVOKE_LEAF = "revokeLeaf((bytes32,bytes32,bytes32,bytes32,uint256,uint64),bytes32[],bytes)"
 _SELECTORS = {name: _selector(name) for name in (_ATTEST, _ANCHOR, _REVOKE, _REVOKE_LEAF)}
 
 
@@ -114,7 +117,8 @@ class Agency:
     """A member agency as the ledger stores it now.
 
     ``active`` is the latest governance decision, in force from block ``status_from`` (a
-    change takes effect from the block after the one that made it).
+    change takes effect from the block after the one that made it); ``encryption_key`` is its
+    latest X25519 public key (see :meth:`LedgerClient.encryption_key_history` for when).
     """
 
     agency_id: int
@@ -123,6 +127,49 @@ class Agency:
     key: str
     name: str
     status_from: int
+    encryption_key: bytes
+
+
+@dataclass(frozen=True)
+class EncryptionKeyChange:
+    """An agency's encryption key, in force from block ``from_block`` on."""
+
+    from_block: int
+    encryption_key: bytes
+
+
+@dataclass(frozen=True)
+class ReadRuleRecord:
+    """A read rule as the ledger holds it: what readers of ``reader_kind`` may read of the
+    schema, from block ``from_block`` on (0 with an empty mask: no rule was ever set).
+    ``purpose_mask`` has bit ``p`` set for :class:`~ledger_node.policy.Purpose` ``p``."""
+
+    schema_id: bytes
+    reader_kind: AgencyKind
+    from_block: int
+    purpose_mask: int
+    consent_required: bool
+    fields: str
+
+    def allows(self, purpose: Purpose) -> bool:
+        """Whether the rule allows reading for ``purpose``."""
+        return bool(self.purpose_mask >> int(purpose) & 1)
+
+
+@dataclass(frozen=True)
+class TagKeyVersion:
+    """One key version of a subject-tag domain: the key's commitment, the agency kinds that
+    hold it (bit ``k`` for kind ``k``), the block it took effect."""
+
+    domain_id: bytes
+    version: int
+    holder_mask: int
+    from_block: int
+    key_commitment: bytes
+
+    @property
+    def holders(self) -> tuple[AgencyKind, ...]:
+        return tuple(k for k in AgencyKind if self.holder_mask >> int(k) & 1)
 
 
 @dataclass(frozen=True)
@@ -251,15 +298,22 @@ class LedgerClient:
         agency_key: LocalKey,
         *,
         root: bytes,
-        leaf: bytes,
+        schema_id: bytes,
+        commitment: bytes,
         proof: Sequence[bytes],
         reason: bytes,
         nonce: int,
         deadline: int | None = None,
     ) -> Prepared:
-        """Sign a ``revokeLeaf`` request with the agency key."""
+        """Sign a ``revokeLeaf`` request for the fact ``(schema_id, commitment)`` of the batch
+        ``root`` with the agency key; ``proof`` is its leaf's Merkle proof."""
         request = LeafRevokeRequest(
-            root, leaf, reason, nonce, deadline if deadline is not None else self.default_deadline()
+            root,
+            schema_id,
+            commitment,
+            reason,
+            nonce,
+            deadline if deadline is not None else self.default_deadline(),
         )
         signature = agency_key.sign_digest(self.domain.digest(request.struct_hash()))
         calldata = encode_call(_REVOKE_LEAF, request.as_tuple(), list(proof), signature)
@@ -322,12 +376,12 @@ class LedgerClient:
         return self.submit(sender, self.prepare_anchor(agency_key, **fields))
 
     def revoke(self, agency_key: LocalKey, sender: Sender, **fields: Any) -> Written:
-        """Revoke a single fact."""
+        """Revoke a single fact of the key's agency."""
         fields.setdefault("nonce", self.nonce(agency_key.address))
         return self.submit(sender, self.prepare_revoke(agency_key, **fields))
 
     def revoke_leaf(self, agency_key: LocalKey, sender: Sender, **fields: Any) -> Written:
-        """Revoke one leaf of a batch."""
+        """Revoke one fact of a batch of the key's agency."""
         fields.setdefault("nonce", self.nonce(agency_key.address))
         return self.submit(sender, self.prepare_revoke_leaf(agency_key, **fields))
 
@@ -353,27 +407,36 @@ class LedgerClient:
         """The signer's next nonce for attest and revoke."""
         return int(self.call("nonces(address)", [signer], ["uint256"])[0])
 
-    def fact(self, uid: bytes, block: int | str = "latest") -> Fact | None:
-        """A single fact, or None if the ledger has none with this uid."""
-        ((agency_id, schema_index, attested, expiration, revoked),) = self.call(
-            "getFact(bytes32)", [uid], ["(uint32,uint32,uint64,uint64,uint64)"], block
+    def fact(self, agency_id: int, uid: bytes, block: int | str = "latest") -> Fact | None:
+        """The agency's single fact ``uid``, or None if it has none."""
+        ((stored_agency, schema_index, attested, expiration, revoked),) = self.call(
+            "getFact(uint32,bytes32)",
+            [agency_id, uid],
+            ["(uint32,uint32,uint64,uint64,uint64)"],
+            block,
         )
         if attested == 0:
             return None
-        return Fact(uid, agency_id, self.schema_id_at(schema_index), attested, expiration, revoked)
+        return Fact(
+            uid, stored_agency, self.schema_id_at(schema_index), attested, expiration, revoked
+        )
 
-    def batch(self, root: bytes, block: int | str = "latest") -> Batch | None:
-        """An anchored batch, or None."""
-        ((agency_id, schema_index, anchored, count),) = self.call(
-            "getBatch(bytes32)", [root], ["(uint32,uint32,uint64,uint32)"], block
+    def batch(self, agency_id: int, root: bytes, block: int | str = "latest") -> Batch | None:
+        """The agency's anchored batch ``root``, or None."""
+        ((stored_agency, schema_index, anchored, count),) = self.call(
+            "getBatch(uint32,bytes32)", [agency_id, root], ["(uint32,uint32,uint64,uint32)"], block
         )
         if anchored == 0:
             return None
-        return Batch(root, agency_id, self.schema_id_at(schema_index), anchored, count)
+        return Batch(root, stored_agency, self.schema_id_at(schema_index), anchored, count)
 
-    def leaf_revoked_at(self, root: bytes, leaf: bytes) -> int:
-        """The block a leaf was revoked at, 0 if it is not."""
-        return int(self.call("leafRevokedAt(bytes32,bytes32)", [root, leaf], ["uint64"])[0])
+    def leaf_revoked_at(self, agency_id: int, root: bytes, leaf: bytes) -> int:
+        """The block a leaf of the agency's batch was revoked at, 0 if it is not."""
+        return int(
+            self.call("leafRevokedAt(uint32,bytes32,bytes32)", [agency_id, root, leaf], ["uint64"])[
+                0
+            ]
+        )
 
     def schema_id_at(self, index: int) -> bytes:
         return bytes(self.call("schemaIdAt(uint32)", [index], ["bytes32"])[0])
@@ -385,13 +448,31 @@ class LedgerClient:
         )
         return None if index == 0 else (index, mask, revocable, name)
 
+    def schema_ids(self) -> list[bytes]:
+        """The id of every registered schema, in order of registration."""
+        ids: list[bytes] = []
+        while any(schema_id := self.schema_id_at(len(ids) + 1)):
+            ids.append(schema_id)
+        return ids
+
     def agency(self, agency_id: int) -> Agency | None:
-        ((kind, status, key, status_from, _previous, name),) = self.call(
-            "getAgency(uint32)", [agency_id], ["(uint8,uint8,address,uint64,uint8,string)"]
+        """The agency with this id as it stands now, or None."""
+        ((kind, status, key, status_from, _previous, encryption_key, name),) = self.call(
+            "getAgency(uint32)",
+            [agency_id],
+            ["(uint8,uint8,address,uint64,uint8,bytes32,string)"],
         )
         if kind == 0:
             return None
-        return Agency(agency_id, AgencyKind(kind), status == 1, key.lower(), name, status_from)
+        return Agency(
+            agency_id,
+            AgencyKind(kind),
+            status == 1,
+            key.lower(),
+            name,
+            status_from,
+            bytes(encryption_key),
+        )
 
     def agencies(self) -> list[Agency]:
         """Every agency ever added, by id."""
@@ -424,5 +505,72 @@ class LedgerClient:
     def threshold(self) -> int:
         return int(self.call("threshold()", [], ["uint16"])[0])
 
+    def encryption_key_history(self, agency_id: int) -> list[EncryptionKeyChange]:
+        """Every encryption key of an agency, oldest first, with the block it took effect."""
+        (history,) = self.call(
+            "getEncryptionKeyHistory(uint32)", [agency_id], ["(uint64,bytes32)[]"]
+        )
+        return [EncryptionKeyChange(int(b), bytes(k)) for b, k in history]
+
+    def encryption_key_at(self, agency_id: int, block: int) -> bytes | None:
+        """The agency's encryption public key in force at ``block``, or None."""
+        (key,) = self.call("encryptionKeyAt(uint32,uint64)", [agency_id, block], ["bytes32"])
+        return bytes(key) if any(key) else None
+
+    def read_rule_at(self, schema_id: bytes, reader_kind: AgencyKind, block: int) -> ReadRuleRecord:
+        """The read rule of ``schema_id`` for readers of ``reader_kind`` in force at ``block``
+        (an empty rule, allowing nothing, if none was set by then)."""
+        (rule,) = self.call(
+            "readRuleAt(bytes32,uint8,uint64)",
+            [schema_id, int(reader_kind), block],
+            [_READ_RULE],
+        )
+        return _read_rule(schema_id, reader_kind, rule)
+
+    def read_rule_history(self, schema_id: bytes, reader_kind: AgencyKind) -> list[ReadRuleRecord]:
+        """Every read rule of ``schema_id`` for readers of ``reader_kind``, oldest first."""
+        (rules,) = self.call(
+            "getReadRuleHistory(bytes32,uint8)",
+            [schema_id, int(reader_kind)],
+            [_READ_RULE + "[]"],
+        )
+        return [_read_rule(schema_id, reader_kind, rule) for rule in rules]
+
+    def tag_domains(self) -> list[bytes]:
+        """The id of every subject-tag domain with a registered key, in order of registration."""
+        count = int(self.call("tagDomainCount()", [], ["uint32"])[0])
+        return [
+            bytes(self.call("tagDomainAt(uint32)", [i], ["bytes32"])[0])
+            for i in range(1, count + 1)
+        ]
+
+    def tag_key_versions(self, domain_id: bytes) -> list[TagKeyVersion]:
+        """Every key version of a subject-tag domain, oldest first."""
+        (versions,) = self.call(
+            "getTagKeyVersions(bytes32)", [domain_id], [_TAG_KEY_VERSION + "[]"]
+        )
+        return [_tag_key_version(domain_id, v) for v in versions]
+
+    def tag_key_at(self, domain_id: bytes, block: int) -> TagKeyVersion | None:
+        """The key version of a subject-tag domain in force at ``block``, or None."""
+        (version,) = self.call("tagKeyAt(bytes32,uint64)", [domain_id, block], [_TAG_KEY_VERSION])
+        return _tag_key_version(domain_id, version) if version[0] else None
+
     def domain_separator(self) -> bytes:
         return bytes(self.call("domainSeparator()", [], ["bytes32"])[0])
+
+
+_READ_RULE = "(uint64,uint32,bool,string)"
+_TAG_KEY_VERSION = "(uint32,uint16,uint64,bytes32)"
+
+
+def _read_rule(schema_id: bytes, reader_kind: AgencyKind, rule: tuple[Any, ...]) -> ReadRuleRecord:
+    from_block, mask, consent, fields = rule
+    return ReadRuleRecord(schema_id, reader_kind, int(from_block), int(mask), bool(consent), fields)
+
+
+def _tag_key_version(domain_id: bytes, version: tuple[Any, ...]) -> TagKeyVersion:
+    number, holder_mask, from_block, commitment = version
+    return TagKeyVersion(
+        domain_id, int(number), int(holder_mask), int(from_block), bytes(commitment)
+    )
