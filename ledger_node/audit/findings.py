@@ -10,8 +10,12 @@ from typing import Any
 FINDING_CODES: dict[str, tuple[str, str]] = {
     # the ledger itself
     "unauthorised_write": ("error", "an anchor or fact signed by a key not authorised for it"),
+    "write_copied_by_other_agency": (
+        "error",
+        "a root or commitment another agency had written first, written again by an agency",
+    ),
     "revocation_unknown_target": ("error", "a revocation of a fact or batch the ledger lacks"),
-    "revocation_by_other_agency": ("error", "a revocation by an agency other than the attester"),
+    "revocation_by_other_agency": ("error", "a revocation by an agency that never wrote the fact"),
     "revocation_unauthorised": ("error", "a revocation signed by a key not authorised then"),
     "governance_unproposed_change": ("error", "a membership change without an executed proposal"),
     "governance_unknown_proposal": ("error", "a proposal executed that was never created"),

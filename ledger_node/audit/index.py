@@ -8,6 +8,8 @@ blocks. Only final blocks (``confirmations`` deep) are synced, and the hash of t
 is kept so a reorganisation below it is detected instead of silently mixed in.
 
 The index answers the verifier's questions (:class:`~ledger_node.verify.view.LedgerView`).
+Anchors, attestations and revocations are keyed by agency as the ledger keeps them: two
+agencies may write the same root or uid, and those are two writes.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from ledger_node.errors import ConfigurationError, Error
 from ledger_node.verify.membership import GOVERNANCE_EVENTS, MembershipHistory, Position
 from ledger_node.verify.view import Anchor, Attestation, Revocation
 
-FORMAT = "taxledger.index/v1"
+FORMAT = "taxledger.index/v2"
+#: Formats of indexes of the earlier ledger contract (before per-agency writes).
+RETIRED_FORMATS = frozenset({"taxledger.index/v1"})
 #: Blocks asked for by one ``eth_getLogs``: the range every reader and node agree on.
 DEFAULT_PAGE_SIZE = LOG_RANGE_BLOCKS
 #: ``eth_getLogs`` pages sent in one JSON-RPC batch.
@@ -41,20 +45,20 @@ CREATE TABLE IF NOT EXISTS events (
     name TEXT NOT NULL, args TEXT NOT NULL, PRIMARY KEY (block, log_index));
 CREATE INDEX IF NOT EXISTS events_name ON events (name);
 CREATE TABLE IF NOT EXISTS anchors (
-    root BLOB PRIMARY KEY, schema_id BLOB NOT NULL, agency_id INTEGER NOT NULL,
+    root BLOB NOT NULL, schema_id BLOB NOT NULL, agency_id INTEGER NOT NULL,
     signer TEXT NOT NULL, count INTEGER NOT NULL, block INTEGER NOT NULL,
-    log_index INTEGER NOT NULL, tx_hash BLOB NOT NULL);
+    log_index INTEGER NOT NULL, tx_hash BLOB NOT NULL, PRIMARY KEY (root, agency_id));
 CREATE TABLE IF NOT EXISTS attestations (
-    uid BLOB PRIMARY KEY, schema_id BLOB NOT NULL, subject BLOB NOT NULL,
+    uid BLOB NOT NULL, schema_id BLOB NOT NULL, subject BLOB NOT NULL,
     agency_id INTEGER NOT NULL, signer TEXT NOT NULL, ref_uid BLOB NOT NULL,
     expiration INTEGER NOT NULL, block INTEGER NOT NULL, log_index INTEGER NOT NULL,
-    tx_hash BLOB NOT NULL);
+    tx_hash BLOB NOT NULL, PRIMARY KEY (uid, agency_id));
 CREATE INDEX IF NOT EXISTS attestations_subject ON attestations (subject);
-CREATE INDEX IF NOT EXISTS attestations_ref ON attestations (ref_uid);
+CREATE INDEX IF NOT EXISTS attestations_ref ON attestations (ref_uid, agency_id);
 CREATE TABLE IF NOT EXISTS revocations (
     target BLOB NOT NULL, leaf BLOB NOT NULL, agency_id INTEGER NOT NULL,
     signer TEXT NOT NULL, reason BLOB NOT NULL, block INTEGER NOT NULL,
-    log_index INTEGER NOT NULL, tx_hash BLOB NOT NULL, PRIMARY KEY (target, leaf));
+    log_index INTEGER NOT NULL, tx_hash BLOB NOT NULL, PRIMARY KEY (target, agency_id, leaf));
 CREATE TABLE IF NOT EXISTS blocks (number INTEGER PRIMARY KEY, timestamp INTEGER NOT NULL);
 """
 
@@ -102,6 +106,11 @@ class AuditIndex:
         self.path = Path(path)
         self.db = connection
         meta = dict(self.db.execute("SELECT key, value FROM meta").fetchall())
+        if meta.get("format") in RETIRED_FORMATS:
+            raise IndexStateError(
+                f"{self.path} is an index of the earlier ledger contract "
+                f"({meta['format']}); delete it or give a new file name, and sync again"
+            )
         if meta.get("format") != FORMAT:
             raise IndexStateError(
                 f"{self.path} is not a taxledger index (format {meta.get('format')!r}); "
@@ -314,12 +323,24 @@ class AuditIndex:
         rows = self.db.execute(query + " ORDER BY block, log_index", params).fetchall()
         return [_attestation(row) for row in rows]
 
-    def superseded_by(self, uid: bytes) -> list[Attestation]:
-        """Facts that name ``uid`` as the one they replace."""
+    def superseded_by(self, agency_id: int, uid: bytes) -> list[Attestation]:
+        """The agency's facts that name its fact ``uid`` as the one they replace."""
         rows = self.db.execute(
-            "SELECT * FROM attestations WHERE ref_uid = ? ORDER BY block, log_index", (uid,)
+            "SELECT * FROM attestations WHERE ref_uid = ? AND agency_id = ? "
+            "ORDER BY block, log_index",
+            (uid, agency_id),
         ).fetchall()
         return [_attestation(row) for row in rows]
+
+    def writes_of(self, value: bytes, *, batch: bool) -> list[Anchor | Attestation]:
+        """Every agency's anchor of the root ``value`` (``batch``), or every agency's single
+        fact with the uid ``value``, in chain order."""
+        table = "anchors WHERE root" if batch else "attestations WHERE uid"
+        rows = self.db.execute(
+            f"SELECT * FROM {table} = ? ORDER BY block, log_index",  # noqa: S608
+            (value,),
+        ).fetchall()
+        return [_anchor(row) if batch else _attestation(row) for row in rows]
 
     def all_revocations(self) -> list[Revocation]:
         """Every revocation, in chain order."""
@@ -353,16 +374,22 @@ class AuditIndex:
 
     # -- the verifier's questions (LedgerView) ---------------------------------------------
 
-    def anchor(self, root: bytes) -> Anchor | None:
-        row = self.db.execute("SELECT * FROM anchors WHERE root = ?", (root,)).fetchone()
+    def anchor(self, agency_id: int, root: bytes) -> Anchor | None:
+        row = self.db.execute(
+            "SELECT * FROM anchors WHERE root = ? AND agency_id = ?", (root, agency_id)
+        ).fetchone()
         return None if row is None else _anchor(row)
 
-    def attestation(self, uid: bytes) -> Attestation | None:
-        row = self.db.execute("SELECT * FROM attestations WHERE uid = ?", (uid,)).fetchone()
+    def attestation(self, agency_id: int, uid: bytes) -> Attestation | None:
+        row = self.db.execute(
+            "SELECT * FROM attestations WHERE uid = ? AND agency_id = ?", (uid, agency_id)
+        ).fetchone()
         return None if row is None else _attestation(row)
 
-    def revocations(self, target: bytes) -> dict[bytes | None, Revocation]:
-        rows = self.db.execute("SELECT * FROM revocations WHERE target = ?", (target,))
+    def revocations(self, agency_id: int, target: bytes) -> dict[bytes | None, Revocation]:
+        rows = self.db.execute(
+            "SELECT * FROM revocations WHERE target = ? AND agency_id = ?", (target, agency_id)
+        )
         return {r.leaf: r for r in map(_revocation, rows.fetchall())}
 
     def membership(self, at: Position) -> MembershipHistory:

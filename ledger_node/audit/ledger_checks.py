@@ -3,7 +3,9 @@
 The contract enforces authorisation when a write happens; the audit does not take its word
 for it. It replays the governance history and asks again, for every anchor, fact and
 revocation, whether its signer could write it then, and, for every change of membership,
-whether a proposal with enough approvals carried it.
+whether a proposal with enough approvals carried it. It also reports a root or commitment
+written by more than one agency: legitimate writes never share one (commitments are salted),
+so a copy is another member taking up a value it saw pending.
 """
 
 from __future__ import annotations
@@ -26,14 +28,18 @@ from ledger_node.verify.membership import (
 )
 from ledger_node.verify.view import Anchor, Attestation, Revocation
 
-#: The proposal action each membership event carries out.
-_ACTION_OF: dict[str, ActionType] = {
-    "AgencyAdded": ActionType.ADD_AGENCY,
-    "AgencySuspended": ActionType.SUSPEND_AGENCY,
-    "AgencyReinstated": ActionType.REINSTATE_AGENCY,
-    "AgencyKeyRotated": ActionType.ROTATE_KEY,
-    "SchemaRegistered": ActionType.REGISTER_SCHEMA,
-    "ThresholdChanged": ActionType.SET_THRESHOLD,
+#: The proposal actions that may carry out each membership event (an agency's first
+#: encryption key comes with the agency).
+_ACTIONS_OF: dict[str, frozenset[ActionType]] = {
+    "AgencyAdded": frozenset({ActionType.ADD_AGENCY}),
+    "AgencySuspended": frozenset({ActionType.SUSPEND_AGENCY}),
+    "AgencyReinstated": frozenset({ActionType.REINSTATE_AGENCY}),
+    "AgencyKeyRotated": frozenset({ActionType.ROTATE_KEY}),
+    "SchemaRegistered": frozenset({ActionType.REGISTER_SCHEMA}),
+    "ThresholdChanged": frozenset({ActionType.SET_THRESHOLD}),
+    "EncryptionKeySet": frozenset({ActionType.ADD_AGENCY, ActionType.SET_ENCRYPTION_KEY}),
+    "ReadPolicySet": frozenset({ActionType.SET_READ_POLICY}),
+    "TagKeyRegistered": frozenset({ActionType.REGISTER_TAG_KEY}),
 }
 
 
@@ -75,7 +81,9 @@ def revocation_ref(revocation: Revocation, history: MembershipHistory, schema: s
 def check_ledger(index: AuditIndex) -> list[Finding]:
     """Every finding about the ledger's writes, revocations and governance history."""
     history = index.membership((index.synced_block, 0))
-    findings = check_writes(history, [*index.anchors(), *index.attestations()])
+    writes: list[Anchor | Attestation] = [*index.anchors(), *index.attestations()]
+    findings = check_writes(history, writes)
+    findings += check_shared_writes(history, writes)
     findings += check_revocations(index, history)
     findings += check_governance(history, index.events(GOVERNANCE_EVENTS), index.deployment_tx)
     return findings
@@ -99,41 +107,73 @@ def check_writes(
     return findings
 
 
+def check_shared_writes(
+    history: MembershipHistory, writes: Iterable[Anchor | Attestation]
+) -> list[Finding]:
+    """A finding for each root, or single fact's commitment, written by more than one
+    agency, naming the first write and each later one."""
+    first: dict[tuple[bool, bytes], Anchor | Attestation] = {}
+    findings = []
+    for write in sorted(writes, key=lambda w: w.position):
+        batch = isinstance(write, Anchor)
+        key = (batch, write.root if isinstance(write, Anchor) else write.uid)
+        earlier = first.setdefault(key, write)
+        if earlier is write:
+            continue
+        what = "root" if batch else "commitment"
+        ref = "0x" + key[1].hex()
+        findings.append(
+            Finding(
+                "write_copied_by_other_agency",
+                ref,
+                f"{what} {ref} was written first by {history.agency_label(earlier.agency_id)} "
+                f"at block {earlier.block_number}, then again by "
+                f"{history.agency_label(write.agency_id)} at block {write.block_number}",
+                (write_ref(earlier, history), write_ref(write, history)),
+            )
+        )
+    return findings
+
+
 def check_revocations(index: AuditIndex, history: MembershipHistory) -> list[Finding]:
-    """A finding for each revocation of an unknown fact, by another agency than the
-    attester, or signed by a key not authorised then."""
+    """A finding for each revocation of a fact the revoking agency never wrote (another
+    agency's, or nobody's), or signed by a key not authorised then."""
     findings = []
     for revocation in index.all_revocations():
         target = "0x" + revocation.target.hex()
+        single = revocation.leaf is None
         write: Anchor | Attestation | None = (
-            index.attestation(revocation.target)
-            if revocation.leaf is None
-            else index.anchor(revocation.target)
+            index.attestation(revocation.agency_id, revocation.target)
+            if single
+            else index.anchor(revocation.agency_id, revocation.target)
         )
-        schema = schema_name(write.schema_id) if write is not None else "unknown"
-        ref = revocation_ref(revocation, history, schema)
         if write is None:
-            findings.append(
-                Finding(
-                    "revocation_unknown_target",
-                    target,
-                    f"revocation at block {revocation.block_number} of {target}, which the "
-                    "ledger never recorded",
-                    (ref,),
+            others = index.writes_of(revocation.target, batch=not single)
+            schema = schema_name(others[0].schema_id) if others else "unknown"
+            ref = revocation_ref(revocation, history, schema)
+            if others:
+                findings.append(
+                    Finding(
+                        "revocation_by_other_agency",
+                        target,
+                        f"{target} was attested by {history.agency_label(others[0].agency_id)} "
+                        f"but revoked by {history.agency_label(revocation.agency_id)}, which "
+                        "never wrote it",
+                        (write_ref(others[0], history), ref),
+                    )
                 )
-            )
-            continue
-        if write.agency_id != revocation.agency_id:
-            findings.append(
-                Finding(
-                    "revocation_by_other_agency",
-                    target,
-                    f"{target} was attested by {history.agency_label(write.agency_id)} but "
-                    f"revoked by {history.agency_label(revocation.agency_id)}",
-                    (write_ref(write, history), ref),
+            else:
+                findings.append(
+                    Finding(
+                        "revocation_unknown_target",
+                        target,
+                        f"revocation at block {revocation.block_number} of {target}, which the "
+                        "ledger never recorded",
+                        (ref,),
+                    )
                 )
-            )
             continue
+        ref = revocation_ref(revocation, history, schema_name(write.schema_id))
         try:
             history.authorise(revocation.signer, revocation.agency_id, None, revocation.position)
         except VerificationFailure as exc:
@@ -224,7 +264,7 @@ def _check_change(
             refs,
         )
     wanted = ActionType(int(proposal.args["actionType"]))
-    if _ACTION_OF[change.name] != wanted or int(execution.args["actionType"]) != wanted:
+    if wanted not in _ACTIONS_OF[change.name] or int(execution.args["actionType"]) != wanted:
         return Finding(
             "governance_action_mismatch",
             where,

@@ -65,10 +65,11 @@ def check_records(
             bundle = _load(path)
             write = None
             if bundle is not None and failure.check > _LAST_OFFCHAIN_CHECK:
+                agency_id = bundle.anchor.agency_id
                 write = (
-                    index.anchor(bundle.root)
+                    index.anchor(agency_id, bundle.root)
                     if bundle.anchor.kind == "batch"
-                    else index.attestation(bundle.root)
+                    else index.attestation(agency_id, bundle.root)
                 )
             checked.append(CheckedBundle(path, bundle, write, failure))
     return checked
@@ -200,7 +201,7 @@ def bundle_entries(
             checked.verdict,
         )
     ]
-    revocation = index.revocations(bundle.root).get(
+    revocation = index.revocations(write.agency_id, bundle.root).get(
         bundle.leaf if isinstance(write, Anchor) else None
     )
     if revocation is not None:
@@ -246,10 +247,10 @@ def fact_entries(
             "on chain",
         )
     ]
-    revocation = index.revocations(attestation.uid).get(None)
+    revocation = index.revocations(attestation.agency_id, attestation.uid).get(None)
     if revocation is not None:
         entries.append(_revocation_entry(revocation, history, schema, fact.ref))
-    for newer in index.superseded_by(attestation.uid):
+    for newer in index.superseded_by(attestation.agency_id, attestation.uid):
         newer_ref = write_ref(newer, history)
         entries.append(
             TimelineEntry(

@@ -22,7 +22,8 @@ from ledger_node.verify.errors import VerificationFailure
 #: A point in the chain's history: ``(block_number, log_index)``.
 Position = tuple[int, int]
 
-#: The events that change membership, keys, schemas or the threshold.
+#: The events that change membership, keys, schemas or the threshold, or the exchange
+#: registry (encryption keys, read policy, tag keys): each needs an executed proposal.
 MEMBERSHIP_EVENTS = frozenset(
     {
         "AgencyAdded",
@@ -31,6 +32,9 @@ MEMBERSHIP_EVENTS = frozenset(
         "AgencyKeyRotated",
         "SchemaRegistered",
         "ThresholdChanged",
+        "EncryptionKeySet",
+        "ReadPolicySet",
+        "TagKeyRegistered",
     }
 )
 #: The events of the proposal life cycle.

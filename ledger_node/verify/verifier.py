@@ -66,7 +66,7 @@ class Verifier:
         self.clock = clock
         self._domain = Domain(view.chain_id, view.ledger)
         self._writes: dict[tuple[object, ...], Write | VerificationFailure] = {}
-        self._revocations: dict[bytes, dict[bytes | None, Revocation]] = {}
+        self._revocations: dict[tuple[int, bytes], dict[bytes | None, Revocation]] = {}
         self._nodes: dict[bytes, bytes] = {}
 
     @classmethod
@@ -154,8 +154,8 @@ class Verifier:
         1. the record validates against its schema;
         2. the record hash, the commitment and the leaf recompute from record and salt;
         3. the Merkle proof leads from the leaf to the root (a single fact has no proof);
-        4. the root (or the single fact) is on the ledger of this chain id, in the bundle's
-           transaction and block, for the bundle's agency, schema and request;
+        4. the root (or the single fact) is on the ledger of this chain id as a write of the
+           bundle's agency, in the bundle's transaction and block, for its schema and request;
         5. the EIP-712 signature of the request recovers the signer the bundle names;
         6. the signer was the agency's key at that block (recomputed from governance history);
         7. the agency was active, and its kind allowed to attest the schema, at that block;
@@ -210,7 +210,7 @@ class Verifier:
         # (4) to (7), once per anchor.
         write = self._check_write(bundle)
         # (8)
-        revoked = self._revocations_of(bundle.root).get(
+        revoked = self._revocations_of(anchor.agency_id, bundle.root).get(
             computed_leaf if anchor.kind == "batch" else None
         )
         if revoked is not None:
@@ -262,10 +262,11 @@ class Verifier:
             computed = parent
         return computed
 
-    def _revocations_of(self, target: bytes) -> dict[bytes | None, Revocation]:
-        found = self._revocations.get(target)
+    def _revocations_of(self, agency_id: int, target: bytes) -> dict[bytes | None, Revocation]:
+        key = (agency_id, target)
+        found = self._revocations.get(key)
         if found is None:
-            found = self._revocations[target] = self.view.revocations(target)
+            found = self._revocations[key] = self.view.revocations(agency_id, target)
         return found
 
     def _check_write(self, bundle: ProofBundle) -> Write:
@@ -304,16 +305,17 @@ class Verifier:
             )
         write: Write | None
         if a.kind == "batch":
-            write = view.anchor(bundle.root)
+            write = view.anchor(a.agency_id, bundle.root)
             what = f"root 0x{bundle.root.hex()}"
         else:
-            write = view.attestation(bundle.root)
+            write = view.attestation(a.agency_id, bundle.root)
             what = f"fact 0x{bundle.root.hex()}"
         if write is None:
             raise VerificationFailure(
                 4,
                 "not_on_chain",
-                f"{what} is not on ledger {view.ledger} according to {view.where()}",
+                f"{what} is not on ledger {view.ledger} as a write of agency {a.agency_id}, "
+                f"according to {view.where()}",
             )
         if (write.tx_hash, write.block_number) != (a.tx_hash, a.block_number):
             raise VerificationFailure(

@@ -1,10 +1,12 @@
 """What the verifier needs to know about the ledger, and where it learns it.
 
 :class:`LedgerView` is the question list: the anchor of a root, the attestation of a uid,
-their revocations, membership history and the chain head. Two sources answer it with the
-same records: :class:`ChainView` asks a node (``eth_getLogs`` filtered by the indexed
-topics, so it needs no index), and :class:`ledger_node.audit.index.AuditIndex` answers from a
-synced SQLite index, fast enough for bulk verification.
+their revocations, membership history and the chain head. Roots and uids are the agency's
+own (two agencies may write the same value, and those are two different writes), so every
+question names the agency. Two sources answer it with the same records: :class:`ChainView`
+asks a node (``eth_getLogs`` filtered by the indexed topics, so it needs no index), and
+:class:`ledger_node.audit.index.AuditIndex` answers from a synced SQLite index, fast enough for
+bulk verification.
 """
 
 from __future__ import annotations
@@ -129,15 +131,15 @@ class LedgerView(Protocol):
     chain_id: int
     ledger: str
 
-    def anchor(self, root: bytes) -> Anchor | None:
-        """The anchor of ``root``, or None if it was never anchored."""
+    def anchor(self, agency_id: int, root: bytes) -> Anchor | None:
+        """The agency's anchor of ``root``, or None if it never anchored it."""
 
-    def attestation(self, uid: bytes) -> Attestation | None:
-        """The single fact ``uid``, or None."""
+    def attestation(self, agency_id: int, uid: bytes) -> Attestation | None:
+        """The agency's single fact ``uid``, or None."""
 
-    def revocations(self, target: bytes) -> dict[bytes | None, Revocation]:
-        """The revocations of fact ``target`` (key None) or of leaves of batch ``target``
-        (keyed by leaf)."""
+    def revocations(self, agency_id: int, target: bytes) -> dict[bytes | None, Revocation]:
+        """The agency's revocations of its fact ``target`` (key None) or of leaves of its
+        batch ``target`` (keyed by leaf)."""
 
     def membership(self, at: Position) -> MembershipHistory:
         """Membership history covering at least up to ``at``."""
@@ -187,20 +189,27 @@ class ChainView:
                 break
         return found
 
-    def anchor(self, root: bytes) -> Anchor | None:
-        events = self._events(_hex(TOPICS["BatchAnchored"]), _hex(root), first=True)
+    def anchor(self, agency_id: int, root: bytes) -> Anchor | None:
+        # BatchAnchored(root, schemaId, agencyId): the agency is the third indexed argument.
+        events = self._events(
+            _hex(TOPICS["BatchAnchored"]), _hex(root), None, _agency_topic(agency_id), first=True
+        )
         return Anchor.from_event(events[0]) if events else None
 
-    def attestation(self, uid: bytes) -> Attestation | None:
-        events = self._events(_hex(TOPICS["Attested"]), _hex(uid), first=True)
+    def attestation(self, agency_id: int, uid: bytes) -> Attestation | None:
+        # Attested(uid, agencyId, subject).
+        events = self._events(
+            _hex(TOPICS["Attested"]), _hex(uid), _agency_topic(agency_id), first=True
+        )
         return Attestation.from_event(events[0]) if events else None
 
-    def revocations(self, target: bytes) -> dict[bytes | None, Revocation]:
+    def revocations(self, agency_id: int, target: bytes) -> dict[bytes | None, Revocation]:
         # A uid and a root never collide (one is a commitment, the other a Merkle node), so
-        # one question per target covers both kinds.
+        # one question per target covers both kinds. The agency is a different indexed
+        # argument of each event, so it is matched here rather than by the node.
         topics = [_hex(TOPICS["Revoked"]), _hex(TOPICS["LeafRevoked"])]
         found = [Revocation.from_event(e) for e in self._events(topics, _hex(target))]
-        return {r.leaf: r for r in found}
+        return {r.leaf: r for r in found if r.agency_id == agency_id}
 
     def membership(self, at: Position) -> MembershipHistory:
         head = self.head()
@@ -228,3 +237,8 @@ class ChainView:
 
 def _hex(value: bytes) -> str:
     return "0x" + value.hex()
+
+
+def _agency_topic(agency_id: int) -> str:
+    """An agency id as an indexed event argument (a 32-byte word)."""
+    return _hex(agency_id.to_bytes(32, "big"))

@@ -112,7 +112,8 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> Planted:
         bureau,
         client.sender(bureau),
         root=revoked.root,
-        leaf=revoked.leaf,
+        schema_id=revoked.schema_id,
+        commitment=revoked.commitment,
         proof=revoked.proof,
         reason=b"\x01".rjust(32, b"\0"),
     )

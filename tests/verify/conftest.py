@@ -15,11 +15,11 @@ from ledger_node.audit.index import AuditIndex
 from ledger_node.bundle import ProofBundle
 from ledger_node.chain.deploy import FoundedConsortium, found_consortium
 from ledger_node.chain.governance import Action, Governance
-from ledger_node.chain.ledger import LedgerClient
+from ledger_node.chain.ledger import LedgerClient, Written
 from ledger_node.chain.rpc import Rpc, connect
 from ledger_node.keys import LocalKey
 from ledger_node.records import samples
-from ledger_node.records.schemas import INVOICE_ISSUED, TAX_RATING
+from ledger_node.records.schemas import INVOICE_ISSUED, PAYMENT_SETTLED, SCHEMAS, TAX_RATING
 from ledger_node.verify import Verifier
 from ledger_node.verify.view import ChainView
 
@@ -40,6 +40,8 @@ class Ledger:
     expiring: ProofBundle  # a single fact with an expiration
     after_rotation: ProofBundle  # anchored with the tax bureau's new key
     old_key: LocalKey  # the tax bureau's key before rotation
+    copied_root: Written  # the bank's anchor of the invoices' root, under a payment schema
+    copied_uid: Written  # the bank's attestation of the rating's commitment
 
 
 def _rotate(ledger: LedgerClient, consortium: FoundedConsortium, new_key: LocalKey) -> None:
@@ -69,6 +71,14 @@ def chain() -> Ledger:
     rating = attest_record(
         client, bureau, sender, TAX_RATING, ratings[0], consortium_key=CONSORTIUM_KEY
     )
+    # Another member copies both writes, as it could while they were pending: the copies are
+    # the bank's own writes and leave the bureau's standing.
+    bank = consortium.keys["bank"]
+    payment = SCHEMAS[PAYMENT_SETTLED].schema_id
+    copied_root = client.anchor_batch(
+        bank, client.sender(bank), schema_id=payment, root=batch[0].root, count=3
+    )
+    copied_uid = client.attest(bank, client.sender(bank), schema_id=payment, commitment=rating.root)
     doomed = anchor_records(
         client, bureau, sender, INVOICE_ISSUED, invoices[3:5], consortium_key=CONSORTIUM_KEY
     )
@@ -76,7 +86,8 @@ def chain() -> Ledger:
         bureau,
         sender,
         root=doomed[0].root,
-        leaf=doomed[0].leaf,
+        schema_id=doomed[0].schema_id,
+        commitment=doomed[0].commitment,
         proof=doomed[0].proof,
         reason=b"\x01".rjust(32, b"\0"),
     )
@@ -115,6 +126,8 @@ def chain() -> Ledger:
         expiring,
         after_rotation,
         bureau,
+        copied_root,
+        copied_uid,
     )
 
 

@@ -14,6 +14,7 @@ import pytest
 from ledger_node.agencies import AgencyKind
 from ledger_node.anchoring import anchor_records
 from ledger_node.audit.index import AuditIndex
+from ledger_node.audit.ledger_checks import check_ledger
 from ledger_node.bundle import ProofBundle
 from ledger_node.chain.deploy import Founder, default_schemas, deploy_ledger, fund_from_node
 from ledger_node.chain.ledger import LedgerClient
@@ -21,7 +22,7 @@ from ledger_node.chain.rpc import Rpc
 from ledger_node.chain.transactions import Sender
 from ledger_node.deployment import SchemaEntry
 from ledger_node.eip712 import BatchRequest
-from ledger_node.keys import LocalKey
+from ledger_node.keys import EncryptionKey, LocalKey
 from ledger_node.records import samples
 from ledger_node.records.schemas import INVOICE_ISSUED
 from ledger_node.verify import VerificationFailure, Verifier
@@ -52,6 +53,41 @@ def test_genuine_bundles_pass(verifier: Verifier, chain: Ledger) -> None:
     for bundle in [*chain.invoices, chain.rating, chain.expiring, chain.after_rotation]:
         verified = verifier.verify(bundle)
         assert verified.write.block_number == bundle.anchor.block_number
+
+
+def test_a_root_written_by_two_agencies_is_two_writes(verifier: Verifier, chain: Ledger) -> None:
+    """The bank anchored the bureau's root (and attested its rating's commitment) too: the
+    bureau's bundles verify as the bureau's, and a bundle claiming the bank's write of them
+    fails where the bank's write differs from the bureau's."""
+    invoice = chain.invoices[0]
+    for bundle, copy in ((invoice, chain.copied_root), (chain.rating, chain.copied_uid)):
+        assert verifier.verify(bundle).write.agency_id == 1
+        claimed = with_anchor(
+            bundle, agency_id=2, tx_hash=copy.tx_hash, block_number=copy.block_number
+        )
+        fails(verifier, claimed, 4, "the ledger recorded schema 0x")
+    # Claiming another agency with the bureau's transaction names a write that agency lacks.
+    fails(verifier, with_anchor(invoice, agency_id=3), 4, f"root 0x{invoice.root.hex()} is not")
+
+
+def test_the_audit_names_both_writers_of_a_copied_root(chain: Ledger, synced_index: Path) -> None:
+    findings = check_ledger(AuditIndex.open(synced_index))
+    assert sorted((f.code, f.subject) for f in findings) == sorted(
+        [
+            ("write_copied_by_other_agency", "0x" + chain.invoices[0].root.hex()),
+            ("write_copied_by_other_agency", "0x" + chain.rating.root.hex()),
+        ]
+    )
+    by_subject = {f.subject: f for f in findings}
+    root = by_subject["0x" + chain.invoices[0].root.hex()]
+    assert root.message == (
+        f"root 0x{chain.invoices[0].root.hex()} was written first by tax-bureau (agency 1) at "
+        f"block {chain.invoices[0].anchor.block_number}, then again by bank (agency 2) at block "
+        f"{chain.copied_root.block_number}"
+    )
+    assert by_subject["0x" + chain.rating.root.hex()].message.startswith(
+        f"commitment 0x{chain.rating.root.hex()} was written first by tax-bureau (agency 1)"
+    )
 
 
 def test_a_bundle_file_round_trips_and_passes(
@@ -217,7 +253,7 @@ def test_kind_not_allowed_fails_check_7(chain: Ledger) -> None:
     deployment = deploy_ledger(
         rpc,
         Sender(rpc, deployer, chain.client.chain_id),
-        [Founder("lax-bank", AgencyKind.BANK, bank.address)],
+        [Founder("lax-bank", AgencyKind.BANK, bank.address, EncryptionKey.generate().public_key)],
         schemas,
         1,
     )
