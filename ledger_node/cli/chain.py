@@ -1,4 +1,5 @@
-"""``taxledger chain``: deploy a ledger, and govern its membership M-of-N."""
+"""``taxledger chain``: deploy a ledger, govern it M-of-N (membership, keys, schemas, read
+policy, tag keys), and list what it holds."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from ledger_node.cli.options import chain_options, password_options, read_cli_pa
 from ledger_node.keys import LocalKey
 
 if TYPE_CHECKING:
+    from ledger_node.chain.deploy import FoundingTagKey
     from ledger_node.chain.governance import Action, Governance
     from ledger_node.chain.ledger import LedgerClient
 
@@ -25,25 +27,93 @@ def chain() -> None:
     """Deploy the ledger and govern the consortium."""
 
 
-def _parse_member(text: str) -> tuple[str, AgencyKind, str]:
-    """``NAME:KIND:KEY`` where KEY is an address or a keystore file."""
+def _parse_kind(text: str, hint: str) -> AgencyKind:
+    try:
+        return AgencyKind.parse(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=hint) from None
+
+
+def _parse_kinds(text: str, hint: str) -> tuple[AgencyKind, ...]:
+    """Comma-separated agency kinds."""
+    return tuple(sorted({_parse_kind(k, hint) for k in text.split(",") if k.strip()}))
+
+
+def _parse_address(key: str, hint: str) -> str:
+    """An address, or the address a keystore file declares."""
     from ledger_node.keys import keystore_address
 
-    parts = text.split(":", 2)
-    if len(parts) != 3:
-        raise click.BadParameter(f"{text!r}: expected NAME:KIND:ADDRESS_OR_KEYSTORE")
-    name, kind_text, key = parts
-    try:
-        kind = AgencyKind.parse(kind_text)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
     if not key.startswith("0x"):
         if not Path(key).is_file():
-            raise click.BadParameter(f"{key!r} is neither an address nor a keystore file")
+            raise click.BadParameter(
+                f"{key!r} is neither an address nor a keystore file", param_hint=hint
+            )
         key = keystore_address(key)
     if len(key) != 42:
-        raise click.BadParameter(f"{key!r} is not a 20-byte address")
-    return name, kind, key.lower()
+        raise click.BadParameter(f"{key!r} is not a 20-byte address", param_hint=hint)
+    return key.lower()
+
+
+def _parse_encryption_key(text: str, hint: str) -> bytes:
+    """An X25519 public key: 0x + 64 hex digits, or an encryption key file."""
+    from ledger_node.keys import KeystoreError, parse_encryption_public_key
+
+    try:
+        return parse_encryption_public_key(text)
+    except KeystoreError as exc:
+        raise click.BadParameter(str(exc), param_hint=hint) from None
+
+
+def _parse_word(text: str, hint: str) -> bytes:
+    """32 bytes as 0x + 64 hex digits."""
+    try:
+        value = bytes.fromhex(text.removeprefix("0x")) if text.startswith("0x") else b""
+    except ValueError:
+        value = b""
+    if len(value) != 32:
+        raise click.BadParameter(f"{text!r} is not 0x followed by 64 hex digits", param_hint=hint)
+    return value
+
+
+def _parse_member(text: str) -> tuple[str, AgencyKind, str, bytes]:
+    """``NAME:KIND:KEY:ENCRYPTION_KEY``: KEY is an address or a keystore file, ENCRYPTION_KEY
+    a public key (0x + 64 hex) or an encryption key file."""
+    parts = text.split(":", 3)
+    if len(parts) != 4:
+        raise click.BadParameter(
+            f"{text!r}: expected NAME:KIND:KEY:ENCRYPTION_KEY", param_hint="--member"
+        )
+    name, kind, key, encryption_key = parts
+    return (
+        name,
+        _parse_kind(kind, "--member"),
+        _parse_address(key, "--member"),
+        _parse_encryption_key(encryption_key, "--member"),
+    )
+
+
+def _domain_id(text: str) -> bytes:
+    """A tag domain by name, or by id (0x + 64 hex)."""
+    from ledger_node.tagkeys import tag_domain_id
+
+    return _parse_word(text, "--domain") if text.startswith("0x") else tag_domain_id(text)
+
+
+def _parse_tag_key(text: str) -> FoundingTagKey:
+    """``DOMAIN:HOLDER_KINDS:KEY_COMMITMENT``."""
+    from ledger_node.chain.deploy import FoundingTagKey
+
+    parts = text.rsplit(":", 2)
+    if len(parts) != 3:
+        raise click.BadParameter(
+            f"{text!r}: expected DOMAIN:KIND,KIND...:0xCOMMITMENT", param_hint="--tag-key"
+        )
+    domain, holders, commitment = parts
+    return FoundingTagKey(
+        _domain_id(domain),
+        _parse_kinds(holders, "--tag-key"),
+        _parse_word(commitment, "--tag-key"),
+    )
 
 
 def _load_key(keystore: Path, password_file: Path | None, password_env: str | None) -> LocalKey:
@@ -66,8 +136,17 @@ def _load_key(keystore: Path, password_file: Path | None, password_env: str | No
     "members",
     multiple=True,
     required=True,
-    metavar="NAME:KIND:KEY",
-    help="A founding agency; KEY is an address or a keystore file. Repeat per agency.",
+    metavar="NAME:KIND:KEY:ENCRYPTION_KEY",
+    help="A founding agency; KEY is an address or a keystore file, ENCRYPTION_KEY its "
+    "encryption public key (0x + 64 hex) or encryption key file. Repeat per agency.",
+)
+@click.option(
+    "--tag-key",
+    "tag_keys",
+    multiple=True,
+    metavar="DOMAIN:KINDS:COMMITMENT",
+    help="A subject-tag domain key to register: the domain, the agency kinds holding it "
+    "(comma-separated) and the key's commitment. Repeat per domain.",
 )
 @click.option("--threshold", type=int, required=True, help="Approvals a proposal needs (M).")
 @click.option(
@@ -87,23 +166,28 @@ def deploy_command(
     password_file: Path | None,
     password_env: str | None,
     members: tuple[str, ...],
+    tag_keys: tuple[str, ...],
     threshold: int,
     out: Path,
     fund_from_node: bool,
 ) -> None:
-    """Deploy a ledger founded by the given agencies, with the standard schemas."""
+    """Deploy a ledger founded by the given agencies, with the standard schemas and the
+    default read policy."""
     from ledger_node.chain.deploy import Founder, default_schemas, deploy_ledger
     from ledger_node.chain.deploy import fund_from_node as fund
     from ledger_node.chain.rpc import Rpc, as_int, connect
     from ledger_node.chain.transactions import Sender
 
-    founders = [Founder(name, kind, key) for name, kind, key in map(_parse_member, members)]
+    founders = [Founder(*member) for member in map(_parse_member, members)]
+    domains = [_parse_tag_key(text) for text in tag_keys]
     deployer = _load_key(keystore, password_file, password_env)
     node = Rpc(connect(rpc))
     if fund_from_node:
         fund(node, [deployer.address, *(f.key for f in founders)])
     sender = Sender(node, deployer, as_int(node.request("eth_chainId", [])))
-    deployment = deploy_ledger(node, sender, founders, default_schemas(), threshold)
+    deployment = deploy_ledger(
+        node, sender, founders, default_schemas(), threshold, tag_keys=domains
+    )
     deployment.save(out)
     click.echo(
         f"deployed ledger {deployment.ledger} on chain {deployment.chain_id} at block "
@@ -122,7 +206,7 @@ def _client(rpc: str, deployment: Path) -> LedgerClient:
 @chain.command("members")
 @chain_options
 def members_command(rpc: str, deployment: Path) -> None:
-    """List member agencies: id, kind, status, current key and key history."""
+    """List member agencies: id, kind, status, current key, key history and encryption keys."""
     from ledger_node.chain.events import EventReader
     from ledger_node.deployment import Deployment
 
@@ -145,6 +229,66 @@ def members_command(rpc: str, deployment: Path) -> None:
         )
         for line in rotations.get(agency.agency_id, []):
             click.echo(f"       rotated {line}")
+        for change in client.encryption_key_history(agency.agency_id):
+            click.echo(
+                f"       encryption key 0x{change.encryption_key.hex()} "
+                f"from block {change.from_block}"
+            )
+
+
+@chain.command("read-policy")
+@chain_options
+@click.option("--schema", "schema_name", default=None, help="Only this schema.")
+@click.option(
+    "--block", type=click.IntRange(min=0), default=None, help="In force at this block [latest]."
+)
+@click.option("--history", is_flag=True, help="Every rule ever set, not only those in force.")
+def read_policy_command(
+    rpc: str, deployment: Path, schema_name: str | None, block: int | None, history: bool
+) -> None:
+    """List who may read which schema through the exchange, for which purposes and fields."""
+    from ledger_node.audit.ledger_checks import schema_name as name_of
+    from ledger_node.policy import mask_labels
+    from ledger_node.records.schemas import get_schema
+
+    client = _client(rpc, deployment)
+    at = client.block_number() if block is None else block
+    schema_ids = [get_schema(schema_name).schema_id] if schema_name else client.schema_ids()
+    for schema_id in schema_ids:
+        rules = []
+        for kind in AgencyKind:
+            found = (
+                client.read_rule_history(schema_id, kind)
+                if history
+                else [client.read_rule_at(schema_id, kind, at)]
+            )
+            rules += [r for r in found if r.from_block]
+        click.echo(name_of(schema_id) + ("" if rules else ": readable by no one"))
+        for rule in rules:
+            purposes = ",".join(mask_labels(rule.purpose_mask)) or "no purpose"
+            consent = "consent required" if rule.consent_required else "no consent needed"
+            fields = f"fields {rule.fields}" if rule.fields else "no fields"
+            click.echo(
+                f"    {rule.reader_kind.label:<17} {purposes:<24} {consent:<18} {fields}  "
+                f"(from block {rule.from_block})"
+            )
+
+
+@chain.command("tag-keys")
+@chain_options
+def tag_keys_command(rpc: str, deployment: Path) -> None:
+    """List the subject-tag domains and every key version registered for each."""
+    from ledger_node.tagkeys import domain_label
+
+    client = _client(rpc, deployment)
+    for domain_id in client.tag_domains():
+        click.echo(f"{domain_label(domain_id)} (0x{domain_id.hex()})")
+        for v in client.tag_key_versions(domain_id):
+            holders = ",".join(k.label for k in v.holders)
+            click.echo(
+                f"    v{v.version}  from block {v.from_block}  held by {holders}  "
+                f"commitment 0x{v.key_commitment.hex()}"
+            )
 
 
 @chain.group("propose")
@@ -201,16 +345,28 @@ def _governor_options(fn: Callable[..., None]) -> Callable[..., None]:
 @_governor_options
 @click.option("--name", required=True)
 @click.option("--kind", required=True, help="tax-bureau, bank, market-regulator or auditor.")
-@click.option("--key", "new_key", required=True, help="The new agency's signing key address.")
-def propose_add(governor: _Governor, name: str, kind: str, new_key: str) -> None:
+@click.option(
+    "--key", "new_key", required=True, help="The new agency's signing key (address or keystore)."
+)
+@click.option(
+    "--encryption-key",
+    required=True,
+    help="The new agency's encryption public key (0x + 64 hex) or encryption key file.",
+)
+def propose_add(
+    governor: _Governor, name: str, kind: str, new_key: str, encryption_key: str
+) -> None:
     """Add an agency."""
     from ledger_node.chain.governance import Action
 
-    try:
-        parsed = AgencyKind.parse(kind)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--kind") from None
-    governor.propose(Action.add_agency(parsed, new_key, name))
+    governor.propose(
+        Action.add_agency(
+            _parse_kind(kind, "--kind"),
+            _parse_address(new_key, "--key"),
+            name,
+            _parse_encryption_key(encryption_key, "--encryption-key"),
+        )
+    )
 
 
 @propose.command("suspend")
@@ -242,6 +398,86 @@ def propose_rotate(governor: _Governor, agency_id: int, new_key: str) -> None:
     from ledger_node.chain.governance import Action
 
     governor.propose(Action.rotate_key(agency_id, new_key))
+
+
+@propose.command("set-encryption-key")
+@_governor_options
+@click.option("--agency", "agency_id", type=int, required=True)
+@click.option(
+    "--encryption-key",
+    required=True,
+    help="The agency's new encryption public key (0x + 64 hex) or encryption key file.",
+)
+def propose_encryption_key(governor: _Governor, agency_id: int, encryption_key: str) -> None:
+    """Replace an agency's encryption key, from the block after the proposal is executed."""
+    from ledger_node.chain.governance import Action
+
+    key = _parse_encryption_key(encryption_key, "--encryption-key")
+    governor.propose(Action.set_encryption_key(agency_id, key))
+
+
+@propose.command("set-read-policy")
+@_governor_options
+@click.option(
+    "--schema", "schema_name", required=True, help="The schema, e.g. credit.tax-rating/v1."
+)
+@click.option("--reader", required=True, help="The reading agencies' kind, e.g. bank.")
+@click.option(
+    "--purposes",
+    default="",
+    help="Comma-separated purposes, e.g. credit-assessment; empty (with --no-access) for none.",
+)
+@click.option("--fields", default="", help="Fields disclosed: comma-separated paths, or '*'.")
+@click.option("--consent-required", is_flag=True, help="The taxpayer's consent must be cited.")
+@click.option("--no-access", is_flag=True, help="Withdraw every purpose: the kind reads nothing.")
+def propose_read_policy(
+    governor: _Governor,
+    schema_name: str,
+    reader: str,
+    purposes: str,
+    fields: str,
+    consent_required: bool,
+    no_access: bool,
+) -> None:
+    """Set what agencies of one kind may read of one schema through the exchange."""
+    from ledger_node.chain.governance import Action
+    from ledger_node.policy import NO_ACCESS, Purpose, ReadRule
+    from ledger_node.records.schemas import get_schema
+
+    if no_access == bool(purposes):
+        raise click.UsageError("give --purposes (and --fields), or --no-access")
+    rule = (
+        NO_ACCESS
+        if no_access
+        else ReadRule(
+            frozenset(Purpose.parse(p) for p in purposes.split(",") if p.strip()),
+            consent_required,
+            fields,
+        )
+    )
+    governor.propose(
+        Action.set_read_policy(
+            get_schema(schema_name).schema_id, _parse_kind(reader, "--reader"), rule
+        )
+    )
+
+
+@propose.command("register-tag-key")
+@_governor_options
+@click.option("--domain", required=True, help="The tag domain's name (or 0x id).")
+@click.option("--holders", required=True, help="Comma-separated agency kinds holding the key.")
+@click.option("--key-commitment", required=True, help="The key's commitment (0x + 64 hex).")
+def propose_tag_key(governor: _Governor, domain: str, holders: str, key_commitment: str) -> None:
+    """Register the next key version of a subject-tag domain (a rotation keeps old versions)."""
+    from ledger_node.chain.governance import Action
+
+    governor.propose(
+        Action.register_tag_key(
+            _domain_id(domain),
+            _parse_kinds(holders, "--holders"),
+            _parse_word(key_commitment, "--key-commitment"),
+        )
+    )
 
 
 @propose.command("set-threshold")
