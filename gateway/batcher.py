@@ -291,7 +291,7 @@ class Batcher:
         if receipt.status == 1:
             self._anchored(batch, receipt.block_number, None)
             return
-        onchain = self._ledger.batch(batch.root)
+        onchain = self._ledger.batch(self.chain.agency_id, batch.root)
         if onchain is not None:
             # Reverted as LedgerDuplicateRoot: an earlier signature of this root made it.
             self._anchored(
@@ -312,7 +312,10 @@ class Batcher:
     def _anchoring_write(self, batch: BatchRow, block: int) -> SignedWrite | None:
         """The transaction that anchored ``batch.root`` at ``block``, read from the chain;
         None if the node no longer has that block's logs (the stored write is then kept)."""
-        events = self._events.logs(block, block, [TOPICS["BatchAnchored"], batch.root])
+        agency = self.chain.agency_id.to_bytes(32, "big")
+        events = self._events.logs(
+            block, block, [TOPICS["BatchAnchored"], batch.root, None, agency]
+        )
         if not events:
             return None
         tx_hash = events[0].tx_hash
@@ -357,7 +360,8 @@ class Batcher:
         prepared = self._ledger.prepare_revoke_leaf(
             self.chain.agency_key,
             root=record.batch.root,
-            leaf=record.leaf,
+            schema_id=get_schema(record.schema).schema_id,
+            commitment=record.commitment,
             proof=record.proof,
             reason=requested.reason_hash,
             nonce=self._ledger.nonce(self.chain.agency_key.address),
@@ -367,7 +371,9 @@ class Batcher:
             # The preflight names the reason a revocation cannot succeed, before it is signed.
             gas = self._sender.estimate_gas(self._ledger.address, prepared.calldata)
         except LedgerAlreadyRevoked:
-            block = self._ledger.leaf_revoked_at(record.batch.root, record.leaf)
+            block = self._ledger.leaf_revoked_at(
+                self.chain.agency_id, record.batch.root, record.leaf
+            )
             self.store.set_revoked(requested.record_id, block)
             return
         except NodeUnavailable:
@@ -385,7 +391,7 @@ class Batcher:
     def _revocation_mined(self, revocation: RevocationRow, receipt: Receipt) -> None:
         record = self.store.record(revocation.record_id)
         assert record is not None and record.batch is not None
-        block = self._ledger.leaf_revoked_at(record.batch.root, record.leaf)
+        block = self._ledger.leaf_revoked_at(self.chain.agency_id, record.batch.root, record.leaf)
         if block:
             self.store.set_revoked(revocation.record_id, block)
             return
@@ -435,7 +441,7 @@ class Batcher:
         """The node will never mine a stored write: decide from the chain what to do."""
         for batch in self.store.open_batches():
             if batch.write.tx_hash == item.write.tx_hash:
-                onchain = self._ledger.batch(batch.root)
+                onchain = self._ledger.batch(self.chain.agency_id, batch.root)
                 if onchain is not None:
                     block = onchain.anchored_block
                     self._anchored(batch, block, self._anchoring_write(batch, block))
@@ -457,7 +463,7 @@ class Batcher:
                 continue
             if head - batch.block_number + 1 < self.confirmations:
                 continue
-            onchain = self._ledger.batch(batch.root)
+            onchain = self._ledger.batch(self.chain.agency_id, batch.root)
             if onchain is not None and onchain.anchored_block == batch.block_number:
                 self.store.set_batch_status(batch.root, BatchStatus.FINAL, batch.block_number)
             elif onchain is None:

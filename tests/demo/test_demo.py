@@ -56,7 +56,7 @@ def test_demo_on_the_embedded_chain_finds_exactly_the_planted_problems(tmp_path:
         "verification_failed": 2,
     }
     deployment = json.loads((out / "deployment.json").read_text())
-    assert deployment["format"] == "taxledger.deployment/v1"
+    assert deployment["format"] == "taxledger.deployment/v2"
     bundles = list((out / "bundles").rglob("*.json"))
     assert len(bundles) == report["summary"]["bundles"]
     assert "<html" in (out / "report.html").read_text()[:200].lower()

@@ -43,7 +43,7 @@ def test_submit_anchor_finalise_and_prove(tax_gateway: GatewayProcess, chain: Ch
     final = wait_status(tax_gateway, body["id"], "final")
     anchor = final["anchor"]
     assert final["commitment"] == receipt["commitment"]
-    onchain = chain.ledger.batch(bytes.fromhex(anchor["root"][2:]))
+    onchain = chain.ledger.batch(anchor["agency_id"], bytes.fromhex(anchor["root"][2:]))
     assert onchain is not None
     assert onchain.anchored_block == anchor["block_number"]
     assert onchain.agency_id == anchor["agency_id"]
@@ -77,7 +77,10 @@ def test_revoke_an_anchored_record(tax_gateway: GatewayProcess, chain: Chain) ->
     revoked = wait_status(tax_gateway, body["id"], "revoked")
     root = bytes.fromhex(anchored["anchor"]["root"][2:])
     leaf = bytes.fromhex(anchored["leaf"][2:])
-    assert chain.ledger.leaf_revoked_at(root, leaf) == revoked["revocation"]["block_number"]
+    agency_id = anchored["anchor"]["agency_id"]
+    assert (
+        chain.ledger.leaf_revoked_at(agency_id, root, leaf) == revoked["revocation"]["block_number"]
+    )
 
 
 def test_bulk_accepts_valid_items_and_reports_each(tax_gateway: GatewayProcess) -> None:
