@@ -1,10 +1,10 @@
-"""The exchange's read policy: purposes, read rules, and the policy a consortium is founded with.
+"""The exchange's read policy: read rules, and the policy a consortium is founded with.
 
 A read rule says what agencies of one kind may read of one schema through the exchange: for
-which purposes, whether the taxpayer's consent must be cited, and which fields may be
-disclosed. Rules live on chain (``Consortium.sol``), change only by M-of-N governance, and take
-effect from the block after the one that changed them, like membership. A schema without a
-rule for a kind is readable by that kind for no purpose.
+which purposes (:mod:`ledger_node.purposes`), whether the taxpayer's consent must be cited,
+and which fields may be disclosed. Rules live on chain (``ExchangeRegistry.sol``), change
+only by M-of-N governance, and take effect from the block after the one that changed them,
+like membership. A schema without a rule for a kind is readable by that kind for no purpose.
 
 Minimum necessary (PIPL Art. 6) is the default: :data:`DEFAULT_READ_POLICY` grants each kind
 what its duties need and nothing else.
@@ -17,37 +17,8 @@ from dataclasses import dataclass
 
 from ledger_node.agencies import AgencyKind
 from ledger_node.errors import LedgerValueError
-from ledger_node.labels import LabelledEnum
+from ledger_node.purposes import Purpose, purpose_mask
 from ledger_node.records import schemas
-
-
-class Purpose(LabelledEnum):
-    """Why an agency reads. The number is the purpose's bit in the on-chain purpose mask; it is
-    stable: a number is never reused for another purpose."""
-
-    TAX_ADMINISTRATION = 0
-    CREDIT_ASSESSMENT = 1
-    MARKET_SUPERVISION = 2
-    AUDIT = 3
-    TAXPAYER_PORTAL = 4
-
-
-def purpose_mask(purposes: Iterable[Purpose]) -> int:
-    """The on-chain mask of ``purposes``: bit ``p`` set for purpose ``p``."""
-    mask = 0
-    for purpose in purposes:
-        mask |= 1 << int(purpose)
-    return mask
-
-
-def mask_labels(mask: int) -> list[str]:
-    """The purposes of a mask by label; a bit this library does not name shows as ``bit N``."""
-    labels = []
-    for bit in range(mask.bit_length()):
-        if mask >> bit & 1:
-            labels.append(Purpose(bit).label if bit in Purpose._value2member_map_ else f"bit {bit}")
-    return labels
-
 
 #: The ``fields`` value that discloses the whole record.
 ALL_FIELDS = "*"
@@ -90,20 +61,28 @@ NO_ACCESS = ReadRule(frozenset(), False, "")
 _AUDIT = ReadRule.of(Purpose.AUDIT, fields=ALL_FIELDS)
 _TAX = ReadRule.of(Purpose.TAX_ADMINISTRATION, fields=ALL_FIELDS)
 
-#: The read policy a consortium is founded with, by schema name and reader kind. The auditor
-#: reads every schema for audit; every other grant is what that kind's duties need.
+_PAYMENT_TO_A_COMPANY = "payment_id,payee.tax_id,amount,currency,value_date"
+
+#: The read policy a consortium is founded with, by schema name and reader kind; every schema
+#: has an entry (a schema without one is readable by no one). The auditor reads every schema
+#: for audit; every other grant is what that kind's duties need.
 DEFAULT_READ_POLICY: dict[str, dict[AgencyKind, ReadRule]] = {
-    schemas.INVOICE_ISSUED: {
-        AgencyKind.TAX_BUREAU: _TAX,
-        AgencyKind.AUDITOR: _AUDIT,
-    },
+    schemas.INVOICE_ISSUED: {AgencyKind.TAX_BUREAU: _TAX, AgencyKind.AUDITOR: _AUDIT},
+    schemas.INVOICE_ISSUED_V2: {AgencyKind.TAX_BUREAU: _TAX, AgencyKind.AUDITOR: _AUDIT},
     # 三流一致 needs the payments (tax bureau); a regulator looking into a company reads the
     # payments it received, not who paid it (a payer may be a natural person).
     schemas.PAYMENT_SETTLED: {
         AgencyKind.TAX_BUREAU: _TAX,
         AgencyKind.MARKET_REGULATOR: ReadRule.of(
+            Purpose.MARKET_SUPERVISION, fields=_PAYMENT_TO_A_COMPANY + ",invoice_number"
+        ),
+        AgencyKind.AUDITOR: _AUDIT,
+    },
+    schemas.PAYMENT_SETTLED_V2: {
+        AgencyKind.TAX_BUREAU: _TAX,
+        AgencyKind.MARKET_REGULATOR: ReadRule.of(
             Purpose.MARKET_SUPERVISION,
-            fields="payment_id,invoice_number,payee.tax_id,amount,currency,value_date",
+            fields=_PAYMENT_TO_A_COMPANY + ",settles[].invoice_number,settles[].amount",
         ),
         AgencyKind.AUDITOR: _AUDIT,
     },
@@ -123,7 +102,32 @@ DEFAULT_READ_POLICY: dict[str, dict[AgencyKind, ReadRule]] = {
         ),
         AgencyKind.AUDITOR: _AUDIT,
     },
-    schemas.BANK_DECISION: {
+    schemas.BANK_DECISION: {AgencyKind.AUDITOR: _AUDIT},
+    schemas.BANK_DECISION_V2: {AgencyKind.AUDITOR: _AUDIT},
+    # An abnormal or absconded taxpayer (非正常户, 走逃户) matters to a lender (with consent)
+    # and to the regulator supervising the company; neither needs more than the status.
+    schemas.TAX_STATUS: {
+        AgencyKind.TAX_BUREAU: _TAX,
+        AgencyKind.BANK: ReadRule.of(
+            Purpose.CREDIT_ASSESSMENT, fields="uscc,status,since", consent=True
+        ),
+        AgencyKind.MARKET_REGULATOR: ReadRule.of(
+            Purpose.MARKET_SUPERVISION, fields="uscc,status,since"
+        ),
+        AgencyKind.AUDITOR: _AUDIT,
+    },
+    # Returns are confidential (税收征收管理法 Art. 8): the tax bureau and the auditor only.
+    schemas.TAX_DECLARATION: {AgencyKind.TAX_BUREAU: _TAX, AgencyKind.AUDITOR: _AUDIT},
+    # The bureau that records consents checks them and shows them to the taxpayer.
+    schemas.CONSENT_GRANTED: {
+        AgencyKind.TAX_BUREAU: ReadRule.of(
+            Purpose.TAX_ADMINISTRATION, Purpose.TAXPAYER_PORTAL, fields=ALL_FIELDS
+        ),
+        AgencyKind.AUDITOR: _AUDIT,
+    },
+    # Who saw what about a taxpayer: the tax bureau's portal shows it to the taxpayer.
+    schemas.DISCLOSURE_MADE: {
+        AgencyKind.TAX_BUREAU: ReadRule.of(Purpose.TAXPAYER_PORTAL, fields=ALL_FIELDS),
         AgencyKind.AUDITOR: _AUDIT,
     },
 }

@@ -32,7 +32,7 @@ from ledger_node.eip712 import (
 )
 from ledger_node.hashing import keccak256
 from ledger_node.keys import LocalKey
-from ledger_node.policy import Purpose
+from ledger_node.purposes import Purpose
 
 ZERO32 = bytes(32)
 #: How long a signature stays valid by default, in seconds.

@@ -248,7 +248,7 @@ def read_policy_command(
 ) -> None:
     """List who may read which schema through the exchange, for which purposes and fields."""
     from ledger_node.audit.ledger_checks import schema_name as name_of
-    from ledger_node.policy import mask_labels
+    from ledger_node.purposes import mask_labels
     from ledger_node.records.schemas import get_schema
 
     client = _client(rpc, deployment)
@@ -441,7 +441,8 @@ def propose_read_policy(
 ) -> None:
     """Set what agencies of one kind may read of one schema through the exchange."""
     from ledger_node.chain.governance import Action
-    from ledger_node.policy import NO_ACCESS, Purpose, ReadRule
+    from ledger_node.policy import NO_ACCESS, ReadRule
+    from ledger_node.purposes import Purpose
     from ledger_node.records.schemas import get_schema
 
     if no_access == bool(purposes):

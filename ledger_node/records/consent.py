@@ -12,20 +12,14 @@ from __future__ import annotations
 import datetime
 from typing import Final
 
+from ledger_node.purposes import Purpose
 from ledger_node.records import fields as f
 from ledger_node.records.clock import Moment
 
 V1: Final = "consent.granted/v1"
 
-#: Purposes of a read, by stable code (bit ``p`` of a read policy's purpose mask is the
-#: ``p``-th entry; 0 means no purpose).
-PURPOSES: Final = (
-    "tax-administration",
-    "credit-assessment",
-    "market-supervision",
-    "audit",
-    "taxpayer-portal",
-)
+#: Purposes of a read, by label, from the one table that numbers them.
+PURPOSES: Final = tuple(purpose.label for purpose in Purpose)
 #: 银税互动 and its consents began in 2015 (税总发〔2015〕96号).
 CONSENTS_FROM: Final = datetime.date(2015, 1, 1)
 _FIELDS = frozenset(

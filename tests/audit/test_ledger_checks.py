@@ -14,7 +14,8 @@ from ledger_node.audit.ledger_checks import check_ledger
 from ledger_node.chain.governance import Action, Governance
 from ledger_node.chain.rpc import Rpc
 from ledger_node.keys import EncryptionKey, LocalKey
-from ledger_node.policy import Purpose, ReadRule
+from ledger_node.policy import ReadRule
+from ledger_node.purposes import Purpose
 from ledger_node.records.schemas import PAYMENT_SETTLED, SCHEMAS
 from ledger_node.tagkeys import TAG_DOMAINS
 

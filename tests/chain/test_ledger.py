@@ -19,7 +19,8 @@ from ledger_node.eip712 import AttestRequest, BatchRequest, LeafRevokeRequest, R
 from ledger_node.hashing import keccak256
 from ledger_node.keys import EncryptionKey, LocalKey
 from ledger_node.merkle import MerkleTree, node_hash, process_proof
-from ledger_node.policy import DEFAULT_READ_POLICY, NO_ACCESS, Purpose, ReadRule
+from ledger_node.policy import DEFAULT_READ_POLICY, NO_ACCESS, ReadRule
+from ledger_node.purposes import Purpose
 from ledger_node.records.schemas import (
     INVOICE_ISSUED,
     PAYMENT_SETTLED,

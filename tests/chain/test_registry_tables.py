@@ -17,17 +17,18 @@ from ledger_node.keys import (
     new_encryption_keyfile,
     parse_encryption_public_key,
 )
-from ledger_node.policy import (
-    ALL_FIELDS,
-    DEFAULT_READ_POLICY,
-    NO_ACCESS,
-    Purpose,
-    ReadRule,
-    default_rules,
-    mask_labels,
-    purpose_mask,
+from ledger_node.policy import ALL_FIELDS, DEFAULT_READ_POLICY, NO_ACCESS, ReadRule, default_rules
+from ledger_node.purposes import Purpose, mask_labels, purpose_mask
+from ledger_node.records.consent import PURPOSES
+from ledger_node.records.schemas import (
+    BANK_DECISION,
+    BANK_DECISION_V2,
+    PAYMENT_SETTLED,
+    PAYMENT_SETTLED_V2,
+    SCHEMAS,
+    TAX_DECLARATION,
+    TAX_RATING,
 )
-from ledger_node.records.schemas import BANK_DECISION, PAYMENT_SETTLED, SCHEMAS, TAX_RATING
 from ledger_node.tagkeys import (
     DEFAULT_TAG_DOMAINS,
     TAG_DOMAINS,
@@ -48,6 +49,8 @@ def test_purpose_bits_are_stable() -> None:
         "audit": 3,
         "taxpayer-portal": 4,
     }
+    # Consents and disclosures spell purposes from the same table.
+    assert tuple(p.label for p in Purpose) == PURPOSES
     assert purpose_mask([Purpose.CREDIT_ASSESSMENT, Purpose.AUDIT]) == 0b1010
     assert mask_labels(0b1010 | 1 << 9) == ["credit-assessment", "audit", "bit 9"]
     assert Purpose.parse("Credit-Assessment") is Purpose.CREDIT_ASSESSMENT
@@ -77,11 +80,20 @@ def test_the_default_policy_covers_every_schema_and_grants_the_minimum() -> None
     assert DEFAULT_READ_POLICY[PAYMENT_SETTLED][AgencyKind.TAX_BUREAU].allows(
         Purpose.TAX_ADMINISTRATION
     )
-    regulator = DEFAULT_READ_POLICY[PAYMENT_SETTLED][AgencyKind.MARKET_REGULATOR]
-    assert regulator.purposes == {Purpose.MARKET_SUPERVISION}
-    assert "payer" not in regulator.fields
-    # Nobody but the auditor reads bank decisions by default.
-    assert set(DEFAULT_READ_POLICY[BANK_DECISION]) == {AgencyKind.AUDITOR}
+    for payments in (PAYMENT_SETTLED, PAYMENT_SETTLED_V2):
+        regulator = DEFAULT_READ_POLICY[payments][AgencyKind.MARKET_REGULATOR]
+        assert regulator.purposes == {Purpose.MARKET_SUPERVISION}
+        assert "payer" not in regulator.fields and "payee.tax_id" in regulator.fields
+    # Nobody but the auditor reads bank decisions by default; returns stay with the bureau.
+    for decisions in (BANK_DECISION, BANK_DECISION_V2):
+        assert set(DEFAULT_READ_POLICY[decisions]) == {AgencyKind.AUDITOR}
+    assert set(DEFAULT_READ_POLICY[TAX_DECLARATION]) == {AgencyKind.TAX_BUREAU, AgencyKind.AUDITOR}
+    # Every rule a bank holds is for credit assessment, and with consent unless the facts are
+    # public (registration).
+    for schema, rules in DEFAULT_READ_POLICY.items():
+        if AgencyKind.BANK in rules:
+            assert rules[AgencyKind.BANK].purposes == {Purpose.CREDIT_ASSESSMENT}, schema
+            assert rules[AgencyKind.BANK].fields != ALL_FIELDS, schema
     assert [(s, k) for s, k, _ in default_rules([TAX_RATING])] == [
         (TAX_RATING, AgencyKind.TAX_BUREAU),
         (TAX_RATING, AgencyKind.BANK),
