@@ -129,8 +129,10 @@ def render_readme(network: Network, sizing: qbft.GasSizing, writers: frozenset[A
             "operator endpoint",
         ),
     ]
+    # Each agency's encryption public key: `taxledger keys public-key` of its key file.
     members = " ".join(
-        f"--member {m.name}:{m.kind.label}:{m.signing_key}" for m in consortium.members
+        f"--member {m.name}:{m.kind.label}:{m.signing_key}:ENCRYPTION_KEY_OF_{m.name.upper()}"
+        for m in consortium.members
     )
     gateways = [m.name for m in consortium.members if m.kind in writers]
     lines = [
@@ -167,8 +169,9 @@ def render_readme(network: Network, sizing: qbft.GasSizing, writers: frozenset[A
         '\'{"jsonrpc":"2.0","id":1,"method":"net_peerCount","params":[]}\' '
         f"{first.rpc_url}` shows its peers, and `eth_blockNumber` grows every "
         f"{qbft.BLOCK_PERIOD_SECONDS} s once more than two thirds of the validators run.",
-        "3. One member deploys the ledger against its own node, from the deployer account "
-        "funded in the genesis (no `--fund-from-node`):",
+        "3. Each agency makes its encryption key (`taxledger keys new --encryption`) and hands "
+        "its public key to the deploying member, who deploys the ledger against its own node, "
+        "from the deployer account funded in the genesis (no `--fund-from-node`):",
         "",
         "   ```bash",
         f"   taxledger chain deploy --rpc {first.rpc_url} --keystore deployer.keystore.json \\",

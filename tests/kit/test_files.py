@@ -161,7 +161,7 @@ def test_the_command_writes_the_network_and_names_bad_usage(tmp_path: Path) -> N
     assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines()[0] == (
         f"wrote the Besu network of 4 member nodes (4 validators) to {out}: chain 860311, gas "
-        "limit 8,000,000"
+        "limit 12,000,000"
     )
     assert (out / "nodes" / "auditor" / "config.toml").is_file()
     again = subprocess.run(

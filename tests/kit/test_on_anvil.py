@@ -23,6 +23,7 @@ from ledger_node.chain.ledger import LedgerClient
 from ledger_node.chain.rpc import Rpc, as_int, connect
 from ledger_node.deployment import Deployment
 from ledger_node.hashing import keccak256
+from ledger_node.keys import EncryptionKey
 from ledger_node.kit import genesis as qbft
 from ledger_node.kit.besu import Network
 from ledger_node.localnode import LocalNode, free_port, start_node
@@ -76,7 +77,8 @@ def _deploy(members: MemberList, out: Path, node: LocalNode) -> Deployment:
     password = out / "deployer.password"
     password.write_text(PASSWORD + "\n")
     founders = [
-        f"--member={m.name}:{m.kind.label}:{m.signing_key}" for m in members.consortium.members
+        f"--member={m.name}:{m.kind.label}:{m.signing_key}:{EncryptionKey.generate().public_hex}"
+        for m in members.consortium.members
     ]
     run = subprocess.run(
         [
@@ -110,9 +112,9 @@ def test_the_genesis_boots_with_its_chain_id_gas_limit_fees_and_funds(
     rpc = Rpc(connect(node.url))
     assert as_int(rpc.request("eth_chainId", [])) == members.consortium.chain_id
     block = rpc.request("eth_getBlockByNumber", ["0x0", False])
-    assert as_int(block["gasLimit"]) == int(genesis["gasLimit"], 16) == 8_000_000
+    assert as_int(block["gasLimit"]) == int(genesis["gasLimit"], 16) == 12_000_000
     assert as_int(block["baseFeePerGas"]) == 0
-    funded = qbft.funding_wei(8_000_000)
+    funded = qbft.funding_wei(12_000_000)
     for account in members.consortium.accounts:
         assert as_int(rpc.request("eth_getBalance", [account, "latest"])) == funded
 
