@@ -262,9 +262,12 @@ def _companies(rng: random.Random, count: int, start: datetime.date) -> list[Com
     by_tier: dict[str, list[Company]] = defaultdict(list)
     for who in pool:
         by_tier[who.tier].append(who)
+    # Who each tier sells to, built once per tier (not once per company: that would be
+    # quadratic in a million-invoice market's 50,000 companies).
+    buyers = {tier: [c for t in CUSTOMERS[tier] for c in by_tier[t]] for tier in TIERS}
     for who in pool:
         # Regular customers: a handful from the tiers this one sells to.
-        candidates = [c for tier in CUSTOMERS[who.tier] for c in by_tier[tier]]
+        candidates = buyers[who.tier]
         if candidates:
             who.customers = rng.sample(candidates, min(len(candidates), rng.randrange(3, 9)))
     return pool
