@@ -18,6 +18,7 @@ from typing import Any
 
 import requests
 
+from ledger_node.checkout import project_root
 from ledger_node.errors import ConfigurationError
 
 NODE_KINDS = ("anvil", "hardhat")
@@ -28,11 +29,6 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def project_root() -> Path:
-    """The checkout this package runs from (it holds ``node_modules``)."""
-    return Path(__file__).resolve().parent.parent
 
 
 def anvil_binary(root: Path | None = None) -> Path:

@@ -8,9 +8,9 @@ from __future__ import annotations
 import argparse
 import platform
 
-from ledger_node.benchmarks.harness import found_bench_ledger
-from ledger_node.benchmarks.ledger import attest_throughput, measure_gas
 from ledger_node.localnode import start_node
+from taxledger_dev.benchmarks.harness import found_bench_ledger
+from taxledger_dev.benchmarks.ledger import attest_throughput, measure_gas
 
 
 def main() -> None:

@@ -38,8 +38,11 @@ from typing import Any
 
 import orjson
 
-from ledger_node.benchmarks import gateway as gateway_bench
-from ledger_node.benchmarks.gateway import (
+from ledger_node.localnode import start_node
+from ledger_node.records import samples
+from ledger_node.records.schemas import SCHEMAS
+from taxledger_dev.benchmarks import gateway as gateway_bench
+from taxledger_dev.benchmarks.gateway import (
     CpuMeter,
     Gateway,
     RssSampler,
@@ -49,9 +52,6 @@ from ledger_node.benchmarks.gateway import (
     cpu_seconds,
     tree,
 )
-from ledger_node.localnode import start_node
-from ledger_node.records import samples
-from ledger_node.records.schemas import SCHEMAS
 
 #: Longest a single-phase client keeps an idle connection (uvicorn closes them after 5 s).
 KEEP_ALIVE = 4.0

@@ -24,13 +24,13 @@ from collections.abc import Callable
 
 import orjson
 
-from ledger_node.benchmarks.harness import inputs_set_aside
 from ledger_node.commitment import commit_record, commit_records
 from ledger_node.merkle import MerkleTree, verify
 from ledger_node.records import schemas
 from ledger_node.records.economy import generate_market
 from ledger_node.records.samples import generate
 from ledger_node.records.validation import validate
+from taxledger_dev.benchmarks.harness import inputs_set_aside
 
 #: Share of each schema in the mix: invoices dominate, then their payments.
 MIX = {

@@ -21,10 +21,10 @@ import time
 from pathlib import Path
 
 from ledger_node.audit.index import AuditIndex
-from ledger_node.benchmarks.harness import found_bench_ledger
-from ledger_node.benchmarks.verify import grow_chain, measure_verify, prepare_bundles, sync_rate
+from ledger_node.cli.parallel import default_processes
 from ledger_node.localnode import start_node
-from ledger_node.verify.parallel import default_processes
+from taxledger_dev.benchmarks.harness import found_bench_ledger
+from taxledger_dev.benchmarks.verify import grow_chain, measure_verify, prepare_bundles, sync_rate
 
 
 def bench_verify(

@@ -21,13 +21,14 @@ from gateway.settings import GatewaySettings
 from ledger_node.chain.ledger import LedgerClient
 from ledger_node.chain.rpc import Rpc, connect
 from ledger_node.chain.transactions import FeePolicy, Sender
+from ledger_node.checkout import project_root
 from ledger_node.contracts import load_artifact
 from ledger_node.keys import LocalKey
 from ledger_node.kit import genesis as qbft
 from ledger_node.records.schemas import INVOICE_ISSUED, SCHEMAS
 from ledger_node.rlp import encode_bytes, encode_int, encode_list
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = project_root()
 BENCH = ROOT / "docs" / "capacity-bench.json"
 PAGE = ROOT / "docs" / "capacity.md"
 #: Network sizes of the table: 3f+1 validators tolerate f faulty ones.

@@ -2,12 +2,15 @@
 
 Each module named in :data:`COMMAND_MODULES` imports :data:`main` and hangs its group or
 command on it (``@main.group()``); it stays thin: it parses options and calls the library.
+Commands of the developer tools (``taxledger bench``, ``taxledger contracts``) come from
+outside the runtime package, through the :data:`COMMAND_ENTRY_POINTS` entry points.
 """
 
 from __future__ import annotations
 
 import importlib
 import sys
+from importlib.metadata import entry_points
 
 import click
 
@@ -17,14 +20,12 @@ from ledger_node.errors import Error
 #: Modules under ``ledger_node.cli`` that each add their commands to :data:`main`.
 COMMAND_MODULES = (
     "sample",
-    "contracts",
     "keys",
     "chain",
     "gateway",
     "verify",
     "audit",
     "demo",
-    "bench",
     "kit",
 )
 
@@ -52,6 +53,11 @@ def run() -> None:
         sys.exit(2)
 
 
+#: Entry point group of commands that packages beside the runtime add to :data:`main`.
+COMMAND_ENTRY_POINTS = "taxledger.commands"
+
 # Imported last: each module needs ``main`` defined to register its commands on it.
 for _name in COMMAND_MODULES:
     importlib.import_module(f"{__name__}.{_name}")
+for _entry in entry_points(group=COMMAND_ENTRY_POINTS):
+    main.add_command(_entry.load(), _entry.name)

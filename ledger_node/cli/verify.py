@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -13,7 +14,7 @@ from ledger_node.cli import main
 from ledger_node.cli.options import reader_options
 
 if TYPE_CHECKING:
-    from ledger_node.verify import Verifier
+    from ledger_node.verify import VerificationFailure, Verifier
 
 
 #: The order of paths, cheaply: on POSIX, paths compare as their tuples of parts.
@@ -27,6 +28,15 @@ def bundle_files(paths: Sequence[Path]) -> Iterator[Path]:
             yield from sorted((p for p in path.rglob("*.json") if p.is_file()), key=_order)
         else:
             yield path
+
+
+def index_verifier(index: Path, confirmations: int = 0) -> Verifier:
+    """A verifier answering from the synced audit index at ``index``; module-level, so that
+    worker processes can each build their own."""
+    from ledger_node.audit.index import AuditIndex
+    from ledger_node.verify import Verifier
+
+    return Verifier.from_index(AuditIndex.open(index), confirmations=confirmations)
 
 
 def open_verifier(
@@ -87,7 +97,11 @@ def verify_command(
     (7) agency active and allowed, (8) not revoked or expired, (9) confirmations.
     Exits 0 only if every bundle passes.
     """
-    from ledger_node.verify.parallel import PARALLEL_THRESHOLD, default_processes
+    from ledger_node.cli.parallel import (
+        PARALLEL_THRESHOLD,
+        default_processes,
+        verify_in_processes,
+    )
 
     if jobs > 1 and index is None:
         raise click.UsageError("--jobs needs --index: worker processes read a synced index")
@@ -96,9 +110,16 @@ def verify_command(
     if jobs == 0:
         many = index is not None and len(paths) >= PARALLEL_THRESHOLD
         jobs = default_processes() if many else 1
+    verdicts: Iterator[VerificationFailure | None]
+    if jobs > 1:
+        assert index is not None
+        factory = functools.partial(index_verifier, index, confirmations)
+        verdicts = verify_in_processes(factory, paths, processes=jobs)
+    else:
+        verdicts = verifier.verify_many(paths)
     failed = 0
     # Verdicts come in the order of the paths, from one process or several alike.
-    for path, failure in zip(paths, verifier.verify_many(paths, processes=jobs), strict=True):
+    for path, failure in zip(paths, verdicts, strict=True):
         if failure is not None:
             failed += 1
             click.echo(f"FAIL: {path}: ({failure.check}) {failure.message}")

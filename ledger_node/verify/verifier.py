@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,33 +104,15 @@ class Verifier:
         return self.verify_bytes(raw)
 
     def verify_many(
-        self, bundles: Iterable[bytes | str | Path], *, processes: int = 1
+        self, bundles: Iterable[bytes | str | Path]
     ) -> Iterator[VerificationFailure | None]:
         """Verify many bundles (JSON bytes, or paths of bundle files), yielding each one's
         verdict in order: ``None`` if it passed every check, else its
         :class:`VerificationFailure` (the same as :meth:`verify_bytes` or :meth:`verify_file`
         raises).
 
-        Checks 4 to 7 run once per anchor, however the bundles are ordered. With
-        ``processes`` > 1 and a verifier reading an audit index, the bundles are verified
-        in that many worker processes (:mod:`ledger_node.verify.parallel`), each over its
-        own connection to the index, with the same verdicts in the same order.
+        Checks 4 to 7 run once per anchor, however the bundles are ordered.
         """
-        if processes > 1:
-            path = getattr(self.view, "path", None)
-            if path is None:
-                raise ValueError("verifying in several processes needs an audit index")
-            from ledger_node.verify.parallel import verify_in_processes
-
-            items = bundles if isinstance(bundles, Sequence) else list(bundles)
-            yield from verify_in_processes(
-                path,
-                items,
-                processes=processes,
-                confirmations=self.confirmations,
-                clock=None if self.clock is time.time else self.clock,
-            )
-            return
         verify_bytes, verify_file = self.verify_bytes, self.verify_file
         for item in bundles:
             try:

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from ledger_node.benchmarks import run as bench_run
 from ledger_node.cli import main
+from taxledger_dev.benchmarks import run as bench_run
 
 
 def _fake_run(errors: dict[str, str]) -> Callable[..., dict[str, Any]]:

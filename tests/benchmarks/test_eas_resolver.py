@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from ledger_node.benchmarks import eas
 from ledger_node.chain.deploy import FoundedConsortium, found_consortium
 from ledger_node.chain.errors import ChainError
 from ledger_node.chain.ledger import LedgerClient
@@ -15,6 +14,7 @@ from ledger_node.hashing import keccak256
 from ledger_node.keys import LocalKey
 from ledger_node.localnode import LocalNode
 from ledger_node.records.schemas import INVOICE_ISSUED, SCHEMAS
+from taxledger_dev.benchmarks import eas
 
 Setup = tuple[Rpc, FoundedConsortium, LedgerClient, eas.EasDeployment]
 

@@ -9,18 +9,18 @@ from pathlib import Path
 import orjson
 import pytest
 
-from ledger_node.benchmarks import eas
-from ledger_node.benchmarks import gateway as gateway_bench
-from ledger_node.benchmarks import ledger as ledger_bench
-from ledger_node.benchmarks import verify as verify_bench
-from ledger_node.benchmarks.harness import found_bench_ledger
-from ledger_node.benchmarks.pipeline import CommitPool, sample_records
-from ledger_node.benchmarks.run import _targets
 from ledger_node.chain.deploy import found_consortium
 from ledger_node.chain.ledger import LedgerClient
 from ledger_node.chain.rpc import Rpc, connect
 from ledger_node.localnode import LocalNode, start_node
 from ledger_node.records.schemas import INVOICE_ISSUED, SCHEMAS
+from taxledger_dev.benchmarks import eas
+from taxledger_dev.benchmarks import gateway as gateway_bench
+from taxledger_dev.benchmarks import ledger as ledger_bench
+from taxledger_dev.benchmarks import verify as verify_bench
+from taxledger_dev.benchmarks.harness import found_bench_ledger
+from taxledger_dev.benchmarks.pipeline import CommitPool, sample_records
+from taxledger_dev.benchmarks.run import _targets
 
 GAS_LIMIT = 30_000_000  # anvil's default
 

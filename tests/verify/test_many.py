@@ -4,17 +4,18 @@ order given, as verifying them one by one."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 from pathlib import Path
 
 import orjson
-import pytest
 from click.testing import CliRunner
 
 from ledger_node.audit.index import AuditIndex
 from ledger_node.bundle import ProofBundle
 from ledger_node.cli import main
+from ledger_node.cli.parallel import verify_in_processes
+from ledger_node.cli.verify import index_verifier
 from ledger_node.verify import VerificationFailure, Verifier
-from ledger_node.verify.parallel import verify_in_processes
 
 from .conftest import Ledger
 
@@ -60,9 +61,10 @@ def test_verify_many_gives_the_one_by_one_verdicts(chain: Ledger, synced_index: 
     assert expected.count(None) == 6 * 7
     verifier = Verifier.from_index(AuditIndex.open(synced_index))
     assert summary(verifier.verify_many(raws)) == expected
-    assert summary(verifier.verify_many(raws, processes=2)) == expected
+    factory = functools.partial(index_verifier, synced_index)
+    assert summary(verify_in_processes(factory, raws, processes=2)) == expected
     # Small chunks: many tasks, verdicts still in input order.
-    parallel = verify_in_processes(synced_index, raws, processes=2, chunk_size=5)
+    parallel = verify_in_processes(factory, raws, processes=2, chunk_size=5)
     assert summary(parallel) == expected
 
 
@@ -76,13 +78,17 @@ def test_verify_many_reads_files(chain: Ledger, synced_index: Path, tmp_path: Pa
     verifier = Verifier.from_index(AuditIndex.open(synced_index))
     expected = summary(verifier.verify_many(paths))
     assert expected[-1] is not None and expected[-1][:2] == (0, "unreadable_bundle")
-    assert summary(verifier.verify_many(paths, processes=2)) == expected
+    factory = functools.partial(index_verifier, synced_index)
+    assert summary(verify_in_processes(factory, paths, processes=2)) == expected
 
 
-def test_verify_many_in_processes_needs_an_index(chain: Ledger) -> None:
-    verifier = Verifier.from_chain(chain.client, chain.consortium.deployment)
-    with pytest.raises(ValueError, match="needs an audit index"):
-        list(verifier.verify_many([b"{}"], processes=2))
+def test_workers_build_their_verifier_with_the_factory(chain: Ledger, synced_index: Path) -> None:
+    """Whatever the factory sets up is what the workers verify with: here a verifier that
+    requires more confirmations than the chain has, so every genuine bundle fails at (9)."""
+    raws = documents(chain)[:6]
+    strict = functools.partial(index_verifier, synced_index, 10**6)
+    verdicts = summary(verify_in_processes(strict, raws, processes=2))
+    assert [v[:2] if v else None for v in verdicts] == [(9, "unconfirmed")] * 6
 
 
 def test_failure_survives_pickling() -> None:

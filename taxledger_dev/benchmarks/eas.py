@@ -21,21 +21,21 @@ from typing import Any
 
 from eth_abi.abi import encode
 
-from ledger_node.benchmarks.pipeline import (
+from ledger_node.chain.errors import ChainError
+from ledger_node.chain.ledger import encode_call
+from ledger_node.chain.rpc import Rpc, as_bytes
+from ledger_node.chain.transactions import Receipt, ReceiptTimeout, Sender, SignedTransaction
+from ledger_node.checkout import project_root
+from ledger_node.hashing import keccak256
+from ledger_node.keys import LocalKey
+from taxledger_dev.benchmarks.pipeline import (
     CommitPool,
     WriteRate,
     commitments_task,
     drive,
     resend,
 )
-from ledger_node.chain.errors import ChainError
-from ledger_node.chain.ledger import encode_call
-from ledger_node.chain.rpc import Rpc, as_bytes
-from ledger_node.chain.transactions import Receipt, ReceiptTimeout, Sender, SignedTransaction
-from ledger_node.contracts.build import CompileError, run_compiler, standard_json_input
-from ledger_node.hashing import keccak256
-from ledger_node.keys import LocalKey
-from ledger_node.localnode import project_root
+from taxledger_dev.build import CompileError, run_compiler, standard_json_input
 
 EAS_PACKAGE = "@ethereum-attestation-service/eas-contracts"
 SOLC_VERSION = "0.8.29"
@@ -47,7 +47,7 @@ SETTINGS: dict[str, Any] = {
     "evmVersion": "cancun",
     "metadata": {"bytecodeHash": "none"},
 }
-RESOLVER_UNIT = "ledger_node/benchmarks/eas/ConsortiumResolver.sol"
+RESOLVER_UNIT = "taxledger_dev/benchmarks/eas/ConsortiumResolver.sol"
 RESOLVER_SOURCE = Path(__file__).with_name("eas") / "ConsortiumResolver.sol"
 CONTRACTS = {
     "SchemaRegistry": f"{EAS_PACKAGE}/contracts/SchemaRegistry.sol",

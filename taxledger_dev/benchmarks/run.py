@@ -33,18 +33,18 @@ from typing import Any, cast
 
 import orjson
 
-from ledger_node.benchmarks import eas as eas_bench
-from ledger_node.benchmarks import gateway as gateway_bench
-from ledger_node.benchmarks import ledger as ledger_bench
-from ledger_node.benchmarks import verify as verify_bench
-from ledger_node.benchmarks.harness import found_bench_ledger
-from ledger_node.benchmarks.pipeline import SCHEMA, CommitPool, sample_records
 from ledger_node.chain.deploy import FoundedConsortium
 from ledger_node.chain.ledger import LedgerClient
 from ledger_node.chain.rpc import Rpc
 from ledger_node.keys import LocalKey
 from ledger_node.localnode import LocalNode, start_node
 from ledger_node.records.schemas import SCHEMAS
+from taxledger_dev.benchmarks import eas as eas_bench
+from taxledger_dev.benchmarks import gateway as gateway_bench
+from taxledger_dev.benchmarks import ledger as ledger_bench
+from taxledger_dev.benchmarks import verify as verify_bench
+from taxledger_dev.benchmarks.harness import found_bench_ledger
+from taxledger_dev.benchmarks.pipeline import SCHEMA, CommitPool, sample_records
 
 #: The gas limit of every block, for both sides (the project's chain benchmarks use it too).
 DEFAULT_GAS_LIMIT = 100_000_000

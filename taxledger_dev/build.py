@@ -40,17 +40,6 @@ class CheckResult:
         return not self.stale
 
 
-def find_project_root(start: Path | None = None) -> Path:
-    """The checkout holding ``contracts/compiler.json``, searched upwards from ``start``."""
-    here = (start or Path.cwd()).resolve()
-    for candidate in (here, *here.parents):
-        if (candidate / "contracts" / "compiler.json").is_file():
-            return candidate
-    raise CompileError(
-        f"no contracts/compiler.json in {here} or above; run this from a taxledger checkout"
-    )
-
-
 def compiler_config(root: Path) -> dict[str, Any]:
     """The pinned compiler version and settings shared with Hardhat."""
     config: dict[str, Any] = json.loads((root / "contracts" / "compiler.json").read_text())

@@ -1,16 +1,18 @@
-"""Verify many bundles in worker processes, each reading the synced audit index itself.
+"""Verify many bundles in worker processes, each with a verifier of its own.
 
 One Python process verifies bundles one core at a time; an auditor with tens of thousands of
 bundles has more cores than that. :func:`verify_in_processes` splits the bundles into
 contiguous chunks (bundles of one batch usually lie together, so each worker still pays for a
-root's checks 4 to 7 about once), hands them to a pool of processes that each open the index
-on their own connection, and yields the verdicts in the order of the input: a worker runs
-exactly :meth:`Verifier.verify_bytes` / :meth:`Verifier.verify_file`, every check, and
-returns only the verdict (``None`` or the failure's check, code and message), so nothing but
-file names or bundle bytes and short verdicts cross process boundaries.
+root's checks 4 to 7 about once), hands them to a pool of processes that each build their
+verifier with the factory given (over their own connection to an audit index, say), and
+yields the verdicts in the order of the input: a worker runs exactly
+:meth:`~ledger_node.verify.Verifier.verify_many`, every check, and returns only the verdict
+(``None`` or the failure's check, code and message), so nothing but file names or bundle
+bytes and short verdicts cross process boundaries.
 
 Where the platform forks (Linux), workers inherit the input list and receive only index
-ranges; elsewhere the chunks themselves are sent.
+ranges; elsewhere the chunks themselves are sent, and the factory must pickle (a module-level
+function, or a :func:`functools.partial` of one).
 """
 
 from __future__ import annotations
@@ -19,12 +21,8 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from ledger_node.verify.errors import VerificationFailure
-
-if TYPE_CHECKING:
-    from ledger_node.verify.verifier import Verifier
+from ledger_node.verify import VerificationFailure, Verifier
 
 #: A bundle to verify: its JSON bytes, or the path of its file.
 Item = bytes | str | Path
@@ -34,7 +32,7 @@ _Verdict = tuple[int, str, str] | None
 #: Below this many bundles, starting processes costs more than it saves.
 PARALLEL_THRESHOLD = 1_000
 
-_verifier: Verifier | None = None  # the worker's own, over its own index connection
+_verifier: Verifier | None = None  # the worker's own
 _items: Sequence[Item] = ()  # the input, inherited through fork
 
 
@@ -47,17 +45,15 @@ def default_processes() -> int:
 
 
 def verify_in_processes(
-    index: str | Path,
+    make_verifier: Callable[[], Verifier],
     items: Sequence[Item],
     *,
     processes: int | None = None,
-    confirmations: int = 0,
-    clock: Callable[[], float] | None = None,
     chunk_size: int | None = None,
 ) -> Iterator[VerificationFailure | None]:
-    """Verify ``items`` against the audit index at ``index`` in ``processes`` workers (one per
-    CPU by default), yielding each one's verdict in input order: ``None`` if it passed every
-    check, else its :class:`VerificationFailure`.
+    """Verify ``items`` in ``processes`` workers (one per CPU by default), each with the
+    verifier ``make_verifier()`` builds in it, yielding each item's verdict in input order:
+    ``None`` if it passed every check, else its :class:`VerificationFailure`.
 
     The verdicts are the ones :meth:`Verifier.verify_many` gives in one process.
     """
@@ -72,7 +68,6 @@ def verify_in_processes(
         return
     forking = "fork" in multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if forking else "spawn")
-    initargs = (str(index), confirmations, clock)
     if forking:
         _items = items  # the workers see it as it is now; only ranges are sent
         tasks: list[object] = list(bounds)
@@ -80,7 +75,9 @@ def verify_in_processes(
     else:
         tasks = [list(items[start:stop]) for start, stop in bounds]
         work = _verify_chunk
-    pool = context.Pool(min(processes, len(bounds)), initializer=_start_worker, initargs=initargs)
+    pool = context.Pool(
+        min(processes, len(bounds)), initializer=_start_worker, initargs=(make_verifier,)
+    )
     try:
         for verdicts in pool.imap(work, tasks):
             for verdict in verdicts:
@@ -94,16 +91,9 @@ def verify_in_processes(
         _items = ()
 
 
-def _start_worker(index: str, confirmations: int, clock: Callable[[], float] | None) -> None:
-    from ledger_node.audit.index import AuditIndex
-    from ledger_node.verify.verifier import Verifier
-
+def _start_worker(make_verifier: Callable[[], Verifier]) -> None:
     global _verifier
-    store = AuditIndex.open(index)
-    if clock is None:
-        _verifier = Verifier.from_index(store, confirmations=confirmations)
-    else:
-        _verifier = Verifier(store, confirmations=confirmations, clock=clock)
+    _verifier = make_verifier()
 
 
 def _verify_range(bounds: tuple[int, int]) -> list[_Verdict]:

@@ -7,7 +7,6 @@ import threading
 import time
 from dataclasses import dataclass
 
-from ledger_node.benchmarks.pipeline import CommitPool, WriteRate, drive, tree_task
 from ledger_node.chain.deploy import FoundedConsortium
 from ledger_node.chain.ledger import LedgerClient
 from ledger_node.chain.rpc import as_bytes, as_int
@@ -16,6 +15,7 @@ from ledger_node.commitment import leaf as make_leaf
 from ledger_node.hashing import keccak256
 from ledger_node.merkle import MerkleTree
 from ledger_node.records.schemas import INVOICE_ISSUED, SCHEMAS, TAX_RATING
+from taxledger_dev.benchmarks.pipeline import CommitPool, WriteRate, drive, tree_task
 
 BATCH_SIZES = (1, 64, 1024, 4096)
 
