@@ -2,26 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import Response
 from pydantic.json_schema import models_json_schema
 
 from gateway.apikeys import ApiKeyring
 from gateway.batcher import Batcher
 from gateway.connection import AgencyChain, connect_agency
-from gateway.errors import BodyLimit, install_handlers
+from gateway.deps import Reader
+from gateway.errors import BodyGuard, install_handlers, json_response
 from gateway.ingest import Ingestor
 from gateway.metrics import GatewayMetrics
 from gateway.models import DOCUMENTED_REQUESTS
+from gateway.outbox import Outbox
 from gateway.preparers import Preparers
 from gateway.routes import health, records
 from gateway.service import Gateway
 from gateway.settings import GatewaySettings, load_secrets, read_consortium_key
-from gateway.store import Store
+
+#: Seconds beyond the RPC deadline before a batcher pass still running counts as hung.
+_STALE_MARGIN = 2.0
 
 
 def build_gateway(settings: GatewaySettings, *, chain: AgencyChain | None = None) -> Gateway:
@@ -41,14 +47,21 @@ def build_gateway(settings: GatewaySettings, *, chain: AgencyChain | None = None
             settings.agency,
             secrets.agency_key,
             secrets.sender_key,
+            rpc_timeout=settings.rpc_timeout,
         )
     else:
         consortium_key = read_consortium_key(settings.consortium_key_file)
-    store = Store(settings.database, settings.sqlite_synchronous)
-    store.bind(chain.ledger.chain_id, chain.ledger.address, chain.agency_key.address)
-    metrics = GatewayMetrics(store.counts)
+    outbox = Outbox(settings.database, settings.sqlite_synchronous)
+    outbox.bind(
+        {
+            "chain_id": str(chain.ledger.chain_id),
+            "ledger": chain.ledger.address,
+            "agency": chain.agency_key.address.lower(),
+        }
+    )
+    metrics = GatewayMetrics(outbox.counts)
     batcher = Batcher(
-        store,
+        outbox,
         chain,
         metrics,
         batch_size=settings.batch_size,
@@ -57,7 +70,17 @@ def build_gateway(settings: GatewaySettings, *, chain: AgencyChain | None = None
     )
     ingestor = Ingestor(chain.name, chain.kind, consortium_key)
     preparers = Preparers(ingestor, consortium_key, settings.workers)
-    return Gateway(chain, store, ingestor, preparers, batcher, keys, metrics)
+    return Gateway(
+        chain,
+        outbox,
+        ingestor,
+        preparers,
+        batcher,
+        keys,
+        metrics,
+        stale_after=settings.rpc_timeout + _STALE_MARGIN,
+        bulk_slots=asyncio.Semaphore(max(settings.workers, 1) + 1),
+    )
 
 
 def create_app(settings: GatewaySettings, *, chain: AgencyChain | None = None) -> FastAPI:
@@ -73,19 +96,24 @@ def create_app(settings: GatewaySettings, *, chain: AgencyChain | None = None) -
         finally:
             gateway.batcher.stop()
             await gateway.preparers.stop()
-            gateway.store.close()
+            gateway.outbox.close()
 
+    # No /docs or /redoc: they load their pages' scripts from a CDN. The schema itself is
+    # served to key holders below; any OpenAPI viewer renders it.
     app = FastAPI(
         title=f"taxledger gateway: {gateway.chain.name}",
         summary="Accepts, batches, signs and anchors an agency's records on the ledger.",
         version="1",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
     app.state.gateway = gateway
     install_handlers(app)
     app.include_router(records.router)
     app.include_router(health.router)
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(BodyGuard, limit=settings.max_body_bytes, timeout=settings.body_timeout)
 
     def openapi() -> dict[str, Any]:
         # The record routes parse their bodies by hand; their models join the schema here.
@@ -102,4 +130,10 @@ def create_app(settings: GatewaySettings, *, chain: AgencyChain | None = None) -
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi_schema(_: Reader) -> Response:
+        """The OpenAPI schema of this API, for holders of a read key."""
+        return json_response(200, app.openapi())
+
     return app

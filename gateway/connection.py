@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from ledger_node.agencies import AgencyKind
-from ledger_node.chain.deploy import STANDARD_MEMBERS, found_consortium, fund_from_node
 from ledger_node.chain.ledger import LedgerClient
-from ledger_node.chain.rpc import EMBEDDED, Rpc, connect
+from ledger_node.chain.rpc import EMBEDDED, connect
 from ledger_node.deployment import Deployment
 from ledger_node.errors import ConfigurationError
 from ledger_node.keys import LocalKey
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -53,31 +49,24 @@ def connect_agency(
     agency: str,
     agency_key: LocalKey,
     sender_key: LocalKey,
+    *,
+    rpc_timeout: float,
 ) -> AgencyChain:
-    """Connect to ``chain``: an RPC node with a deployment file, or the embedded chain.
+    """The agency on the node at ``chain``, as the deployment file describes it.
 
-    The embedded chain lives in this process only, so a gateway on it founds a fresh
-    consortium at start in which the configured key is the agency ``agency`` (one of the
-    standard members): enough for a quick start, gone when the process stops.
+    Nothing is asked of the node here: a gateway starts (and accepts records) while its node
+    is down, and its batcher checks the node's chain before it writes anything.
     """
-    if chain != EMBEDDED:
-        if deployment_path is None:
-            raise ConfigurationError(f"chain {chain} needs a deployment file")
-        deployment = Deployment.load(deployment_path)
-        ledger = LedgerClient.from_deployment(connect(chain), deployment)
-        return for_deployment(ledger, deployment, agency, agency_key, sender_key)
-    names = [name for name, _ in STANDARD_MEMBERS]
-    if agency not in names:
+    if chain == EMBEDDED:
         raise ConfigurationError(
-            f"on the embedded chain the agency must be one of {', '.join(names)}, not {agency!r}"
+            "the embedded chain lives inside one process, so a gateway process cannot share "
+            "it; give `chain` a node's JSON-RPC URL and `deployment` its deployment file "
+            "(`taxledger testnet up` makes both), or run `taxledger demo`"
         )
-    w3 = connect(EMBEDDED)
-    founded = found_consortium(Rpc(w3), keys={agency: agency_key})
-    ledger = LedgerClient.from_deployment(w3, founded.deployment)
-    if sender_key.address != agency_key.address:
-        fund_from_node(ledger.rpc, [sender_key.address])
-    log.warning(
-        "embedded chain: founded a throwaway ledger %s; it disappears when the gateway stops",
-        ledger.address,
+    if deployment_path is None:
+        raise ConfigurationError(f"chain {chain} needs a deployment file")
+    deployment = Deployment.load(deployment_path)
+    ledger = LedgerClient(
+        connect(chain, timeout=rpc_timeout), deployment.ledger, deployment.chain_id
     )
-    return for_deployment(ledger, founded.deployment, agency, agency_key, sender_key)
+    return for_deployment(ledger, deployment, agency, agency_key, sender_key)

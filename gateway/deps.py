@@ -29,6 +29,20 @@ GatewayDep = Annotated[Gateway, Depends(get_gateway)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
 
 
+def _admit(gateway: Gateway, credentials: HTTPAuthorizationCredentials, role: Role) -> ApiKey:
+    key = gateway.keys.authenticate(credentials.credentials)
+    if key is None:
+        raise ApiError(401, "unauthenticated", "unknown API key")
+    if role not in key.roles:
+        raise ApiError(
+            403,
+            "role_missing",
+            f"API key {key.name!r} lacks the {role.value!r} role; its roles are "
+            f"{', '.join(sorted(r.value for r in key.roles))}",
+        )
+    return key
+
+
 def require(
     role: Role,
 ) -> Callable[[Gateway, HTTPAuthorizationCredentials | None], Coroutine[Any, Any, ApiKey]]:
@@ -39,21 +53,17 @@ def require(
             raise ApiError(
                 401, "unauthenticated", "send an API key as `Authorization: Bearer <key>`"
             )
-        key = gateway.keys.authenticate(credentials.credentials)
-        if key is None:
-            raise ApiError(401, "unauthenticated", "unknown API key")
-        if role not in key.roles:
-            raise ApiError(
-                403,
-                "role_missing",
-                f"API key {key.name!r} lacks the {role.value!r} role; its roles are "
-                f"{', '.join(sorted(r.value for r in key.roles))}",
-            )
-        return key
+        return _admit(gateway, credentials, role)
 
     return check
+
+
+async def optional_reader(gateway: GatewayDep, credentials: Credentials) -> ApiKey | None:
+    """No key: None (a route answers less); a key: it must hold the ``read`` role."""
+    return None if credentials is None else _admit(gateway, credentials, Role.READ)
 
 
 Submitter = Annotated[ApiKey, Depends(require(Role.SUBMIT))]
 Reader = Annotated[ApiKey, Depends(require(Role.READ))]
 Revoker = Annotated[ApiKey, Depends(require(Role.REVOKE))]
+MaybeReader = Annotated[ApiKey | None, Depends(optional_reader)]

@@ -6,7 +6,9 @@ is a 500, and then without a stack trace.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,6 +16,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -67,12 +70,40 @@ def parse_json(body: bytes) -> Any:
     return parsed
 
 
-class BodyLimit:
-    """Refuse request bodies over ``limit`` bytes with a 413, before reading them whole."""
+class BodyTimeout(ApiError):
+    """The request body did not arrive in time."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, timeout: float) -> None:
+        super().__init__(
+            408,
+            "request_timeout",
+            f"the request body did not arrive within {timeout:.0f} s; send it at once",
+        )
+
+
+def require_json(request: Request) -> None:
+    """Refuse a body that is not declared ``application/json`` (415), before reading it."""
+    declared = request.headers.get("content-type", "")
+    media_type = declared.split(";", 1)[0].strip().lower()
+    if media_type != "application/json":
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"the body must be JSON sent as `Content-Type: application/json`, not "
+            f"{declared or 'without a Content-Type'}",
+            (("$", "content_type", "expected application/json"),),
+        )
+
+
+class BodyGuard:
+    """Refuse request bodies over ``limit`` bytes with a 413 before reading them whole, and
+    bodies that take more than ``timeout`` seconds (waiting for the client, in all) with a
+    408, so a slow client cannot hold a request open."""
+
+    def __init__(self, app: ASGIApp, limit: int, timeout: float) -> None:
         self.app = app
         self.limit = limit
+        self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -84,17 +115,27 @@ class BodyLimit:
             await response(scope, receive, send)
             return
         seen = 0
+        waited = 0.0
+        complete = False
 
-        async def limited() -> Message:
-            nonlocal seen
-            message = await receive()
+        async def guarded() -> Message:
+            nonlocal seen, waited, complete
+            if complete:  # after the body, a receive() waits for the disconnect: no deadline
+                return await receive()
+            started = time.monotonic()
+            try:
+                message = await asyncio.wait_for(receive(), self.timeout - waited)
+            except TimeoutError:
+                raise BodyTimeout(self.timeout) from None
+            waited += time.monotonic() - started
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
                     raise BodyTooLarge(self.limit)
+                complete = not message.get("more_body", False)
             return message
 
-        await self.app(scope, limited, send)
+        await self.app(scope, guarded, send)
 
 
 def install_handlers(app: FastAPI) -> None:
@@ -119,6 +160,15 @@ def install_handlers(app: FastAPI) -> None:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return error_response(Rejection(exc.status_code, code, str(exc.detail)), exc.headers)
 
+    async def disconnected(request: Request, exc: Exception) -> Response:
+        # The client hung up before its body arrived: nothing was accepted, nobody is left to
+        # answer, and it is the client's doing, not the gateway's.
+        assert isinstance(exc, ClientDisconnect)
+        log.info("client %s hung up during %s %s", request.client, request.method, request.url.path)
+        return error_response(
+            Rejection(400, "client_disconnected", "the client hung up before its body arrived")
+        )
+
     async def unexpected(_: Request, exc: Exception) -> Response:
         log.error("unexpected error", exc_info=exc)
         return error_response(
@@ -128,4 +178,5 @@ def install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(RequestValidationError, request_validation)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(ClientDisconnect, disconnected)
     app.add_exception_handler(Exception, unexpected)

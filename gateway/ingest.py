@@ -12,6 +12,7 @@ accepted record is rendered here, as JSON bytes, once.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -19,9 +20,16 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from gateway.limits import ID_PATTERN, MAX_BULK
-from gateway.store import Row
+from gateway.outbox.rows import (
+    Receipt,
+    Row,
+    commitment_of,
+    digests,
+    leaf_of,
+    record_hash_of,
+)
 from ledger_node.agencies import AgencyKind
-from ledger_node.commitment import commit_record
+from ledger_node.commitment import SALT_SIZE, commit_record
 from ledger_node.errors import LedgerValueError, RecordValidationError
 from ledger_node.records.schemas import SCHEMAS
 from ledger_node.records.validation import validate
@@ -47,6 +55,7 @@ _RULES = {
 # The envelope pydantic would accept, checked without it (the fast path of every valid item).
 _ID = re.compile(ID_PATTERN.removeprefix("^").removesuffix("$"))
 _SCHEMA_IDS = {name: "0x" + schema.schema_id.hex() for name, schema in SCHEMAS.items()}
+_SCHEMA_IDS_BYTES = {name: value.encode() for name, value in _SCHEMA_IDS.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,18 +137,61 @@ def bulk_items(body: object) -> list[object] | Rejection:
     return items
 
 
-def receipt_of_row(row: Row, status: str = "accepted") -> dict[str, Any]:
-    """The JSON of a :class:`~gateway.models.RecordReceipt` for a row just accepted."""
+def receipt_body(receipt: Receipt) -> dict[str, Any]:
+    """The JSON of a :class:`~gateway.models.RecordReceipt`."""
     return {
-        "id": row[0],
-        "schema": row[1],
-        "schema_id": _SCHEMA_IDS[row[1]],
-        "status": status,
-        "record_hash": "0x" + row[3].hex(),
-        "commitment": "0x" + row[5].hex(),
-        "leaf": "0x" + row[6].hex(),
-        "accepted_at": row[8],
+        "id": receipt.id,
+        "schema": receipt.schema,
+        "schema_id": _SCHEMA_IDS[receipt.schema],
+        "status": receipt.status,
+        "record_hash": "0x" + receipt.record_hash.hex(),
+        "commitment": "0x" + receipt.commitment.hex(),
+        "leaf": "0x" + receipt.leaf.hex(),
+        "accepted_at": receipt.accepted_at,
     }
+
+
+def receipt_of_row(row: Row) -> Receipt:
+    """The receipt of a row just accepted."""
+    record_id, schema, _, blob, accepted_at = row
+    return Receipt(
+        record_id,
+        schema,
+        record_hash_of(blob),
+        commitment_of(blob),
+        leaf_of(blob),
+        accepted_at,
+        "accepted",
+    )
+
+
+# The 202 result of a bulk item, rendered by formatting: the same JSON as
+# ``{"index", "id", "status": 202, "receipt": receipt_body(...)}`` through orjson (a test
+# holds them equal), at a fraction of the cost, for up to 10,000 items a request. Ids match
+# ID_PATTERN and schema names are the registry's, so neither needs JSON escaping.
+_ACCEPTED_ITEM = (
+    b'{"index":%d,"id":"%s","status":202,"receipt":{"id":"%s","schema":"%s","schema_id":"%s",'
+    b'"status":"accepted","record_hash":"0x%s","commitment":"0x%s","leaf":"0x%s",'
+    b'"accepted_at":%s}}'
+)
+
+
+def accepted_item(index: int, row: Row, accepted_at: bytes) -> bytes:
+    """Bulk item ``index``'s answer for ``row`` accepted as new; ``accepted_at`` is the row's
+    time as orjson writes it."""
+    record_id, schema, _, blob, _ = row
+    rid = record_id.encode()
+    return _ACCEPTED_ITEM % (
+        index,
+        rid,
+        rid,
+        schema.encode(),
+        _SCHEMA_IDS_BYTES[schema],
+        blob[:32].hex().encode(),
+        blob[64:96].hex().encode(),
+        blob[96:128].hex().encode(),
+        accepted_at,
+    )
 
 
 def _exact(data: bytes) -> bytes:
@@ -197,10 +249,13 @@ class Ingestor:
             return invalid_request(pydantic_problems(exc.errors(), prefix))
         return envelope.schema_name, envelope.id, envelope.record
 
-    def prepare(self, item: object, prefix: str, now: float) -> Row | Rejection:
-        """Check one ``{"schema", "id", "record"}`` item; ``prefix`` roots its field paths."""
+    def prepare(
+        self, item: object, index: int | None, now: float, salt: bytes | None = None
+    ) -> Row | Rejection:
+        """Check one ``{"schema", "id", "record"}`` item (``index``: its place in a bulk
+        request, which roots its field paths); ``salt``: a fresh one if not given."""
         # (1) the envelope
-        envelope = self._envelope(item, prefix)
+        envelope = self._envelope(item, _prefix(index))
         if type(envelope) is Rejection:
             return envelope
         schema_name, record_id, record = envelope  # type: ignore[misc]
@@ -213,13 +268,13 @@ class Ingestor:
                 "schema_not_allowed",
                 f"agency {self.agency} is a {self.kind.label}; {schema.name} records are "
                 f"attested by: {allowed}. Send them through that agency's gateway",
-                ((join_path(prefix, "schema"), "attester_kind", "schema not allowed"),),
+                ((join_path(_prefix(index), "schema"), "attester_kind", "schema not allowed"),),
             )
         # (3) the record's fields
         try:
-            committed = commit_record(validate(schema_name, record))
+            committed = commit_record(validate(schema_name, record), salt)
         except RecordValidationError as exc:
-            record_path = join_path(prefix, "record")
+            record_path = join_path(_prefix(index), "record")
             return Rejection(
                 422,
                 "invalid_record",
@@ -234,19 +289,20 @@ class Ingestor:
                 422,
                 "invalid_record",
                 "the record has no canonical JSON form",
-                ((join_path(prefix, "record"), "canonical_form", str(exc)),),
+                ((join_path(_prefix(index), "record"), "canonical_form", str(exc)),),
             )
         # (4) what the outbox keeps
+        tags = record_subject_tags(self._consortium_key, committed.validated.subject_identifiers())
         return (
             record_id,
             schema_name,
             _exact(orjson.dumps(record)),
-            committed.record_hash,
-            committed.salt,
-            committed.commitment,
-            committed.leaf,
-            b"".join(
-                record_subject_tags(self._consortium_key, committed.validated.subject_identifiers())
+            digests(
+                committed.record_hash,
+                committed.salt,
+                committed.commitment,
+                committed.leaf,
+                b"".join(tags),
             ),
             now,
         )
@@ -264,9 +320,13 @@ class Ingestor:
         parts: list[bytes] = []
         refused: dict[int, int] = {}
         dumps = orjson.dumps
+        accepted_at = dumps(now)
+        # One draw of randomness for every salt of the request, not a system call each.
+        salts = os.urandom(SALT_SIZE * len(items))  # type: ignore[arg-type]
         for index, item in enumerate(items):  # type: ignore[arg-type]
             items[index] = None  # type: ignore[index]  # parsed items go as rows come
-            prepared = self.prepare(item, f"records[{index}]", now)
+            start = index * SALT_SIZE
+            prepared = self.prepare(item, index, now, salts[start : start + SALT_SIZE])
             if type(prepared) is Rejection:
                 item_id = item.get("id") if type(item) is dict else None
                 refused[prepared.status] = refused.get(prepared.status, 0) + 1
@@ -284,16 +344,10 @@ class Ingestor:
                 row: Row = prepared  # type: ignore[assignment]
                 rows.append(row)
                 positions.append(index)
-                parts.append(
-                    _exact(
-                        dumps(
-                            {
-                                "index": index,
-                                "id": row[0],
-                                "status": 202,
-                                "receipt": receipt_of_row(row),
-                            }
-                        )
-                    )
-                )
+                parts.append(accepted_item(index, row, accepted_at))
         return PreparedBulk(len(parts), rows, positions, parts, refused)
+
+
+def _prefix(index: int | None) -> str:
+    """The field path of bulk item ``index`` (the body's root for a single record)."""
+    return "" if index is None else f"records[{index}]"

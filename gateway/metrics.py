@@ -53,6 +53,12 @@ class GatewayMetrics:
             "Batches mined.",
             registry=self.registry,
         )
+        self.batches_reanchored = Counter(
+            "taxledger_gateway_batches_reanchored",
+            "Batches whose root the ledger shows under another agency, schema or count; "
+            "their records went to new batches.",
+            registry=self.registry,
+        )
         self.chain_errors = Counter(
             "taxledger_gateway_chain_errors",
             "Failed attempts to reach or write to the chain.",

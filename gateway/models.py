@@ -131,22 +131,28 @@ class RecordPublic(RecordReceipt):
     revocation: RevocationPublic | None
 
 
+class HealthStatus(BaseModel):
+    """Liveness, for anyone: ``degraded`` while the gateway cannot write to its chain (it
+    still accepts records)."""
+
+    status: Literal["ok", "degraded"]
+
+
 class ChainHealth(BaseModel):
-    """Whether the gateway can reach its node."""
+    """The chain as the gateway last saw it."""
 
     reachable: bool
     block_number: int | None
-    last_error: str | None
+    problem: str | None = Field(description="Why the gateway cannot write now, if it cannot.")
 
 
-class Health(BaseModel):
-    """Liveness and outbox depth."""
+class Health(HealthStatus):
+    """Liveness with the details an operator needs (asked with an API key)."""
 
-    status: Literal["ok", "degraded"]
     agency: str
     agency_id: int
     chain: ChainHealth
-    records: dict[str, int]
+    records: dict[str, int] = Field(description="Outbox depth by state.")
 
 
 #: Request models the routes parse by hand (for speed) but the OpenAPI schema documents.

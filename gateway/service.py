@@ -8,6 +8,7 @@ run in a worker thread. Routes turn the ``(status, body)`` they return into resp
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -25,33 +26,22 @@ from gateway.ingest import (
     invalid_request,
     parse_body,
     pydantic_problems,
+    receipt_body,
     receipt_of_row,
 )
 from gateway.metrics import GatewayMetrics
 from gateway.models import RevokeCreate
+from gateway.outbox import Outbox, Outcome, Receipt, StoredRecord
 from gateway.preparers import Preparers
-from gateway.store import Outcome, Receipt, Store, StoredRecord
-from ledger_node.bundle import Anchor, ProofBundle, to_hex
+from ledger_node.anchoring import AnchoredBatch
+from ledger_node.bundle import to_hex
+from ledger_node.eip712 import BatchRequest
 from ledger_node.hashing import keccak256
 from ledger_node.records.schemas import SCHEMAS
 
 Answer = tuple[int, dict[str, Any]]
 
 _STATUS = {Outcome.ACCEPTED: 202, Outcome.DUPLICATE: 200, Outcome.CONFLICT: 409}
-
-
-def receipt_body(receipt: Receipt) -> dict[str, Any]:
-    """The JSON of a :class:`~gateway.models.RecordReceipt`."""
-    return {
-        "id": receipt.id,
-        "schema": receipt.schema,
-        "schema_id": to_hex(SCHEMAS[receipt.schema].schema_id),
-        "status": receipt.status,
-        "record_hash": to_hex(receipt.record_hash),
-        "commitment": to_hex(receipt.commitment),
-        "leaf": to_hex(receipt.leaf),
-        "accepted_at": receipt.accepted_at,
-    }
 
 
 def _conflict(record_id: str, earlier: Receipt, path: str) -> Rejection:
@@ -70,12 +60,16 @@ class Gateway:
     """One agency's gateway: outbox, intake, batcher, keys and metrics."""
 
     chain: AgencyChain
-    store: Store
+    outbox: Outbox
     ingestor: Ingestor
     preparers: Preparers
     batcher: Batcher
     keys: ApiKeyring
     metrics: GatewayMetrics
+    #: Seconds without a finished batcher pass after which the node counts as hung.
+    stale_after: float
+    #: Bulk requests read and prepared at once (each holds its body and its rows).
+    bulk_slots: asyncio.Semaphore
 
     # -- submitting ------------------------------------------------------------------------
 
@@ -85,15 +79,15 @@ class Gateway:
         parsed = parse_body(body)
         if type(parsed) is Rejection:
             raise ApiError.of(parsed)
-        row = self.ingestor.prepare(parsed, "", time.time())
+        row = self.ingestor.prepare(parsed, None, time.time())
         if type(row) is Rejection:
             self.metrics.records_received.labels("rejected").inc()
             raise ApiError.of(row)
-        accepted = await self.store.accept_async([row])  # type: ignore[list-item]
+        accepted = await self.outbox.accept_async([row])  # type: ignore[list-item]
         self.metrics.accept_seconds.labels("single").observe(time.perf_counter() - started)
         if not accepted.others:
             self.metrics.records_received.labels("accepted").inc()
-            return 202, receipt_of_row(row)  # type: ignore[arg-type]
+            return 202, receipt_body(receipt_of_row(row))  # type: ignore[arg-type]
         ((_, outcome, earlier),) = accepted.others
         self.metrics.records_received.labels(outcome.value).inc()
         if outcome is Outcome.CONFLICT:
@@ -101,7 +95,8 @@ class Gateway:
         return _STATUS[outcome], receipt_body(earlier)
 
     async def submit_bulk(self, body: bytes) -> tuple[int, bytes]:
-        """``POST /v1/records:bulk``: every valid item is committed, in one transaction.
+        """``POST /v1/records:bulk``: every valid item is committed (in chunks of a group
+        commit) before the answer.
 
         Answers the JSON bytes of a :class:`~gateway.models.BulkResult`: the items' results
         come rendered from the preparation, and only duplicates and conflicts are re-done.
@@ -111,7 +106,7 @@ class Gateway:
         if type(prepared) is Rejection:
             raise ApiError.of(prepared)
         assert not isinstance(prepared, Rejection)
-        accepted = await self.store.accept_async(prepared.rows)
+        accepted = await self.outbox.accept_async(prepared.rows)
         parts = prepared.parts
         counts = {"accepted": accepted.new, "duplicate": 0, "conflict": 0}
         for k, outcome, earlier in accepted.others:
@@ -141,7 +136,7 @@ class Gateway:
     # -- reading ---------------------------------------------------------------------------
 
     def _stored(self, record_id: str) -> StoredRecord:
-        stored = self.store.record(record_id)
+        stored = self.outbox.record(record_id)
         if stored is None:
             raise ApiError(404, "not_found", f"no record with id {record_id!r} at this gateway")
         return stored
@@ -193,7 +188,7 @@ class Gateway:
         """``GET /v1/records/{id}/proof``: the ``taxledger.proof/v1`` bundle, once anchored."""
         stored = self._stored(record_id)
         batch = stored.batch
-        if batch is None or batch.block_number is None or stored.leaf_index is None:
+        if batch is None or batch.block_number is None:
             raise ApiError(
                 409,
                 "not_anchored",
@@ -201,30 +196,25 @@ class Gateway:
                 "anchored (batches are cut every few seconds)",
             )
         schema = SCHEMAS[stored.schema]
-        ledger = self.chain.ledger
-        bundle = ProofBundle(
+        anchored = AnchoredBatch(
+            chain_id=self.chain.ledger.chain_id,
+            ledger=self.chain.ledger.address,
+            agency_id=self.chain.agency_id,
+            signer=self.chain.agency_key.address,
+            request=BatchRequest(schema.schema_id, batch.root, batch.count, batch.write.deadline),
+            signature=batch.write.signature,
+            tx_hash=batch.write.tx_hash,
+            block_number=batch.block_number,
+        )
+        bundle = anchored.bundle(
             schema=schema.name,
-            schema_id=schema.schema_id,
             record=orjson.loads(stored.record),
             salt=stored.salt,
             record_hash=stored.record_hash,
             commitment=stored.commitment,
             leaf=stored.leaf,
-            proof=stored.proof,
-            root=batch.root,
             subjects=stored.subjects,
-            anchor=Anchor(
-                chain_id=ledger.chain_id,
-                ledger=bytes.fromhex(ledger.address[2:]),
-                tx_hash=batch.write.tx_hash,
-                block_number=batch.block_number,
-                agency_id=self.chain.agency_id,
-                signer=bytes.fromhex(self.chain.agency_key.address[2:]),
-                signature=batch.write.signature,
-                kind="batch",
-                deadline=batch.write.deadline,
-                count=batch.count,
-            ),
+            proof=self.outbox.proof(stored),
         )
         return bundle.to_dict()
 
@@ -244,7 +234,7 @@ class Gateway:
                 f"record {record_id!r} is not anchored yet; a revocation needs its batch on "
                 "chain, so ask again once its status is anchored",
             )
-        outcome, revocation = self.store.request_revocation(
+        outcome, revocation = self.outbox.revocations.request(
             record_id, request.reason, keccak256(request.reason.encode())
         )
         if outcome is Outcome.CONFLICT:
@@ -259,17 +249,23 @@ class Gateway:
 
     # -- health ----------------------------------------------------------------------------
 
+    def problem(self) -> str | None:
+        """Why the gateway is degraded (None: it is not). Degraded, it still accepts records
+        durably; it signs and sends nothing until the node is back on the right chain."""
+        return self.batcher.status.degraded(self.stale_after)
+
     def health(self) -> dict[str, Any]:
-        """``GET /healthz``: ``ok``, or ``degraded`` while the node cannot be reached."""
+        """``GET /healthz`` with a key: the status, the chain as last seen, the outbox."""
         status = self.batcher.status
+        problem = self.problem()
         return {
-            "status": "ok" if status.reachable and status.last_error is None else "degraded",
+            "status": "ok" if problem is None else "degraded",
             "agency": self.chain.name,
             "agency_id": self.chain.agency_id,
             "chain": {
                 "reachable": status.reachable,
                 "block_number": status.block_number,
-                "last_error": status.last_error,
+                "problem": problem,
             },
-            "records": self.store.counts(),
+            "records": self.outbox.counts(),
         }

@@ -73,6 +73,22 @@ class GatewaySettings(BaseSettings):
         description="FULL: a 202 survives power loss (an fsync per group commit). NORMAL: "
         "it survives a crash of the gateway, not of the machine; for disks with slow fsync.",
     )
+    rpc_timeout: float = Field(
+        4.0,
+        gt=0,
+        le=120,
+        description="Seconds one JSON-RPC call to the node may take; a node slower than "
+        "that counts as hung (/healthz turns degraded within about this plus two seconds).",
+    )
+    header_timeout: float = Field(
+        10.0, gt=0, le=300, description="Seconds a client has to send a request's headers."
+    )
+    body_timeout: float = Field(
+        30.0,
+        gt=0,
+        le=3_600,
+        description="Seconds the gateway waits, in all, for a request's body to arrive.",
+    )
     workers: int = Field(
         2,
         ge=0,

@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from gateway.deps import GatewayDep, Reader, Revoker, Submitter
-from gateway.errors import json_response, parse_json
+from gateway.errors import json_response, parse_json, require_json
 from gateway.models import (
     BulkResult,
     ErrorResponse,
@@ -29,7 +29,7 @@ from gateway.models import (
 router = APIRouter(prefix="/v1/records", tags=["records"])
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse} for status in (400, 401, 403, 404, 409, 413, 422)
+    status: {"model": ErrorResponse} for status in (400, 401, 403, 404, 408, 409, 413, 415, 422)
 }
 
 
@@ -55,6 +55,7 @@ def _body(model: type[Any]) -> dict[str, Any]:
 async def create_record(request: Request, gateway: GatewayDep, _: Submitter) -> Response:
     """Validate and commit one record: 202 once it is on disk, 200 for the same record
     re-posted under its id, 409 for another record under that id."""
+    require_json(request)
     status, answer = await gateway.submit_one(await request.body())
     return json_response(status, answer)
 
@@ -69,7 +70,11 @@ async def create_record(request: Request, gateway: GatewayDep, _: Submitter) -> 
 async def create_records(request: Request, gateway: GatewayDep, _: Submitter) -> Response:
     """Validate every item and commit the valid ones in one transaction; each item's
     ``status`` is what a single POST would have answered."""
-    status, answer = await gateway.submit_bulk(await request.body())
+    require_json(request)
+    # Bounded: a waiting request's body stays with the client (TCP holds it back) instead of
+    # in the gateway's memory, so concurrent bulk posts cannot exhaust it.
+    async with gateway.bulk_slots:
+        status, answer = await gateway.submit_bulk(await request.body())
     return Response(answer, status, media_type="application/json")
 
 
@@ -104,6 +109,7 @@ async def revoke_record(
     record_id: str, request: Request, gateway: GatewayDep, _: Revoker
 ) -> Response:
     """Queue the revocation of the record's leaf, signed by the agency key."""
+    require_json(request)
     body = parse_json(await request.body())
     status, answer = await run_in_threadpool(gateway.revoke, record_id, body)
     return json_response(status, answer)

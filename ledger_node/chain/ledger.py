@@ -19,6 +19,7 @@ from web3 import Web3
 
 from ledger_node.agencies import AgencyKind
 from ledger_node.chain.errors import ChainError, TransactionFailed, decode_revert
+from ledger_node.chain.events import TOPICS, EventReader
 from ledger_node.chain.rpc import Rpc, as_bytes, as_int
 from ledger_node.chain.transactions import Receipt, Sender, SignedTransaction
 from ledger_node.deployment import Deployment
@@ -559,6 +560,63 @@ class LedgerClient:
     def domain_separator(self) -> bytes:
         return bytes(self.call("domainSeparator()", [], ["bytes32"])[0])
 
+    # -- for a writer that must tell its own writes and its chain apart ------------------------
+    # (an agency gateway: which transaction anchored a root, why one reverted, which chain
+    # the node is on)
+
+    def identity(self) -> ChainIdentity:
+        """What tells this chain from another, read in one round trip."""
+        chain_id, genesis, code, head = self.rpc.batch(
+            [
+                ("eth_chainId", []),
+                ("eth_getBlockByNumber", ["0x0", False]),
+                ("eth_getCode", [self.address, "latest"]),
+                ("eth_blockNumber", []),
+            ]
+        )
+        for result in (chain_id, genesis, code, head):
+            if isinstance(result, ChainError):
+                raise result
+        return ChainIdentity(
+            as_int(chain_id), as_bytes(genesis["hash"]), len(as_bytes(code)), as_int(head)
+        )
+
+    def batch_write(self, root: bytes, agency_id: int, block: int) -> BatchWrite | None:
+        """The ``anchorBatch`` transaction that put ``root`` on chain for ``agency_id`` in
+        ``block``, decoded; None if the node has no such event (or no longer has the block's
+        logs)."""
+        events = EventReader(self.rpc, self.address).logs(
+            block, block, [TOPICS["BatchAnchored"], "0x" + root.hex()]
+        )
+        found = [e for e in events if e.args["agencyId"] == agency_id]
+        if not found:
+            return None
+        tx_hash = found[0].tx_hash
+        tx = self.rpc.request("eth_getTransactionByHash", ["0x" + tx_hash.hex()])
+        if tx is None:
+            return None
+        (schema_id, tx_root, count, deadline), signature = decode(
+            _args(_ANCHOR), as_bytes(tx["input"])[4:]
+        )
+        return BatchWrite(
+            tx_hash,
+            BatchRequest(bytes(schema_id), bytes(tx_root), int(count), int(deadline)),
+            bytes(signature),
+            as_int(tx["nonce"]),
+            as_int(tx["gas"]),
+        )
+
+    def revert_reason(self, sender: Sender, tx_hash: bytes, receipt: Receipt) -> str:
+        """Why a mined transaction reverted, as the ledger's typed error replayed at its block
+        (``"reverted"`` if the replay does not say)."""
+        tx = self.rpc.request("eth_getTransactionByHash", ["0x" + tx_hash.hex()])
+        signed = SignedTransaction(b"", tx_hash, as_int(tx["nonce"]), as_int(tx["gas"]))
+        try:
+            self.raise_for_status(sender, signed, receipt, as_bytes(tx["input"]))
+        except ChainError as exc:
+            return str(exc)
+        return "reverted"
+
 
 _READ_RULE = "(uint64,uint32,bool,string)"
 _TAG_KEY_VERSION = "(uint32,uint16,uint64,bytes32)"
@@ -574,3 +632,24 @@ def _tag_key_version(domain_id: bytes, version: tuple[Any, ...]) -> TagKeyVersio
     return TagKeyVersion(
         domain_id, int(number), int(holder_mask), int(from_block), bytes(commitment)
     )
+
+
+@dataclass(frozen=True)
+class ChainIdentity:
+    """What a node says about its chain: id, genesis block, the ledger's code, head block."""
+
+    chain_id: int
+    genesis_hash: bytes
+    code_size: int
+    block_number: int
+
+
+@dataclass(frozen=True)
+class BatchWrite:
+    """An ``anchorBatch`` transaction as found on chain."""
+
+    tx_hash: bytes
+    request: BatchRequest
+    signature: bytes
+    nonce: int
+    gas: int

@@ -28,14 +28,22 @@ EMBEDDED = "embedded"
 
 
 def connect(url: str = EMBEDDED, *, timeout: float = 30.0) -> Web3:
-    """A Web3 over the embedded chain (``"embedded"``) or a JSON-RPC node at ``url``."""
+    """A Web3 over the embedded chain (``"embedded"``) or a JSON-RPC node at ``url``.
+
+    Every call to a node has a deadline of ``timeout`` seconds, and holds it: web3 would
+    otherwise retry a timed-out call up to five times (``exception_retry_configuration``),
+    so a call to a hung node could wait minutes. Callers that want retries make them, and
+    say so.
+    """
     if url == EMBEDDED:
         from eth_tester import EthereumTester, PyEVMBackend
 
         return Web3(EthereumTesterProvider(EthereumTester(PyEVMBackend())))
     if not url.startswith(("http://", "https://")):
         raise ChainError(f"chain {url!r} is neither 'embedded' nor an http(s) JSON-RPC URL")
-    return Web3(HTTPProvider(url, request_kwargs={"timeout": timeout}))
+    return Web3(
+        HTTPProvider(url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None)
+    )
 
 
 _PROVIDER_LOCKS: weakref.WeakKeyDictionary[object, threading.Lock] = weakref.WeakKeyDictionary()
@@ -81,8 +89,12 @@ class Rpc:
         self.embedded = isinstance(self.provider, EthereumTesterProvider)
         # The in-process chain is not thread-safe; a real node is.
         self._lock = _provider_lock(self.provider) if self.embedded else None
-        # eth-tester takes and returns Python values through its provider's own formatting
-        # layer; only that layer, not web3's result formatters, sits between us and it.
+        # A node is asked through the provider's public ``make_request`` (and
+        # ``make_batch_request``), which answer plain JSON-RPC. eth-tester's provider cannot
+        # be asked that way: its ``make_request`` answers in eth-tester's own shapes
+        # (snake_case receipts, Python values), and only its middleware, which web3 applies
+        # in ``request_func``, translates them to JSON-RPC. So the embedded chain goes
+        # through ``request_func`` with no middleware of web3's own around it.
         self._make_request: Callable[[Any, Any], Any] = (
             self.provider.request_func(w3, NamedElementOnion([]))
             if self.embedded

@@ -105,12 +105,15 @@ class Sender:
         """Reserve ``count`` consecutive nonces; return the first."""
         with self._lock:
             if self._next_nonce is None:
-                self._next_nonce = as_int(
-                    self.rpc.request("eth_getTransactionCount", [self.address, "pending"])
-                )
+                self._next_nonce = self.pending_nonce()
             first = self._next_nonce
             self._next_nonce += count
             return first
+
+    def pending_nonce(self) -> int:
+        """The nonce the node expects next from this account (its pending transactions
+        counted)."""
+        return as_int(self.rpc.request("eth_getTransactionCount", [self.address, "pending"]))
 
     def resync_nonce(self) -> None:
         """Forget the local nonce; the next send asks the node for its pending count."""
@@ -232,6 +235,19 @@ class Sender:
         doc = self.rpc.request("eth_getTransactionReceipt", ["0x" + tx_hash.hex()])
         return None if doc is None else Receipt.from_rpc(doc)
 
+    def receipts(self, tx_hashes: Sequence[bytes]) -> list[Receipt | None]:
+        """The receipts of many transactions in one round trip (None: not mined, or the node
+        could not say); raises :class:`NodeUnavailable` if the node cannot be reached."""
+        results = self.rpc.batch(
+            [("eth_getTransactionReceipt", ["0x" + tx_hash.hex()]) for tx_hash in tx_hashes]
+        )
+        out: list[Receipt | None] = []
+        for result in results:
+            if isinstance(result, NodeUnavailable):
+                raise result
+            out.append(Receipt.from_rpc(result) if isinstance(result, dict) else None)
+        return out
+
     def wait(self, txs: Sequence[SignedTransaction], timeout: float = 120.0) -> list[Receipt]:
         """Wait until every transaction is mined; receipts in the same order."""
         found: dict[bytes, Receipt] = {}
@@ -241,12 +257,11 @@ class Sender:
             missing = [tx for tx in txs if tx.tx_hash not in found]
             if not missing:
                 return [found[tx.tx_hash] for tx in txs]
-            results = self.rpc.batch(
-                [("eth_getTransactionReceipt", ["0x" + tx.tx_hash.hex()]) for tx in missing]
-            )
-            for tx, result in zip(missing, results, strict=True):
-                if isinstance(result, dict):
-                    found[tx.tx_hash] = Receipt.from_rpc(result)
+            for tx, receipt in zip(
+                missing, self.receipts([tx.tx_hash for tx in missing]), strict=True
+            ):
+                if receipt is not None:
+                    found[tx.tx_hash] = receipt
             if len(found) == len(txs):
                 continue
             if time.monotonic() > deadline:

@@ -27,24 +27,15 @@ def gateway() -> None:
 @_CONFIG
 def serve(config: Path) -> None:
     """Run the gateway until stopped; refuses to start with a missing or weak secret."""
-    import uvicorn
-
     from gateway.app import create_app
+    from gateway.server import serve as serve_app
     from gateway.settings import get_settings
 
     settings = get_settings(config)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    app = create_app(settings)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        access_log=False,
-        timeout_graceful_shutdown=5,
-    )
+    serve_app(create_app(settings), settings)
 
 
 @gateway.group("keys")

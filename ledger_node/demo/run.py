@@ -8,8 +8,6 @@ import json
 import secrets
 import shutil
 import sys
-import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -66,6 +64,7 @@ def local_gateways(
     from gateway.apikeys import Role, add_key
     from gateway.app import create_app
     from gateway.connection import for_deployment
+    from gateway.server import serve_in_thread
     from gateway.settings import GatewaySettings
 
     with ExitStack() as stack:
@@ -92,33 +91,10 @@ def local_gateways(
             )
             ledger = LedgerClient.from_deployment(w3, deployment)
             app = create_app(settings, chain=for_deployment(ledger, deployment, name, keys[name]))
-            url = stack.enter_context(_serve(app))
+            url = stack.enter_context(serve_in_thread(app, settings, free_port()))
             client = stack.enter_context(httpx.Client(base_url=url, timeout=120))
             handles[name] = GatewayHandle(name, client, api_key)
         yield handles
-
-
-@contextmanager
-def _serve(app: Any) -> Iterator[str]:
-    """Serve an ASGI app on a free loopback port in a thread; yield its URL."""
-    import uvicorn
-
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, name=f"gateway:{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise DemoError(f"a gateway did not start on port {port}")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(30)
 
 
 #: What a demo writes under its output directory; a new run replaces exactly these.
@@ -171,11 +147,11 @@ def _forge(
 ) -> None:
     """A key that is not a member's signs a rating; the ledger refuses it, and the forger's
     bundle — pointing at a real transaction — is written where an auditor would find it."""
-    from ledger_node.bundle import Anchor, ProofBundle
+    from ledger_node.anchoring import AnchoredBatch
     from ledger_node.commitment import commit_record
+    from ledger_node.eip712 import BatchRequest
     from ledger_node.merkle import MerkleTree
     from ledger_node.records.validation import validate
-    from ledger_node.subject import record_subject_tags
 
     stranger = LocalKey.generate()
     fund_from_node(rpc, [stranger.address])
@@ -191,21 +167,19 @@ def _forge(
         echo(f"a write signed by a non-member key was refused by the ledger: {exc}")
     else:
         raise DemoError("the ledger accepted a write signed by a non-member key")
+    assert isinstance(prepared.request, BatchRequest)
     real = json.loads(template.read_bytes())["anchor"]
-    anchor = Anchor(
+    forged = AnchoredBatch(
         chain_id=deployment.chain_id,
-        ledger=bytes.fromhex(deployment.ledger[2:]),
+        ledger=deployment.ledger,
+        agency_id=1,
+        signer=stranger.address,
+        request=prepared.request,
+        signature=prepared.signature,
         tx_hash=bytes.fromhex(real["tx_hash"][2:]),
         block_number=int(real["block_number"]),
-        agency_id=1,
-        signer=bytes.fromhex(stranger.address[2:]),
-        signature=prepared.signature,
-        kind="batch",
-        deadline=prepared.request.deadline,
-        count=1,
     )
-    tags = record_subject_tags(key, committed.validated.subject_identifiers())
-    bundle = ProofBundle.create(committed, tree.proof(0), tree.root, tags, anchor)
+    bundle = forged.bundle_of(committed, tree.proof(0), key)
     write_bundle(bundles, scene.forged.agency, scene.forged.record_id, bundle.to_json().encode())
 
 

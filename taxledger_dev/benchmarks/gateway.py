@@ -183,7 +183,7 @@ class Gateway:
     def counts(self) -> dict[str, int]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         try:
-            conn.request("GET", "/healthz")
+            conn.request("GET", "/healthz", headers={"Authorization": f"Bearer {self.key}"})
             response = conn.getresponse()
             records: dict[str, int] = orjson.loads(response.read())["records"]
         finally:

@@ -6,6 +6,7 @@ import json
 import os
 import secrets
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -19,9 +20,12 @@ import pytest
 
 from gateway.apikeys import Role, add_key
 from ledger_node.chain.deploy import FoundedConsortium, found_consortium
+from ledger_node.chain.events import TOPICS, EventReader
 from ledger_node.chain.ledger import LedgerClient
 from ledger_node.chain.rpc import Rpc, connect
 from ledger_node.localnode import LocalNode, free_port, stop_process_group
+from ledger_node.merkle import MerkleTree
+from ledger_node.verify.verifier import Verifier
 
 PASSWORD = "gateway-test-password"
 TAXLEDGER = str(Path(sys.executable).with_name("taxledger"))
@@ -122,13 +126,27 @@ class GatewayProcess:
         return self.client.get(path, headers=self.headers(role))
 
     def post(self, path: str, body: Any = None, role: str = "all", **kw: Any) -> httpx.Response:
+        """POST ``body`` as JSON, or raw ``content=`` bytes declared as JSON."""
+        headers = self.headers(role)
         if body is not None:
             kw["json"] = body
-        return self.client.post(path, headers=self.headers(role), **kw)
+        else:
+            headers["Content-Type"] = "application/json"
+        return self.client.post(path, headers=headers, **kw)
 
     def health(self) -> dict[str, Any]:
-        result: dict[str, Any] = self.client.get("/healthz").json()
+        """The detailed /healthz answer (asked with a read key)."""
+        result: dict[str, Any] = self.client.get("/healthz", headers=self.headers("read")).json()
         return result
+
+    def counts(self) -> dict[str, int]:
+        """The outbox's records by status."""
+        records: dict[str, int] = self.health()["records"]
+        return records
+
+    @property
+    def database(self) -> Path:
+        return self.config.parent / "outbox.db"
 
 
 def write_config(directory: Path, chain: Chain, agency: str, port: int, **overrides: Any) -> Path:
@@ -172,3 +190,57 @@ def launch(chain: Chain, directory: Path, agency: str, **overrides: Any) -> Gate
     gateway = GatewayProcess(config, port, directory / "gateway.log", keys)
     gateway.start()
     return gateway
+
+
+def assert_final_exactly_once(
+    gateway: GatewayProcess, chain: Chain, accepted: set[str], agency: str = "tax-bureau"
+) -> None:
+    """Every accepted id is in exactly one live batch of the outbox, and every live batch is
+    final; its stored leaves are its records' leaves and make its root; the ledger holds each
+    live root once, for this agency, with its count; and a bundle of every batch, fetched
+    from the gateway, passes the real verifier against the node.
+
+    The outbox is read with plain SQL, not through the gateway's code.
+    """
+    with sqlite3.connect(f"file:{gateway.database}?mode=ro", uri=True) as conn:
+        records = conn.execute("SELECT id, seq, substr(digests, 97, 32) FROM records").fetchall()
+        batches = conn.execute(
+            "SELECT b.root, b.first_seq, b.count, b.status, l.leaves FROM batches b"
+            " JOIN batch_leaves l ON l.batch = b.batch WHERE b.status != 'superseded'"
+        ).fetchall()
+    assert accepted <= {row[0] for row in records}
+    # A record's number is (schema code << 40) + its place among its schema's records.
+    leaf_of = {seq: leaf for _, seq, leaf in records}
+    id_of = {seq: record_id for record_id, seq, _ in records}
+    newest: dict[int, int] = {}
+    for _, seq, _ in records:
+        newest[seq >> 40] = max(newest.get(seq >> 40, 0), seq)
+    live: dict[bytes, int] = {}
+    first_ids: list[str] = []
+    for code, last in newest.items():
+        ranges = sorted((b for b in batches if b[1] >> 40 == code), key=lambda b: b[1])
+        expected_first = (code << 40) + 1
+        for root, first, count, status, leaves in ranges:
+            assert first == expected_first, f"schema {code}: a gap or overlap at record {first}"
+            assert status == "final", f"batch 0x{root.hex()} is {status}"
+            nodes = [leaves[i : i + 32] for i in range(0, len(leaves), 32)]
+            assert nodes == [leaf_of[first + i] for i in range(count)]
+            assert MerkleTree(nodes).root == root
+            live[root] = count
+            first_ids.append(id_of[first])
+            expected_first = first + count
+        assert expected_first == last + 1, f"schema {code}: records from {expected_first} unbatched"
+    ledger = chain.ledger
+    deployment = chain.consortium.deployment
+    agency_id = deployment.agency(agency).agency_id
+    events = EventReader(ledger.rpc, ledger.address).logs(
+        deployment.deployment_block, ledger.block_number(), [TOPICS["BatchAnchored"]]
+    )
+    mine = [e for e in events if e.args["agencyId"] == agency_id and e.args["root"] in live]
+    assert sorted(e.args["root"] for e in mine) == sorted(live), "a root missing or anchored twice"
+    assert {e.args["root"]: e.args["count"] for e in mine} == live
+    verifier = Verifier.from_chain(ledger, deployment)
+    for record_id in first_ids:
+        response = gateway.get(f"/v1/records/{record_id}/proof")
+        assert response.status_code == 200, response.text
+        verifier.verify_bytes(response.content)

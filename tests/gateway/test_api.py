@@ -145,7 +145,7 @@ def test_schema_gate_answers_403_before_signing(
     assert error["code"] == "schema_not_allowed"
     assert error["problems"][0]["path"] == "schema"
     assert bank.post("/v1/records", item(PAYMENT, seed=5)).status_code == 202
-    counts = bank.health()["records"]
+    counts = bank.counts()
     assert counts["unbatched"] + counts["pending"] + counts["anchored"] + counts["final"] == 1
 
 
@@ -187,15 +187,18 @@ def test_unknown_record_and_unanchored_proof(tax_gateway: GatewayProcess) -> Non
 
 
 def test_health_metrics_and_openapi(tax_gateway: GatewayProcess) -> None:
+    assert tax_gateway.client.get("/healthz").json() == {"status": "ok"}
     health = tax_gateway.health()
     assert health["status"] == "ok"
     assert health["agency"] == "tax-bureau"
     assert health["chain"]["reachable"] is True
-    metrics = tax_gateway.client.get("/metrics")
+    assert health["chain"]["problem"] is None
+    assert set(health["records"]) == {"unbatched", "pending", "anchored", "final", "batches_open"}
+    metrics = tax_gateway.get("/metrics", role="read")
     assert metrics.status_code == 200
     assert "taxledger_gateway_records_received_total" in metrics.text
     assert 'taxledger_gateway_outbox_records{state="final"}' in metrics.text
-    spec = tax_gateway.client.get("/openapi.json").json()
+    spec = tax_gateway.get("/openapi.json", role="read").json()
     assert set(spec["paths"]) >= {
         "/v1/records",
         "/v1/records:bulk",

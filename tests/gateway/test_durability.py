@@ -3,17 +3,20 @@ load, and through the node stopping and coming back under load."""
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-from gateway_harness import Chain, GatewayProcess, found_chain, wait_for
+from gateway_harness import (
+    Chain,
+    GatewayProcess,
+    assert_final_exactly_once,
+    found_chain,
+    wait_for,
+)
 
-from ledger_node.chain.events import TOPICS, EventReader
 from ledger_node.localnode import start_node
-from ledger_node.merkle import verify
 from ledger_node.records import samples
 
 INVOICE = "invoice.issued/v1"
@@ -58,37 +61,8 @@ class Loader(threading.Thread):
 
 def settled(gateway: GatewayProcess) -> bool:
     """Every record in the outbox is in a final batch."""
-    counts = gateway.health()["records"]
+    counts = gateway.counts()
     return counts["unbatched"] == counts["pending"] == counts["anchored"] == 0
-
-
-def assert_anchored_exactly_once(gateway: GatewayProcess, chain: Chain, accepted: set[str]) -> None:
-    """Each accepted id is final under a root on chain; the ledger holds exactly the outbox's
-    records, each once, in roots anchored by this agency."""
-    database = Path(str(gateway.config).replace("gateway.toml", "outbox.db"))
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as conn:
-        rows = conn.execute("SELECT id, leaf, batch_root, proof FROM records").fetchall()
-    stored = {row[0] for row in rows}
-    assert accepted <= stored
-    assert len({row[1] for row in rows}) == len(rows)
-    per_root: dict[bytes, int] = {}
-    for _, leaf, root, proof in rows:
-        assert root is not None
-        per_root[root] = per_root.get(root, 0) + 1
-        nodes = [proof[i : i + 32] for i in range(0, len(proof), 32)]
-        assert verify(root, leaf, nodes)
-    ledger = chain.ledger
-    agency_id = chain.consortium.deployment.agency("tax-bureau").agency_id
-    events = EventReader(ledger.rpc, ledger.address).logs(
-        chain.consortium.deployment.deployment_block,
-        ledger.block_number(),
-        [TOPICS["BatchAnchored"], None, None, "0x" + agency_id.to_bytes(32, "big").hex()],
-    )
-    anchored = {event.args["root"]: event.args["count"] for event in events}
-    assert len(anchored) == len(events), "a root was anchored twice"
-    mine = {root: count for root, count in anchored.items() if root in per_root}
-    assert mine == per_root
-    assert sum(mine.values()) == len(rows)
 
 
 def test_sigkill_mid_bulk_then_restart(
@@ -104,7 +78,7 @@ def test_sigkill_mid_bulk_then_restart(
 
     gateway.start()
     wait_for(lambda: settled(gateway), 90, "every record to be final after the restart", 0.3)
-    assert_anchored_exactly_once(gateway, chain, loader.accepted)
+    assert_final_exactly_once(gateway, chain, loader.accepted)
 
 
 def test_node_down_then_back_under_load(
@@ -122,7 +96,7 @@ def test_node_down_then_back_under_load(
         during = loader.requests
         wait_for(lambda: gateway.health()["status"] == "degraded", 30, "the gateway to notice")
         wait_for(lambda: loader.requests >= during + 5, 60, "records accepted while down")
-        assert gateway.health()["records"]["unbatched"] > 0
+        assert gateway.counts()["unbatched"] > 0
 
         node = start_node("anvil", port=node.port, block_time=1, state_path=state)
         wait_for(lambda: loader.requests >= during + 10, 60, "records after the outage")
@@ -130,6 +104,6 @@ def test_node_down_then_back_under_load(
         loader.join(30)
         wait_for(lambda: settled(gateway), 90, "every record to be final", 0.3)
         assert gateway.health()["status"] == "ok"
-        assert_anchored_exactly_once(gateway, chain, loader.accepted)
+        assert_final_exactly_once(gateway, chain, loader.accepted)
     finally:
         node.stop()
