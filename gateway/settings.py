@@ -53,7 +53,11 @@ class GatewaySettings(BaseSettings):
     )
     sender_password_file: Path | None = None
     sender_password_env: str | None = None
-    chain: str = Field(EMBEDDED, description="'embedded' or the node's JSON-RPC URL.")
+    chain: str = Field(
+        EMBEDDED,
+        description="The node's JSON-RPC URL ('embedded' only for a gateway that the process "
+        "founding an in-process chain hands its ledger, as the demo does).",
+    )
     deployment: Path | None = Field(None, description="Deployment file (RPC chains only).")
     database: Path = Field(description="SQLite outbox file.")
     batch_size: int = Field(10_000, ge=1, le=100_000, description="Most records per root.")
@@ -104,7 +108,8 @@ class GatewaySettings(BaseSettings):
             raise ValueError("give password_file or password_env for the agency keystore")
         if self.chain == EMBEDDED and self.deployment is not None:
             raise ValueError(
-                "deployment is for an RPC chain; the embedded chain founds its own ledger"
+                "deployment is for an RPC chain; a gateway on the embedded chain is handed its "
+                "ledger by the process that founded it"
             )
         if self.chain != EMBEDDED and self.deployment is None:
             raise ValueError(f"chain {self.chain!r} needs a deployment file")

@@ -96,3 +96,18 @@ def test_keys_add_prints_the_key_once(config: Path) -> None:
     assert entry["roles"] == ["read", "submit"]
     assert entry["sha256"] == hashlib.sha256(key.encode()).hexdigest()
     assert key not in (config.parent / "api-keys.json").read_text()
+
+
+def test_serve_on_the_embedded_chain_says_what_to_do(config: Path) -> None:
+    text = "".join(
+        line + "\n"
+        for line in config.read_text().splitlines()
+        if not line.startswith(("chain =", "deployment ="))
+    )
+    config.write_text(text)
+    result = serve(config)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith(
+        "error: the embedded chain lives inside one process, so a gateway process cannot share it"
+    )
