@@ -1,16 +1,20 @@
 """Local JSON-RPC node processes (anvil or ``hardhat node``) for testnets, tests and benchmarks.
 
 A node is started in its own process group on a loopback port and stopped with that whole
-group, so no child survives it.
+group, so no child survives it. Both nodes print their development accounts' private keys
+(and anvil its mnemonic) when they start; a node's log goes through :class:`KeyRedactor`,
+in a small process of the node's group, so no log taxledger writes holds a private key.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,12 +123,28 @@ def start_node(
         if not npx.is_file():
             raise ConfigurationError("hardhat is not installed; run `npm ci` in the checkout")
         cmd = [str(npx), "node", "--hostname", "127.0.0.1", "--port", str(port)]
-    out = log_path.open("ab") if log_path is not None else subprocess.DEVNULL
     env = dict(os.environ)
     env["PATH"] = f"{root / 'node_modules' / '.bin'}{os.pathsep}{env.get('PATH', '')}"
     process = subprocess.Popen(
-        cmd, cwd=root, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env
+        cmd,
+        cwd=root,
+        stdout=subprocess.DEVNULL if log_path is None else subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env=env,
     )
+    if log_path is not None:
+        assert process.stdout is not None
+        # In the node's process group: stopping the node stops it too, and it outlives this
+        # process (a testnet's node runs on after `testnet up` returns).
+        subprocess.Popen(
+            [sys.executable, "-m", "ledger_node.localnode", str(log_path)],
+            stdin=process.stdout,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            process_group=process.pid,
+        )
+        process.stdout.close()
     node = LocalNode(kind, port, process, log_path)
     deadline = time.monotonic() + startup_timeout
     while time.monotonic() < deadline:
@@ -144,3 +164,55 @@ def start_node(
         time.sleep(0.1)
     node.stop()
     raise ConfigurationError(f"{kind} did not answer on port {port} within {startup_timeout} s")
+
+
+class KeyRedactor:
+    """Withholds the private keys and mnemonic a development node prints, line by line.
+
+    anvil lists its keys as ``(n) 0x<64 hex digits>`` under a ``Private Keys`` heading and
+    prints ``Mnemonic: <words>``; Hardhat prints ``Private Key: 0x<64 hex digits>``. Hashes
+    of blocks and transactions, which the log also shows, are left as they are.
+    """
+
+    _KEY = re.compile(r"0x[0-9a-fA-F]{64}")
+    _LISTED_KEY = re.compile(r"^\(\d+\)\s+0x[0-9a-fA-F]{64}\s*$")
+    _SECTION = re.compile(r"^\s*\S")
+
+    def __init__(self) -> None:
+        self._in_keys = False
+
+    def redact(self, line: str) -> str:
+        """``line`` with any private key or mnemonic in it withheld."""
+        stripped = line.strip()
+        if stripped.lower().startswith("private keys"):
+            self._in_keys = True
+            return line
+        if self._in_keys and self._LISTED_KEY.match(stripped):
+            return self._KEY.sub("0x<withheld>", line)
+        if self._in_keys and stripped and not stripped.startswith("=") and stripped[0] != "(":
+            self._in_keys = False
+        if "private key" in line.lower():
+            return self._KEY.sub("0x<withheld>", line)
+        if stripped.lower().startswith("mnemonic:"):
+            return line[: line.lower().index("mnemonic:") + len("mnemonic:")] + " <withheld>\n"
+        return line
+
+
+def _redact_into(log_path: Path) -> None:
+    """Copy standard input to ``log_path`` (appending), keys withheld, until it closes.
+
+    Stopping the node's group must not stop this first: the node may still be writing (anvil
+    saves its state as it exits), so this ends when the node's output does.
+    """
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    redactor = KeyRedactor()
+    with log_path.open("a", encoding="utf-8", errors="replace") as out:
+        for line in sys.stdin:
+            out.write(redactor.redact(line))
+            out.flush()
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        _redact_into(Path(sys.argv[1]))

@@ -73,7 +73,8 @@ def testnet() -> None:
     help="The node listens on this port and the gateways on the next ones [default: free ports].",
 )
 def testnet_up_command(directory: Path, node: str, base_port: int | None) -> None:
-    """Start the node, deploy, start the gateways, write DIR/testnet.json."""
+    """Start the node, deploy, start the gateways, write DIR/testnet.json; on an existing
+    DIR, start again whatever of it is not running (the same chain, outboxes and ports)."""
     from ledger_node.demo.testnet import testnet_up
 
     doc = testnet_up(directory, node=node, base_port=base_port, echo=click.echo)
@@ -89,7 +90,7 @@ def testnet_up_command(directory: Path, node: str, base_port: int | None) -> Non
     type=click.Path(file_okay=False, exists=True, path_type=Path),
 )
 def testnet_down_command(directory: Path) -> None:
-    """Stop everything `testnet up` started."""
+    """Stop everything `testnet up` started (DIR stays: `testnet up` resumes it)."""
     from ledger_node.demo.testnet import testnet_down
 
     stopped = testnet_down(directory)

@@ -1,7 +1,11 @@
 """A local testnet: a real node process and one gateway process per agency, on loopback.
 
 ``up`` writes everything under one directory — keystores, deployment, gateway configs, API
-keys, logs — and ``testnet.json``, which ``down`` and ``taxledger demo --testnet`` read.
+keys, logs, the node's state — and ``testnet.json``, which ``down``, a later ``up`` and
+``taxledger demo --testnet`` read. The node (anvil) keeps its chain in ``node-state.json``,
+saved every second and when it stops, so ``up`` on an existing directory resumes the same
+chain: it starts again whatever of the testnet is not running, on the same ports. Keys,
+passwords and the outbox are owner-only files (:mod:`ledger_node.private_files`).
 """
 
 from __future__ import annotations
@@ -23,9 +27,14 @@ from ledger_node.chain.rpc import Rpc, connect
 from ledger_node.demo.agencies import DemoError
 from ledger_node.demo.run import GATEWAY_AGENCIES
 from ledger_node.keys import LocalKey, new_keystore
-from ledger_node.localnode import free_port, start_node, stop_process_group
+from ledger_node.localnode import LocalNode, free_port, start_node, stop_process_group
+from ledger_node.private_files import private_directory, write_private
 
 FORMAT = "taxledger.testnet/v1"
+#: The node's chain, kept across restarts of the node.
+NODE_STATE = "node-state.json"
+#: Seconds between saves of the node's state: a node killed outright loses at most this.
+STATE_INTERVAL = 1
 
 
 def _pid_alive(pid: int) -> bool:
@@ -40,6 +49,19 @@ def _port(base: int | None, offset: int) -> int:
     return free_port() if base is None else base + offset
 
 
+def _start_node(directory: Path, kind: str, port: int) -> LocalNode:
+    if kind == "anvil":
+        return start_node(
+            kind,
+            port=port,
+            block_time=1,
+            log_path=directory / "logs" / "node.log",
+            state_path=directory / NODE_STATE,
+            extra_args=("--state-interval", str(STATE_INTERVAL)),
+        )
+    return start_node(kind, port=port, log_path=directory / "logs" / "node.log")
+
+
 def testnet_up(
     directory: Path,
     *,
@@ -47,28 +69,18 @@ def testnet_up(
     base_port: int | None = None,
     echo: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """Start the node and the gateways, deploy, and write ``directory/testnet.json``."""
-    directory.mkdir(parents=True, exist_ok=True)
+    """Start the node and the gateways, deploy, and write ``directory/testnet.json``; on a
+    directory that has one, start again what is not running instead."""
     state = directory / "testnet.json"
     if state.exists():
-        earlier = json.loads(state.read_text(encoding="utf-8"))
-        if any(_pid_alive(pid) for pid in _pids(earlier)):
-            raise DemoError(f"a testnet is already running from {directory}; stop it first")
-    logs = directory / "logs"
-    logs.mkdir(exist_ok=True)
-    keys_dir = directory / "keys"
-    keys_dir.mkdir(exist_ok=True)
-    password_file = keys_dir / "password"
-    password_file.write_text(secrets.token_urlsafe(24) + "\n", encoding="utf-8")
-    password_file.chmod(0o600)
-    password = password_file.read_text(encoding="utf-8").strip()
+        return _resume(directory, json.loads(state.read_text(encoding="utf-8")), echo)
+    private_directory(directory)
+    logs = private_directory(directory / "logs")
+    keys_dir = private_directory(directory / "keys")
+    password = secrets.token_urlsafe(24)
+    write_private(keys_dir / "password", password + "\n")
 
-    local = start_node(
-        node,
-        port=_port(base_port, 0),
-        block_time=1 if node == "anvil" else None,
-        log_path=logs / "node.log",
-    )
+    local = _start_node(directory, node, _port(base_port, 0))
     doc: dict[str, Any] = {
         "format": FORMAT,
         "rpc": local.url,
@@ -84,32 +96,59 @@ def testnet_up(
         deployment_path = directory / "deployment.json"
         founded.deployment.save(deployment_path)
         echo(f"ledger {founded.deployment.ledger} deployed; wrote {deployment_path}")
-        key_file = directory / "consortium.key"
-        key_file.write_text(secrets.token_bytes(32).hex() + "\n", encoding="utf-8")
-        key_file.chmod(0o600)
+        key_file = write_private(directory / "consortium.key", secrets.token_bytes(32).hex() + "\n")
         doc.update(deployment=str(deployment_path), consortium_key_file=str(key_file))
         for offset, name in enumerate(GATEWAY_AGENCIES, start=1):
-            doc["gateways"][name] = _start_gateway(
-                directory, name, local.url, _port(base_port, offset), keys_dir, logs
+            entry = _configure_gateway(
+                directory, name, local.url, _port(base_port, offset), keys_dir
             )
-            echo(f"{name} gateway at {doc['gateways'][name]['url']}")
+            entry["pid"] = _start_gateway(Path(entry["config"]), logs / f"{name}.log")
+            doc["gateways"][name] = entry
+            echo(f"{name} gateway at {entry['url']}")
         for name, entry in doc["gateways"].items():
             _wait_healthy(name, entry["url"], logs / f"{name}.log")
     except BaseException:
         _stop_all(doc)
         raise
-    state.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    state.chmod(0o600)
+    write_private(state, json.dumps(doc, indent=2) + "\n")
     return doc
 
 
-def _start_gateway(
-    directory: Path, name: str, rpc: str, port: int, keys_dir: Path, logs: Path
+def _resume(directory: Path, doc: dict[str, Any], echo: Callable[[str], None]) -> dict[str, Any]:
+    """Start whatever of an existing testnet is not running: the node on its state, then
+    the gateways on their configs and outboxes."""
+    node = doc["node"]
+    started = []
+    if not _pid_alive(int(node["pid"])):
+        if node["kind"] != "anvil" or not (directory / NODE_STATE).exists():
+            raise DemoError(
+                f"the testnet in {directory} has no saved node state ({node['kind']} node), so "
+                f"its chain is gone; `taxledger testnet down --dir {directory}` and start a "
+                "new one in another directory"
+            )
+        local = _start_node(directory, node["kind"], int(node["port"]))
+        node["pid"] = local.pid
+        started.append(f"{node['kind']} at {local.url} (pid {local.pid}) on its saved state")
+    for name, entry in doc["gateways"].items():
+        if not _pid_alive(int(entry["pid"])):
+            entry["pid"] = _start_gateway(Path(entry["config"]), directory / "logs" / f"{name}.log")
+            started.append(f"{name} gateway at {entry['url']} (pid {entry['pid']})")
+    for name, entry in doc["gateways"].items():
+        _wait_healthy(name, entry["url"], directory / "logs" / f"{name}.log")
+    if not started:
+        echo(f"the testnet in {directory} is running already")
+    for line in started:
+        echo(f"started {line}")
+    write_private(directory / "testnet.json", json.dumps(doc, indent=2) + "\n")
+    return doc
+
+
+def _configure_gateway(
+    directory: Path, name: str, rpc: str, port: int, keys_dir: Path
 ) -> dict[str, Any]:
     from gateway.apikeys import Role, add_key
 
-    folder = directory / "gateways" / name
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_directory(directory / "gateways" / name)
     api_key = add_key(folder / "api-keys.json", "testnet", frozenset(Role))
     config = folder / "gateway.toml"
     config.write_text(
@@ -133,28 +172,27 @@ def _start_gateway(
         ),
         encoding="utf-8",
     )
-    with (logs / f"{name}.log").open("ab") as log:
+    return {"url": f"http://127.0.0.1:{port}", "api_key": api_key, "config": str(config)}
+
+
+def _start_gateway(config: Path, log_path: Path) -> int:
+    with log_path.open("ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "ledger_node", "gateway", "serve", "--config", str(config)],
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    return {
-        "url": f"http://127.0.0.1:{port}",
-        "api_key": api_key,
-        "pid": process.pid,
-        "config": str(config),
-    }
+    return process.pid
 
 
 def _wait_healthy(name: str, url: str, log: Path, timeout: float = 90.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+            if httpx.get(f"{url}/healthz", timeout=2).json() == {"status": "ok"}:
                 return
-        except httpx.HTTPError:
+        except (httpx.HTTPError, ValueError):
             pass
         time.sleep(0.2)
     tail = log.read_text(encoding="utf-8", errors="replace")[-2000:] if log.exists() else ""
@@ -162,7 +200,7 @@ def _wait_healthy(name: str, url: str, log: Path, timeout: float = 90.0) -> None
 
 
 def _pids(doc: dict[str, Any]) -> list[int]:
-    pids = [int(g["pid"]) for g in doc.get("gateways", {}).values()]
+    pids = [int(g["pid"]) for g in doc.get("gateways", {}).values() if "pid" in g]
     if "node" in doc:
         pids.append(int(doc["node"]["pid"]))
     return pids
@@ -178,7 +216,10 @@ def _stop_all(doc: dict[str, Any]) -> list[int]:
 
 
 def testnet_down(directory: Path) -> list[int]:
-    """Stop every process ``testnet up`` started in ``directory``; return their pids."""
+    """Stop every process ``testnet up`` started in ``directory``; return their pids.
+
+    The directory stays: ``up`` on it resumes the same chain and outboxes.
+    """
     state = directory / "testnet.json"
     if not state.exists():
         raise DemoError(f"no testnet.json in {directory}: nothing to stop")

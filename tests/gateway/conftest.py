@@ -27,8 +27,12 @@ def start_gateway(tmp_path: Path) -> Iterator[Callable[..., GatewayProcess]]:
     """Factory: start a gateway for an agency of a chain; every one is stopped at the end."""
     started: list[GatewayProcess] = []
 
-    def start(chain: Chain, agency: str = "tax-bureau", **overrides: Any) -> GatewayProcess:
-        gateway = launch(chain, tmp_path / f"{agency}-{len(started)}", agency, **overrides)
+    def start(
+        chain: Chain, agency: str = "tax-bureau", crash_at: str | None = None, **overrides: Any
+    ) -> GatewayProcess:
+        gateway = launch(
+            chain, tmp_path / f"{agency}-{len(started)}", agency, crash_at, **overrides
+        )
         started.append(gateway)
         return gateway
 

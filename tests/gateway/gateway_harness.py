@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,12 +20,14 @@ import httpx
 import pytest
 
 from gateway.apikeys import Role, add_key
+from gateway.faults import ENV as CRASH_ENV
 from ledger_node.chain.deploy import FoundedConsortium, found_consortium
 from ledger_node.chain.events import TOPICS, EventReader
 from ledger_node.chain.ledger import LedgerClient
 from ledger_node.chain.rpc import Rpc, connect
 from ledger_node.localnode import LocalNode, free_port, stop_process_group
 from ledger_node.merkle import MerkleTree
+from ledger_node.records import samples
 from ledger_node.verify.verifier import Verifier
 
 PASSWORD = "gateway-test-password"
@@ -85,13 +88,20 @@ class GatewayProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 60.0) -> None:
+    def start(self, timeout: float = 60.0, crash_at: str | None = None) -> None:
+        """Start ``gateway serve``; with ``crash_at``, the process SIGKILLs itself the first
+        time it reaches that step (gateway.faults)."""
+        env = dict(os.environ)
+        env.pop(CRASH_ENV, None)
+        if crash_at is not None:
+            env[CRASH_ENV] = crash_at
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 [TAXLEDGER, "gateway", "serve", "--config", str(self.config)],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                env=env,
             )
         try:
             wait_for(self._ready, timeout, f"the gateway on port {self.port} (log: {self.log})")
@@ -107,6 +117,13 @@ class GatewayProcess:
             return self.client.get("/healthz", timeout=1.0).status_code == 200
         except httpx.TransportError:
             return False
+
+    def wait_exit(self, timeout: float, what: str) -> int:
+        """Wait for the process to end by itself; its exit code."""
+        assert self.process is not None
+        process = self.process
+        wait_for(lambda: process.poll() is not None, timeout, what, 0.1)
+        return process.returncode
 
     def kill(self) -> None:
         """SIGKILL the whole group: no shutdown code runs."""
@@ -149,6 +166,52 @@ class GatewayProcess:
         return self.config.parent / "outbox.db"
 
 
+LOAD_SCHEMA = "invoice.issued/v1"
+RECORDS = samples.generate(LOAD_SCHEMA, 600, seed=42)
+
+
+class Loader(threading.Thread):
+    """Posts bulk requests until stopped; remembers which ids were answered 202/200."""
+
+    def __init__(self, gateway: GatewayProcess, prefix: str, per_request: int = 200) -> None:
+        super().__init__(daemon=True)
+        self.url = gateway.url
+        self.headers = gateway.headers("submit")
+        self.prefix = prefix
+        self.per_request = per_request
+        self.accepted: set[str] = set()
+        self.requests = 0
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        with httpx.Client(base_url=self.url, headers=self.headers, timeout=30) as client:
+            while not self.halt.is_set():
+                first = self.requests * self.per_request
+                items = [
+                    {
+                        "schema": LOAD_SCHEMA,
+                        "id": f"{self.prefix}-{first + i}",
+                        "record": RECORDS[(first + i) % len(RECORDS)],
+                    }
+                    for i in range(self.per_request)
+                ]
+                try:
+                    response = client.post("/v1/records:bulk", json={"records": items})
+                except httpx.TransportError:
+                    return  # the gateway died under us
+                assert response.status_code == 200, response.text
+                for result in response.json()["results"]:
+                    assert result["status"] in (200, 202), result
+                    self.accepted.add(result["id"])
+                self.requests += 1
+
+
+def settled(gateway: GatewayProcess) -> bool:
+    """Every record in the outbox is in a final batch."""
+    counts = gateway.counts()
+    return counts["unbatched"] == counts["pending"] == counts["anchored"] == 0
+
+
 def write_config(directory: Path, chain: Chain, agency: str, port: int, **overrides: Any) -> Path:
     """A gateway config for ``agency`` in ``directory`` (TOML), with a fresh consortium key."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -177,8 +240,11 @@ def write_config(directory: Path, chain: Chain, agency: str, port: int, **overri
     return config
 
 
-def launch(chain: Chain, directory: Path, agency: str, **overrides: Any) -> GatewayProcess:
-    """Write a config and API keys (all roles, submit only, read only) and start a gateway."""
+def launch(
+    chain: Chain, directory: Path, agency: str, crash_at: str | None = None, **overrides: Any
+) -> GatewayProcess:
+    """Write a config and API keys (all roles, submit only, read only) and start a gateway
+    (that kills itself at ``crash_at``, if given)."""
     port = free_port()
     config = write_config(directory, chain, agency, port, **overrides)
     keys_file = directory / "api-keys.json"
@@ -188,7 +254,7 @@ def launch(chain: Chain, directory: Path, agency: str, **overrides: Any) -> Gate
         "read": add_key(keys_file, "reader", frozenset({Role.READ})),
     }
     gateway = GatewayProcess(config, port, directory / "gateway.log", keys)
-    gateway.start()
+    gateway.start(crash_at=crash_at)
     return gateway
 
 

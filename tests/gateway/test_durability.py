@@ -3,66 +3,20 @@ load, and through the node stopping and coming back under load."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
 from gateway_harness import (
     Chain,
     GatewayProcess,
+    Loader,
     assert_final_exactly_once,
     found_chain,
+    settled,
     wait_for,
 )
 
 from ledger_node.localnode import start_node
-from ledger_node.records import samples
-
-INVOICE = "invoice.issued/v1"
-RECORDS = samples.generate(INVOICE, 600, seed=42)
-
-
-class Loader(threading.Thread):
-    """Posts bulk requests until stopped; remembers which ids were answered 202/200."""
-
-    def __init__(self, gateway: GatewayProcess, prefix: str, per_request: int = 200) -> None:
-        super().__init__(daemon=True)
-        self.url = gateway.url
-        self.headers = gateway.headers("submit")
-        self.prefix = prefix
-        self.per_request = per_request
-        self.accepted: set[str] = set()
-        self.requests = 0
-        self.halt = threading.Event()
-
-    def run(self) -> None:
-        with httpx.Client(base_url=self.url, headers=self.headers, timeout=30) as client:
-            while not self.halt.is_set():
-                first = self.requests * self.per_request
-                items = [
-                    {
-                        "schema": INVOICE,
-                        "id": f"{self.prefix}-{first + i}",
-                        "record": RECORDS[(first + i) % len(RECORDS)],
-                    }
-                    for i in range(self.per_request)
-                ]
-                try:
-                    response = client.post("/v1/records:bulk", json={"records": items})
-                except httpx.TransportError:
-                    return  # the gateway died under us
-                assert response.status_code == 200, response.text
-                for result in response.json()["results"]:
-                    assert result["status"] in (200, 202), result
-                    self.accepted.add(result["id"])
-                self.requests += 1
-
-
-def settled(gateway: GatewayProcess) -> bool:
-    """Every record in the outbox is in a final batch."""
-    counts = gateway.counts()
-    return counts["unbatched"] == counts["pending"] == counts["anchored"] == 0
 
 
 def test_sigkill_mid_bulk_then_restart(
