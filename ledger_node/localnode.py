@@ -125,26 +125,19 @@ def start_node(
         cmd = [str(npx), "node", "--hostname", "127.0.0.1", "--port", str(port)]
     env = dict(os.environ)
     env["PATH"] = f"{root / 'node_modules' / '.bin'}{os.pathsep}{env.get('PATH', '')}"
+    if log_path is not None:
+        # The node runs under a process that withholds keys from its log, in one process
+        # group led by it: stopping the group stops the node, and the log is written to the
+        # end (anvil saves its state as it exits).
+        cmd = [sys.executable, "-m", "ledger_node.localnode", str(log_path), "--", *cmd]
     process = subprocess.Popen(
         cmd,
         cwd=root,
-        stdout=subprocess.DEVNULL if log_path is None else subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,
         env=env,
     )
-    if log_path is not None:
-        assert process.stdout is not None
-        # In the node's process group: stopping the node stops it too, and it outlives this
-        # process (a testnet's node runs on after `testnet up` returns).
-        subprocess.Popen(
-            [sys.executable, "-m", "ledger_node.localnode", str(log_path)],
-            stdin=process.stdout,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            process_group=process.pid,
-        )
-        process.stdout.close()
     node = LocalNode(kind, port, process, log_path)
     deadline = time.monotonic() + startup_timeout
     while time.monotonic() < deadline:
@@ -198,21 +191,24 @@ class KeyRedactor:
         return line
 
 
-def _redact_into(log_path: Path) -> None:
-    """Copy standard input to ``log_path`` (appending), keys withheld, until it closes.
+def _run_logged(log_path: Path, command: list[str]) -> int:
+    """Run ``command`` with its output appended to ``log_path``, keys withheld; its exit code.
 
-    Stopping the node's group must not stop this first: the node may still be writing (anvil
-    saves its state as it exits), so this ends when the node's output does.
+    Signals to the process group reach the command itself; this process outlives them and
+    ends when the command's output does.
     """
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    # Ignored here only once the command runs (an ignored signal would be inherited).
+    for received in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(received, signal.SIG_IGN)
+    assert child.stdout is not None
     redactor = KeyRedactor()
     with log_path.open("a", encoding="utf-8", errors="replace") as out:
-        for line in sys.stdin:
-            out.write(redactor.redact(line))
+        for raw in child.stdout:
+            out.write(redactor.redact(raw.decode("utf-8", errors="replace")))
             out.flush()
+    return child.wait()
 
 
 if __name__ == "__main__":
-    with contextlib.suppress(KeyboardInterrupt):
-        _redact_into(Path(sys.argv[1]))
+    sys.exit(_run_logged(Path(sys.argv[1]), sys.argv[3:]))

@@ -7,7 +7,8 @@ commits it in one transaction, and wakes each request with its own result. Nothi
 answered before its rows have committed, so an ``accepted`` record is on disk.
 
 A transaction takes every small request whole but at most :data:`CHUNK` rows of bulk
-requests, so a single record waits behind a bulk load for a chunk, not for a whole bulk.
+requests, and single records that arrive during a bulk chunk are committed on their own
+next: a single record waits behind a bulk load for one chunk, not for a whole bulk.
 """
 
 from __future__ import annotations
@@ -126,6 +127,7 @@ class GroupCommit:
     def _loop(self) -> None:
         pending: list[_Ticket] = []
         closing = False
+        bulk_turn = False
         while True:
             with self._queue_ready:
                 while not self._queue and not pending:
@@ -137,7 +139,11 @@ class GroupCommit:
             pending.extend(t for t in taken if t is not _CLOSE)
             if not pending:
                 continue
-            chunks = _chunks(pending)
+            # Single records that arrived during a bulk chunk get a transaction of their own
+            # next (one fsync, no bulk rows), and the bulk the one after.
+            singles_first = not bulk_turn and any(_small(t) for t in pending)
+            chunks = _chunks(pending, bulk=not singles_first)
+            bulk_turn = singles_first
             self._commit(chunks)
             pending = [t for t in pending if t.error is None and t.done < len(t.rows)]
 
@@ -164,15 +170,18 @@ class GroupCommit:
                 ticket.finish(ticket)
 
 
-def _chunks(pending: list[_Ticket]) -> list[tuple[_Ticket, int, int]]:
-    """What the next transaction commits: ``(ticket, start, end)``. Every small ticket whole
-    (single records never wait behind a bulk), then bulk rows in arrival order up to
-    :data:`CHUNK`."""
-    budget = CHUNK
+def _small(ticket: _Ticket) -> bool:
+    return len(ticket.rows) - ticket.done <= _SMALL
+
+
+def _chunks(pending: list[_Ticket], *, bulk: bool) -> list[tuple[_Ticket, int, int]]:
+    """What the next transaction commits: ``(ticket, start, end)``. Every small ticket whole,
+    and with ``bulk``, bulk rows in arrival order up to :data:`CHUNK`."""
+    budget = CHUNK if bulk else 0
     chunks = []
     for ticket in pending:
         remaining = len(ticket.rows) - ticket.done
-        if remaining <= _SMALL:
+        if _small(ticket):
             chunks.append((ticket, ticket.done, len(ticket.rows)))
         elif budget > 0:
             take = min(remaining, budget)

@@ -102,7 +102,7 @@ def test_the_node_restarted_mid_load_resumes_its_chain(tmp_path: Path) -> None:
         loader = Loader(tax["url"], tax["api_key"])
         loader.start()
         wait_for(lambda: loader.requests >= 5, 60, "records before the node stops")
-        os.kill(doc["node"]["pid"], signal.SIGTERM)  # anvil saves its state as it exits
+        os.killpg(doc["node"]["pid"], signal.SIGTERM)  # the node's group: anvil saves its state
         wait_for(lambda: _gone(doc["node"]["pid"]), 30, "the node to stop")
         during = loader.requests
         wait_for(lambda: loader.requests >= during + 5, 60, "records accepted while it is down")
