@@ -61,6 +61,8 @@ log = logging.getLogger(__name__)
 
 #: Most batches signed and not yet mined: bounds the work lost to a stuck node.
 MAX_IN_FLIGHT = 32
+#: Most batches cut in one pass of the loop.
+CUTS_PER_PASS = 4
 #: Re-send a write the node has not mined after this long (it may have lost its mempool).
 RESEND_AFTER = 6.0
 #: Pause before trying again a revocation the ledger refused.
@@ -155,7 +157,7 @@ class Batcher:
             try:
                 self.step()
             except NodeUnavailable as exc:
-                self._failed(f"node unreachable: {exc}", reachable=False)
+                self._failed(str(exc), reachable=False)
             except WrongChain as exc:
                 self._failed(str(exc), reachable=True)
             except Exception as exc:
@@ -245,13 +247,15 @@ class Batcher:
             )
         except RpcError as exc:
             text = exc.message.lower().replace("_", " ")
-            self._refill_nonce = True
             if any(m.replace("_", " ") in text for m in _NONCE_USED + _FEE_TOO_LOW):
                 log.warning("node refused transaction 0x%s for good: %s", write.tx_hash.hex(),
                             exc.message)  # fmt: skip
+                # Its nonce may be free now: the next signature takes the node's count.
+                self._refill_nonce = True
                 return False
-            # Funds, a full pool, a permissioning rule: the same bytes may pass later, and
-            # new signatures would meet the same refusal. Stop signing until they pass.
+            # Funds, a full pool, a permissioning rule: the same bytes (and their nonce) may
+            # pass later, and new signatures would meet the same refusal. Stop signing until
+            # they pass.
             if self._refused is None:
                 log.warning("node refuses this gateway's transactions: %s", exc.message)
             self._refused = f"the node refuses this gateway's transactions: {exc.message}"
@@ -265,10 +269,12 @@ class Batcher:
 
     def _cut_batches(self) -> None:
         in_flight = sum(1 for b in self.outbox.batches.open() if b.status is BatchStatus.PENDING)
+        # A few per pass, so a pass (and the node's health it reports) stays short.
+        in_flight_after = min(MAX_IN_FLIGHT, in_flight + CUTS_PER_PASS)
         now = time.time()
         for backlog in self.outbox.backlog():
             remaining = backlog.count
-            while remaining and in_flight < MAX_IN_FLIGHT and self._refused is None:
+            while remaining and in_flight < in_flight_after and self._refused is None:
                 full = remaining >= self.batch_size
                 if not full and now - backlog.oldest_accepted_at < self.batch_interval:
                     break

@@ -96,6 +96,16 @@ CREATE TABLE IF NOT EXISTS revocations (
 """
 
 
+def create_tables(conn: sqlite3.Connection) -> None:
+    """Create whatever of the outbox's tables is missing and mark the layout (inside the
+    caller's transaction)."""
+    # One statement at a time: executescript() would commit the transaction.
+    for statement in _SCHEMA.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+    conn.execute("INSERT OR REPLACE INTO meta VALUES ('format', ?)", (str(FORMAT),))
+
+
 class Database:
     """The outbox file, its writer connection and per-thread readers."""
 
@@ -135,23 +145,29 @@ class Database:
         return conn
 
     def _create_tables(self) -> None:
-        with self.transaction() as conn:
-            found = conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'records'"
-            ).fetchone()
-            if found is None:
-                # One statement at a time: executescript() would commit the transaction.
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
-                conn.execute("INSERT INTO meta VALUES ('format', ?)", (str(FORMAT),))
-                return
-            version = conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
-            if version is None or version[0] != str(FORMAT):
-                raise ConfigurationError(
-                    f"outbox {self.path} has layout {version[0] if version else 1}, this "
-                    f"gateway writes layout {FORMAT}"
-                )
+        version = None
+        if self._has_table("meta"):
+            version = self._writer.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+        if version is None and self._has_table("records"):
+            # Layout 1, from before this package, marked no format: upgrade it in place.
+            from gateway.outbox.upgrade import upgrade_layout1
+
+            log.warning("upgrading outbox %s from layout 1 to layout %d", self.path, FORMAT)
+            upgrade_layout1(self._writer, create_tables)
+        elif version is None:
+            with self.transaction() as conn:
+                create_tables(conn)
+        elif version[0] != str(FORMAT):
+            raise ConfigurationError(
+                f"outbox {self.path} has layout {version[0]}; this gateway reads layouts 1 and "
+                f"{FORMAT}: run the taxledger version that wrote it"
+            )
+
+    def _has_table(self, name: str) -> bool:
+        row = self._writer.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+        ).fetchone()
+        return row is not None
 
     def reader(self) -> sqlite3.Connection:
         """This thread's reading connection."""

@@ -5,6 +5,7 @@ re-anchoring a range, binding, and reopening."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -256,3 +257,73 @@ def test_a_bulk_larger_than_a_chunk_commits_whole_with_its_repeats_found(outbox:
         (len(many) + 1, Outcome.CONFLICT),
     ]
     assert outbox.records.newest(INVOICE) == len(many)
+
+
+LAYOUT1 = Path(__file__).parent.parent / "assets" / "outbox" / "layout1.sql"
+
+
+def test_an_outbox_of_layout_1_is_upgraded_in_place(tmp_path: Path) -> None:
+    """tests/assets/outbox/layout1.sql: an outbox written by the gateway before the outbox
+    package (records numbered across schemas, proofs stored per record): 12 invoices and 3
+    ratings accepted interleaved, a final and an anchored invoice batch, a pending rating
+    batch, unbatched records of both, and a revocation asked for."""
+    path = tmp_path / "outbox.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(LAYOUT1.read_text())
+        old = {
+            row[0]: row[1:]
+            for row in conn.execute("SELECT id, batch_root, leaf_index, proof, leaf FROM records")
+        }
+    box = Outbox(path)
+    try:
+        assert (
+            box.database.reader()
+            .execute("SELECT value FROM meta WHERE key = 'format'")
+            .fetchone()[0]
+            == "2"
+        )
+        identity = {"chain_id": "31337", "ledger": "0x5fbdb2315678afecb367f032d93f642f64180aa3",
+                    "agency": "0x70997970c51812dc3a010c7d01b50e0d17dc79c8"}  # fmt: skip
+        assert box.bind(identity) == identity
+        statuses = {}
+        for record_id, (root, index, proof, leaf) in old.items():
+            stored = box.record(record_id)
+            assert stored is not None and stored.leaf == leaf
+            statuses[record_id] = stored.status
+            if root is None:
+                assert stored.batch is None
+                continue
+            assert stored.batch is not None and stored.batch.root == root
+            assert stored.leaf_index == index
+            assert b"".join(box.proof(stored)) == proof
+            assert verify(root, leaf, box.proof(stored))
+        assert statuses == {
+            **{f"inv-{i}": "final" for i in range(5)},
+            **{f"inv-{i}": "anchored" for i in range(5, 9)},
+            **{f"inv-{i}": "accepted" for i in range(9, 12)},
+            **{f"rating-{i}": "accepted" for i in range(3)},
+        }
+        assert sorted((b.schema, b.count) for b in box.backlog()) == [(RATING, 1), (INVOICE, 3)]
+        revocation = box.revocations.get("inv-2")
+        assert revocation is not None and revocation.reason == "红冲 开具错误"
+        box.accept(rows(INVOICE, 1, "after"))
+        after = box.record("after-0")
+        assert after is not None and after.seq % SCHEMA_SPAN == 13
+    finally:
+        box.close()
+
+
+def test_a_layout_1_outbox_that_breaks_its_ranges_is_left_as_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(LAYOUT1.read_text())
+        # An unbatched record claimed by the final batch: not what a gateway writes.
+        conn.execute(
+            "UPDATE records SET batch_root = (SELECT root FROM batches WHERE status = 'final'),"
+            " leaf_index = 5 WHERE id = 'inv-10'"
+        )
+    with pytest.raises(ConfigurationError, match="does not hold consecutive records"):
+        Outbox(path)
+    with sqlite3.connect(path) as conn:
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(records)")]
+    assert "batch_root" in columns
