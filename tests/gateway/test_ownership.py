@@ -113,9 +113,18 @@ def test_another_member_anchoring_the_root_first_under_another_schema(
     assert_final_exactly_once(gateway, chain, accepted)
     deployment = chain.consortium.deployment
     tax_bureau = deployment.agency("tax-bureau").agency_id
+    thief_id = deployment.agency("market-regulator").agency_id
     for record_id in accepted:
         anchor = gateway.get(f"/v1/records/{record_id}").json()["anchor"]
-        assert anchor["agency_id"] == tax_bureau
+        assert (anchor["agency_id"], anchor["root"]) == (tax_bureau, "0x" + seen["root"].hex())
+    # The same root is two writes: the thief's under its own agency and schema, and the
+    # honest one, which the thief could neither block nor take.
+    ledger = chain.ledger
+    stolen = ledger.batch(thief_id, seen["root"])
+    honest = ledger.batch(tax_bureau, seen["root"])
+    assert stolen is not None and (stolen.schema_id, stolen.count) == (registration, 1)
+    assert honest is not None and (honest.schema_id, honest.count) == (seen["schema_id"], COUNT)
+    assert "taxledger_gateway_batches_reanchored_total 0.0" in gateway.get("/metrics", "read").text
 
 
 def test_a_conflicting_claim_signed_with_the_agency_key_is_re_anchored(
