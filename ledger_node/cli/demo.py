@@ -19,7 +19,13 @@ from ledger_node.cli import main
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     help="Run over HTTP against the gateways of `taxledger testnet up --dir DIR`.",
 )
-@click.option("--invoices", type=click.IntRange(min=20), default=1000, show_default=True)
+@click.option(
+    "--invoices",
+    type=click.IntRange(min=20),
+    default=1000,
+    show_default=True,
+    help="Invoices in the generated market (at least 20: its planted problems need them).",
+)
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),

@@ -71,6 +71,9 @@ def testnet_up(
 ) -> dict[str, Any]:
     """Start the node and the gateways, deploy, and write ``directory/testnet.json``; on a
     directory that has one, start again what is not running instead."""
+    # The node, its log writer and the gateways run in other working directories, and the
+    # gateway configs and testnet.json name files by these paths.
+    directory = directory.resolve()
     state = directory / "testnet.json"
     if state.exists():
         return _resume(directory, json.loads(state.read_text(encoding="utf-8")), echo)

@@ -12,12 +12,15 @@ from ledger_node.demo.scenario import build_scenario
 from ledger_node.records.validation import validate
 
 
-def taxledger(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def taxledger(
+    *args: str, timeout: float = 600, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "ledger_node", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
+        cwd=cwd,
     )
 
 
@@ -37,6 +40,17 @@ def test_scenario_is_valid_and_plants_seven_distinct_problems() -> None:
         "verification_failed",
     ]
     assert len({p.subject for p in scene.planted}) == 7
+
+
+def test_too_few_invoices_is_one_clear_error_before_anything_starts(tmp_path: Path) -> None:
+    proc = taxledger("demo", "--invoices", "19", "--out", str(tmp_path / "demo"))
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr.splitlines()[-1] == (
+        "Error: Invalid value for '--invoices': 19 is not in the range x>=20."
+    )
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "demo").exists()
 
 
 def test_demo_on_the_embedded_chain_finds_exactly_the_planted_problems(tmp_path: Path) -> None:
@@ -71,9 +85,11 @@ def test_demo_on_the_embedded_chain_finds_exactly_the_planted_problems(tmp_path:
 
 def test_testnet_up_demo_over_http_and_down(tmp_path: Path) -> None:
     net = tmp_path / "net"
-    up = taxledger("testnet", "up", "--dir", str(net))
+    # A directory relative to where the command runs, as a user would type it.
+    up = taxledger("testnet", "up", "--dir", "net", cwd=tmp_path)
     assert up.returncode == 0, up.stdout + up.stderr
     doc = json.loads((net / "testnet.json").read_text())
+    assert doc["deployment"] == str(net / "deployment.json")
     pids = [doc["node"]["pid"], *(g["pid"] for g in doc["gateways"].values())]
     try:
         assert set(doc["gateways"]) == {"tax-bureau", "bank", "market-regulator"}
