@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 
 from ledger_node.errors import LedgerValueError
 
@@ -33,29 +34,16 @@ def subject_tag(consortium_key: bytes, kind: str, identifier: str) -> bytes:
         )
     if not identifier:
         raise LedgerValueError(f"empty {kind} identifier")
-    inner, outer = _pads(bytes(consortium_key))
-    inner = inner.copy()
-    inner.update(kind.encode() + _SEPARATOR + identifier.encode())
-    outer = outer.copy()
-    outer.update(inner.digest())
-    return outer.digest()
-
-
-_BLOCK = hashlib.sha256().block_size
-_IPAD = bytes(x ^ 0x36 for x in range(256))
-_OPAD = bytes(x ^ 0x5C for x in range(256))
+    mac = _keyed(bytes(consortium_key)).copy()
+    mac.update(kind.encode() + _SEPARATOR + identifier.encode())
+    return mac.digest()
 
 
 @functools.lru_cache(maxsize=8)
-def _pads(consortium_key: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
-    """SHA-256 states with HMAC's inner and outer key pads absorbed (RFC 2104), computed once
-    per key: a tag then costs two copies and two short updates instead of re-keying, and is
-    byte for byte ``hmac.new(consortium_key, message, hashlib.sha256).digest()``."""
-    key = consortium_key
-    if len(key) > _BLOCK:
-        key = hashlib.sha256(key).digest()
-    key = key.ljust(_BLOCK, b"\0")
-    return hashlib.sha256(key.translate(_IPAD)), hashlib.sha256(key.translate(_OPAD))
+def _keyed(consortium_key: bytes) -> hmac.HMAC:
+    """The standard library's HMAC-SHA256 keyed once per key: a tag copies it rather than
+    absorbing the key's pads again."""
+    return hmac.new(consortium_key, digestmod=hashlib.sha256)
 
 
 def record_subject_tags(
