@@ -111,18 +111,37 @@ def load_keystore(path: str | Path, password: str) -> LocalKey:
     try:
         document = json.loads(source.read_text(encoding="utf-8"))
     except ValueError:
-        raise KeystoreError(f"keystore {source} is not JSON") from None
+        raise KeystoreError(
+            f"keystore {source} is not JSON; give the file `taxledger keys new` wrote"
+        ) from None
     try:
         secret = Account.decrypt(document, password)
+    except (KeyError, TypeError, AttributeError):
+        raise KeystoreError(
+            f"{source} is not a keystore (Web3 Secret Storage); give the file `taxledger keys "
+            "new` wrote"
+        ) from None
     except ValueError:
-        raise KeystoreError(f"wrong password for keystore {source}") from None
+        raise KeystoreError(
+            f"wrong password for keystore {source}; give the password it was created with"
+        ) from None
     return LocalKey(bytes(secret))
 
 
 def keystore_address(path: str | Path) -> str:
     """The address a keystore file declares, read without decrypting it."""
-    document = json.loads(Path(path).read_text(encoding="utf-8"))
-    return "0x" + str(document["address"]).lower().removeprefix("0x")
+    source = Path(path)
+    try:
+        document = json.loads(source.read_text(encoding="utf-8"))
+        address = bytes.fromhex(str(document["address"]).lower().removeprefix("0x"))
+    except (OSError, ValueError, KeyError, TypeError):
+        raise KeystoreError(
+            f"{source} is not a keystore (a JSON file with an address); create one with "
+            "`taxledger keys new`"
+        ) from None
+    if len(address) != 20:
+        raise KeystoreError(f"keystore {source} declares no 20-byte address")
+    return "0x" + address.hex()
 
 
 # -- encryption keys ---------------------------------------------------------------------------

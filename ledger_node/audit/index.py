@@ -105,7 +105,11 @@ class AuditIndex:
     def __init__(self, path: str | Path, connection: sqlite3.Connection) -> None:
         self.path = Path(path)
         self.db = connection
-        meta = dict(self.db.execute("SELECT key, value FROM meta").fetchall())
+        try:
+            meta = dict(self.db.execute("SELECT key, value FROM meta").fetchall())
+        except sqlite3.DatabaseError as exc:
+            connection.close()
+            raise _not_an_index(self.path, exc) from None
         if meta.get("format") in RETIRED_FORMATS:
             raise IndexStateError(
                 f"{self.path} is an index of the earlier ledger contract "
@@ -128,17 +132,25 @@ class AuditIndex:
     @staticmethod
     def _connect(path: str | Path) -> sqlite3.Connection:
         db = sqlite3.connect(str(path))
-        # One writer (the sync); readers never see a half-written page of blocks.
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
+        try:
+            # One writer (the sync); readers never see a half-written page of blocks.
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            raise _not_an_index(path, exc) from None
         return db
 
     @classmethod
     def create_or_open(cls, path: str | Path, deployment: Deployment) -> AuditIndex:
         """Open the index at ``path`` for ``deployment``, creating it if it does not exist."""
         db = cls._connect(path)
-        db.executescript(_SCHEMA)
-        known = dict(db.execute("SELECT key, value FROM meta").fetchall())
+        try:
+            db.executescript(_SCHEMA)
+            known = dict(db.execute("SELECT key, value FROM meta").fetchall())
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            raise _not_an_index(path, exc) from None
         if not known:
             with db:
                 db.executemany(
@@ -402,6 +414,13 @@ class AuditIndex:
 
     def where(self) -> str:
         return f"index {self.path} (synced to block {self.synced_block})"
+
+
+def _not_an_index(path: str | Path, exc: sqlite3.DatabaseError) -> IndexStateError:
+    return IndexStateError(
+        f"{path} is not a taxledger index ({exc}); give the index file `taxledger audit` "
+        "synced, or a new file name to create one"
+    )
 
 
 def _fetch(rpc: Rpc, address: str, pages: list[tuple[int, int]]) -> list[LedgerEvent]:

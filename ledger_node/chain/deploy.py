@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from eth_abi.abi import encode
 
 from ledger_node.agencies import AgencyKind, kind_mask
-from ledger_node.chain.errors import ChainError
+from ledger_node.chain.errors import ChainError, RpcError, unfunded
 from ledger_node.chain.ledger import LedgerClient
 from ledger_node.chain.rpc import Rpc, as_int
 from ledger_node.chain.transactions import Sender
@@ -87,7 +87,10 @@ def deploy_ledger(
             threshold,
         ],
     )
-    tx = deployer.send(None, artifact.bytecode + args)
+    try:
+        tx = deployer.send(None, artifact.bytecode + args)
+    except RpcError as exc:
+        raise unfunded(exc, deployer.address) from None
     (receipt,) = deployer.wait([tx])
     if receipt.status != 1 or receipt.contract_address is None:
         # Replay the constructor to learn the typed reason.

@@ -38,6 +38,29 @@ class TransactionFailed(ChainError):
     """A transaction was mined but reverted, and the reason could not be decoded."""
 
 
+class InsufficientFunds(ChainError):
+    """The sending account cannot pay for a transaction's gas."""
+
+    def __init__(self, account: str) -> None:
+        super().__init__(
+            f"the account {account} cannot pay for the transaction; fund it (in the genesis, "
+            "or on a development chain with --fund-from-node)"
+        )
+        self.account = account
+
+
+#: How nodes say an account cannot pay: geth and anvil, then Besu.
+_UNFUNDED = ("insufficient funds", "upfront cost exceeds account balance")
+
+
+def unfunded(exc: ChainError, account: str) -> ChainError:
+    """:class:`InsufficientFunds` for ``account`` if ``exc`` is a node refusing a transaction
+    that ``account`` cannot pay for; otherwise ``exc`` itself."""
+    if isinstance(exc, RpcError) and any(text in exc.message.lower() for text in _UNFUNDED):
+        return InsufficientFunds(account)
+    return exc
+
+
 class ContractRevert(ChainError):
     """A contract call reverted with one of the contracts' custom errors."""
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from ledger_node.agencies import AgencyKind, kind_mask
+from ledger_node.chain.errors import RpcError, unfunded
 from ledger_node.chain.events import TOPICS, LedgerEvent, decode_log
 from ledger_node.chain.ledger import LedgerClient, encode_call
 from ledger_node.chain.transactions import Receipt, Sender
@@ -170,7 +171,10 @@ class Governance:
         self.client = client
 
     def _send(self, sender: Sender, data: bytes) -> Receipt:
-        tx = sender.send(self.client.address, data)
+        try:
+            tx = sender.send(self.client.address, data)
+        except RpcError as exc:
+            raise unfunded(exc, sender.address) from None
         (receipt,) = sender.wait([tx])
         self.client.raise_for_status(sender, tx, receipt, data)
         return receipt

@@ -122,7 +122,7 @@ class Rpc:
                 [(method, list(params)) for method, params in calls]  # type: ignore[misc]
             )
         except (requests.ConnectionError, requests.Timeout) as exc:
-            raise NodeUnavailable(f"node unreachable: {exc}") from None
+            raise self._unreachable(exc) from None
         if not isinstance(responses, list):
             error: dict[str, Any] = dict(responses.get("error") or {})
             raise RpcError("batch", int(error.get("code", 0)), str(error.get("message", "")))
@@ -146,7 +146,24 @@ class Rpc:
             # The embedded chain rejects a transaction by raising; a node answers an error.
             raise RpcError(method, -32000, str(exc)) from None
         except (requests.ConnectionError, requests.Timeout) as exc:
-            raise NodeUnavailable(f"node unreachable: {exc}") from None
+            raise self._unreachable(exc) from None
+
+    def _unreachable(self, exc: requests.RequestException) -> NodeUnavailable:
+        """A call that got no answer, in one line: which node, what happened, what to check."""
+        url = getattr(self.provider, "endpoint_uri", None) or "the node"
+        if isinstance(exc, requests.Timeout):
+            provider = self.provider
+            kwargs = (
+                dict(provider.get_request_kwargs()) if isinstance(provider, HTTPProvider) else {}
+            )
+            timeout = kwargs.get("timeout")
+            within = f" within {timeout:g} s" if isinstance(timeout, int | float) else ""
+            return NodeUnavailable(
+                f"node unreachable: {url} did not answer{within}; check that it runs and is "
+                "not overloaded"
+            )
+        what = "refused the connection" if "refused" in str(exc).lower() else "cannot be reached"
+        return NodeUnavailable(f"node unreachable: {url} {what}; check the URL and that it runs")
 
     @staticmethod
     def _result(method: str, response: Any) -> Any:

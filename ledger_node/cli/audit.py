@@ -11,7 +11,7 @@ import click
 import orjson
 
 from ledger_node.cli import main
-from ledger_node.cli.options import reader_options
+from ledger_node.cli.options import connect_node, reader_options
 
 
 class _Progress:
@@ -86,7 +86,7 @@ def audit(
         raise click.UsageError("give --report FILE.html and/or --json FILE.json")
     from ledger_node.audit.index import AuditIndex
     from ledger_node.audit.report import run_audit
-    from ledger_node.chain.rpc import Rpc, connect
+    from ledger_node.chain.rpc import Rpc
     from ledger_node.deployment import Deployment
 
     loaded = Deployment.load(deployment)
@@ -94,7 +94,7 @@ def audit(
     progress = _Progress()
     try:
         report = run_audit(
-            Rpc(connect(rpc)),
+            Rpc(connect_node(rpc)),
             store,
             records=records,
             confirmations=confirmations,

@@ -13,7 +13,12 @@ import click
 
 from ledger_node.agencies import AgencyKind
 from ledger_node.cli import main
-from ledger_node.cli.options import chain_options, password_options, read_cli_password
+from ledger_node.cli.options import (
+    chain_options,
+    connect_node,
+    password_options,
+    read_cli_password,
+)
 from ledger_node.keys import LocalKey
 
 if TYPE_CHECKING:
@@ -175,13 +180,13 @@ def deploy_command(
     default read policy."""
     from ledger_node.chain.deploy import Founder, default_schemas, deploy_ledger
     from ledger_node.chain.deploy import fund_from_node as fund
-    from ledger_node.chain.rpc import Rpc, as_int, connect
+    from ledger_node.chain.rpc import Rpc, as_int
     from ledger_node.chain.transactions import Sender
 
     founders = [Founder(*member) for member in map(_parse_member, members)]
     domains = [_parse_tag_key(text) for text in tag_keys]
     deployer = _load_key(keystore, password_file, password_env)
-    node = Rpc(connect(rpc))
+    node = Rpc(connect_node(rpc))
     if fund_from_node:
         fund(node, [deployer.address, *(f.key for f in founders)])
     sender = Sender(node, deployer, as_int(node.request("eth_chainId", [])))
@@ -197,10 +202,9 @@ def deploy_command(
 
 def _client(rpc: str, deployment: Path) -> LedgerClient:
     from ledger_node.chain.ledger import LedgerClient
-    from ledger_node.chain.rpc import connect
     from ledger_node.deployment import Deployment
 
-    return LedgerClient.from_deployment(connect(rpc), Deployment.load(deployment))
+    return LedgerClient.from_deployment(connect_node(rpc), Deployment.load(deployment))
 
 
 @chain.command("members")

@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+if TYPE_CHECKING:
+    from web3 import Web3
+
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: The environment variable that sets every node call's deadline, in seconds.
+RPC_TIMEOUT_ENV = "TAXLEDGER_RPC_TIMEOUT"
+DEFAULT_RPC_TIMEOUT = 30.0
+
+
+def connect_node(url: str) -> Web3:
+    """A Web3 for ``--rpc URL`` whose every call answers within ``TAXLEDGER_RPC_TIMEOUT``
+    seconds (30 by default) or fails."""
+    from ledger_node.chain.rpc import connect
+
+    text = os.environ.get(RPC_TIMEOUT_ENV, "")
+    try:
+        timeout = float(text) if text else DEFAULT_RPC_TIMEOUT
+    except ValueError:
+        timeout = 0.0
+    if not timeout > 0:
+        raise click.UsageError(f"{RPC_TIMEOUT_ENV}={text!r} is not a number of seconds above 0")
+    return connect(url, timeout=timeout)
 
 
 def password_options(fn: F) -> F:

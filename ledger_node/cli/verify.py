@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ledger_node.cli import main
-from ledger_node.cli.options import reader_options
+from ledger_node.cli.options import connect_node, reader_options
 
 if TYPE_CHECKING:
     from ledger_node.verify import VerificationFailure, Verifier
@@ -45,7 +45,6 @@ def open_verifier(
     """The verifier the options ask for: an index if given, else a node and deployment."""
     from ledger_node.audit.index import AuditIndex
     from ledger_node.chain.ledger import LedgerClient
-    from ledger_node.chain.rpc import connect
     from ledger_node.deployment import Deployment
     from ledger_node.verify import Verifier
     from ledger_node.verify.view import ChainView
@@ -63,7 +62,7 @@ def open_verifier(
     if rpc is None or deployment is None:
         raise click.UsageError("give --rpc and --deployment, or --index of a synced audit index")
     loaded = Deployment.load(deployment)
-    client = LedgerClient.from_deployment(connect(rpc), loaded)
+    client = LedgerClient.from_deployment(connect_node(rpc), loaded)
     return Verifier(ChainView(client, loaded, source=rpc), confirmations=confirmations)
 
 

@@ -87,7 +87,12 @@ class Verifier:
         try:
             bundle = ProofBundle.from_dict(orjson.loads(raw))
         except orjson.JSONDecodeError as exc:
-            raise VerificationFailure(0, "malformed_bundle", f"not JSON: {exc}") from None
+            raise VerificationFailure(
+                0,
+                "malformed_bundle",
+                f"not JSON ({exc}): give a proof bundle, the JSON document a gateway serves "
+                "at /v1/records/ID/proof",
+            ) from None
         except ProofBundleError as exc:
             # (0) the bundle is a well-formed taxledger.proof/v1 document.
             raise VerificationFailure(0, "malformed_bundle", str(exc)) from None
