@@ -6,22 +6,31 @@ single-record accept latency at a fixed rate. Prints the figures.
 Starts anvil and a real ``taxledger gateway serve`` process (loopback only), founds a
 consortium, drives the gateway for a bounded time, and stops everything it started.
 
-Two phases:
+Phases, in one process run:
 
+* pipeline: the bare pipeline (validate, canonicalise, commit, leaf) over the same records in
+  this process, CPU µs per record: the yardstick of the ratio below.
 * bulk: load-generator processes (``--clients`` keep-alive connections in all) post bulk
   bodies of ``--per-request`` records back to back for ``--seconds``. Bodies are built from a
   pre-serialised record pool by byte concatenation and answers are checked from their head,
   so the generator costs little next to the gateway. Figures over the window: records
   accepted per second, and records *anchored* (their batch mined) by the end of the window
-  per second; then how long the backlog took to drain.
+  per second; then how long the backlog took to drain. ``CPU per anchored record`` is the
+  CPU of the gateway and its workers from the start of the load until every record is
+  anchored, per record, beside the pipeline's figure and their ratio.
+* mixed: the same bulk load again for ``--single-seconds`` + 10 s, with single records
+  alongside from 5 s into it (as below): the latency of single accepts under a bulk load.
 * single: one record per POST on an open-loop schedule of ``--rate`` per second for
   ``--single-seconds`` (each request is due at a fixed time whatever earlier answers did;
   its latency counts from that time, so a stalled gateway cannot hide behind a client that
   waits). Answers must be 202.
+* burst: ``--burst-rounds`` times, ``--burst`` bulk posts of ``--burst-records`` records
+  sent at the same moment; the gateway's peak memory meanwhile.
 
-Also printed: peak resident memory of the gateway with its worker processes (summed, sampled
-every 0.1 s), CPU seconds used by the gateway, anvil and the load generator in each phase,
-the machine's CPU count and load average, so figures from different runs can be compared.
+Also printed: peak resident memory of the gateway with its worker processes over the first
+phases (summed, sampled every 0.1 s), CPU seconds used by the gateway, anvil and the load
+generator, the machine's CPU count and load average, so figures from different runs can be
+compared.
 """
 
 from __future__ import annotations
@@ -49,7 +58,9 @@ from taxledger_dev.benchmarks.gateway import (
     _profile,
     _stop_profile,
     bulk_phase,
+    burst_phase,
     cpu_seconds,
+    gateway_cpu,
     tree,
 )
 
@@ -77,15 +88,18 @@ class SplitMeter(CpuMeter):
 
 
 async def _singles(
-    port: int, key: str, schema: str, records: list[bytes], rate: float, seconds: float
-) -> tuple[list[float], list[float]]:
-    """Open loop: request ``i`` is due at ``begin + i / rate``, on any idle keep-alive
-    connection (a new one if none is idle). Latencies from the due time and from the send."""
+    port: int, key: str, schema: str, records: list[bytes], rate: float, seconds: float,
+    prefix: str, begin: float,
+) -> tuple[list[float], list[float]]:  # fmt: skip
+    """Open loop: request ``i`` is due at ``begin + i / rate`` (``begin`` a ``time.time()``),
+    on any idle keep-alive connection (a new one if none is idle). Latencies from the due time
+    and from the send."""
     count = int(rate * seconds)
     bodies = []
     for i in range(count):
         body = (
-            b'{"schema":"' + schema.encode() + b'","id":"one-' + str(i).encode()
+            b'{"schema":"' + schema.encode() + b'","id":"' + prefix.encode() + b"-"
+            + str(i).encode()
             + b'","record":' + records[i % len(records)] + b"}"
         )  # fmt: skip
         bodies.append(
@@ -126,7 +140,7 @@ async def _singles(
         from_send.append(done - sent)
         idle.append((reader, writer, done))
 
-    loop_start = time.perf_counter() + 0.2
+    loop_start = time.perf_counter() + max(0.0, begin - time.time())
     tasks = []
     for i in range(count):
         due = loop_start + i / rate
@@ -144,36 +158,65 @@ async def _singles(
 
 def _single_process(
     port: int, key: str, schema: str, records: list[bytes], rate: float, seconds: float,
-    out: multiprocessing.SimpleQueue,  # type: ignore[type-arg]
+    prefix: str, go: multiprocessing.SimpleQueue, out: multiprocessing.SimpleQueue,  # type: ignore[type-arg]
 ) -> None:  # fmt: skip
     out.put(("ready",))
+    begin = go.get()
     try:
-        out.put(("done", *asyncio.run(_singles(port, key, schema, records, rate, seconds))))
+        out.put(
+            (
+                "done",
+                *asyncio.run(_singles(port, key, schema, records, rate, seconds, prefix, begin)),
+            )
+        )
     except BaseException as exc:
         out.put(("error", str(exc)))
+
+
+class Singles:
+    """The open-loop single-record load in a process of its own, started at a given time."""
+
+    def __init__(
+        self, gateway: Gateway, schema: str, records: list[bytes], rate: float, seconds: float,
+        prefix: str,
+    ) -> None:  # fmt: skip
+        ctx = multiprocessing.get_context("spawn")
+        self.go = ctx.SimpleQueue()
+        self.out = ctx.SimpleQueue()
+        self.process = ctx.Process(
+            target=_single_process,
+            args=(gateway.port, gateway.key, schema, records, rate, seconds, prefix, self.go,
+                  self.out),
+        )  # fmt: skip
+        self.process.start()
+        assert self.out.get() == ("ready",)
+
+    def start(self, at: float) -> None:
+        """Send the first request at ``at`` (``time.time()``)."""
+        self.go.put(at)
+
+    def latencies(self) -> tuple[list[float], list[float]]:
+        """Wait for the load to end: latencies from each request's due time and from its send."""
+        result = self.out.get()
+        self.process.join()
+        if result[0] == "error":
+            raise SystemExit(result[1])
+        return result[1], result[2]
 
 
 def single_phase(
     gateway: Gateway, schema: str, records: list[bytes], rate: float, seconds: float,
     meter_roots: dict[str, int],
 ) -> tuple[list[float], list[float], tuple[float, dict[str, float]]]:  # fmt: skip
-    ctx = multiprocessing.get_context("spawn")
-    out = ctx.SimpleQueue()
-    process = ctx.Process(
-        target=_single_process,
-        args=(gateway.port, gateway.key, schema, records, rate, seconds, out),
-    )
-    process.start()
-    assert out.get() == ("ready",)
+    """Single records alone, with the CPU they cost."""
+    singles = Singles(gateway, schema, records, rate, seconds, "alone")
     meter = SplitMeter({**meter_roots, "load generator": os.getpid()})
     profile = _profile(gateway, "single")
-    result = out.get()
-    process.join()
+    singles.start(time.time())
+    due, sent = singles.latencies()
     spent = meter.spent()
     _stop_profile(profile)
-    if result[0] == "error":
-        raise SystemExit(result[1])
-    return result[1], result[2], spent
+    return due, sent, spent
 
 
 # -- main -------------------------------------------------------------------------------------
@@ -186,6 +229,16 @@ def _cpu_line(spent: tuple[float, dict[str, float]]) -> str:
     return f"over {wall:.1f} s: {parts}"
 
 
+def _latency_line(label: str, due: list[float], sent: list[float]) -> str:
+    quantiles = statistics.quantiles(due, n=100)
+    sent_q = statistics.quantiles(sent, n=100)
+    return (
+        f"{label:<27}{len(due)} requests, open loop: p50 {quantiles[49] * 1000:.1f} ms, "
+        f"p99 {quantiles[98] * 1000:.1f} ms, max {max(due) * 1000:.1f} ms (from send: "
+        f"p50 {sent_q[49] * 1000:.1f} ms, p99 {sent_q[98] * 1000:.1f} ms)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--schema", default="invoice.issued/v1", choices=sorted(SCHEMAS))
@@ -195,6 +248,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=200.0, help="single POSTs per second")
     parser.add_argument("--single-seconds", type=float, default=20.0)
+    parser.add_argument("--burst", type=int, default=8, help="concurrent bulk posts (0: none)")
+    parser.add_argument("--burst-records", type=int, default=10_000)
+    parser.add_argument("--burst-rounds", type=int, default=3)
     parser.add_argument("--synchronous", default="FULL", choices=["FULL", "NORMAL"])
     parser.add_argument("--workers", type=int, default=None, help="gateway preparation workers")
     parser.add_argument("--skip-bulk", action="store_true")
@@ -205,6 +261,9 @@ def main() -> None:
 
     records = [orjson.dumps(r) for r in samples.generate(args.schema, 20_000, seed=1)]
     load_before = os.getloadavg()
+    # The bare pipeline in this process run, so the ratio compares figures of one machine
+    # state (absolute rates swing by half between runs here).
+    pipeline = gateway_bench.pipeline_us(args.schema, records)
     with tempfile.TemporaryDirectory(prefix="bench-gateway-") as tmp:
         node = start_node("anvil", block_time=1)
         gateway = None
@@ -216,17 +275,33 @@ def main() -> None:
             rss = RssSampler(gateway.process.pid)
             rss.start()
             bulk: dict[str, Any] | None = None
+            during: tuple[list[float], list[float]] | None = None
             if not args.skip_bulk:
                 bulk = bulk_phase(
                     gateway, args.schema, records, args.seconds, args.per_request, args.clients,
                     roots,
                 )  # fmt: skip
+                # Then singles while a bulk load runs: from 5 s into it to 5 s before its end.
+                alongside = Singles(
+                    gateway, args.schema, records, args.rate, args.single_seconds, "during"
+                )
+                bulk_phase(
+                    gateway, args.schema, records, args.single_seconds + 10, args.per_request,
+                    args.clients, roots, on_start=lambda at: alongside.start(at + 5), name="mixed",
+                )  # fmt: skip
+                during = alongside.latencies()
             due, sent, single_cpu = single_phase(
                 gateway, args.schema, records, args.rate, args.single_seconds, roots
             )
             rss.halt.set()
             rss.join()
             workers = len(tree(gateway.process.pid)) - 1
+            burst: dict[str, Any] | None = None
+            if args.burst:
+                burst = burst_phase(
+                    gateway, args.schema, records, args.burst, args.burst_records,
+                    args.burst_rounds,
+                )  # fmt: skip
         finally:
             if gateway is not None:
                 gateway.stop()
@@ -237,7 +312,9 @@ def main() -> None:
           f"{load_after[0]:.2f} after")  # fmt: skip
     print(f"schema                     {args.schema} (sqlite synchronous={args.synchronous}, "
           f"{workers} worker process(es))")  # fmt: skip
-    if bulk is not None:
+    print(f"bare pipeline              {pipeline:.1f} µs CPU per record in this process "
+          f"(validate, canonicalise, commit, leaf; best of 3 over {len(records)})")  # fmt: skip
+    if bulk is not None and during is not None:
         window = bulk["window"]
         accepted = bulk["accepted"]
         in_window = bulk["anchored_in_window"]
@@ -255,14 +332,18 @@ def main() -> None:
         ]
         print(f"anchored/s per interval    {' '.join(rates)}")
         print(f"bulk CPU                   {_cpu_line(bulk['cpu'])}")
-    quantiles = statistics.quantiles(due, n=100)
-    sent_q = statistics.quantiles(sent, n=100)
-    print(f"single accept at {args.rate:.0f}/s     {len(due)} requests, open loop: "
-          f"p50 {quantiles[49] * 1000:.1f} ms, p99 {quantiles[98] * 1000:.1f} ms, "
-          f"max {max(due) * 1000:.1f} ms (from send: p50 {sent_q[49] * 1000:.1f} ms, "
-          f"p99 {sent_q[98] * 1000:.1f} ms)")  # fmt: skip
+        print(f"bulk CPU to anchored       {_cpu_line(bulk['cpu_to_anchored'])}")
+        print(_latency_line(f"single at {args.rate:.0f}/s with bulk", *during))
+        per_record = gateway_cpu(bulk["cpu_to_anchored"]) / bulk["anchored_records"] * 1e6
+        print(f"CPU per anchored record: {per_record:.1f} µs (pipeline {pipeline:.1f} µs, "
+              f"ratio {per_record / pipeline:.2f})")  # fmt: skip
+    print(_latency_line(f"single at {args.rate:.0f}/s alone", due, sent))
     print(f"single CPU                 {_cpu_line(single_cpu)}")
     print(f"gateway peak RSS           {rss.peak_kb / 1024:.0f} MB (gateway and its workers)")
+    if burst is not None:
+        print(f"concurrent bulk posts      {args.burst_rounds} rounds of {args.burst} x "
+              f"{args.burst_records} records at once in {burst['seconds']:.1f} s: gateway peak "
+              f"RSS {burst['peak_rss_kb'] / 1024:.0f} MB (with its workers)")  # fmt: skip
 
 
 if __name__ == "__main__":

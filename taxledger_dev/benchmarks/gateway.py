@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +27,11 @@ import orjson
 from gateway.apikeys import Role, add_key
 from ledger_node.chain.deploy import found_consortium
 from ledger_node.chain.rpc import Rpc, connect
+from ledger_node.commitment import commit_records
 from ledger_node.localnode import LocalNode, free_port, stop_process_group
 from ledger_node.records.schemas import SCHEMAS
+from ledger_node.records.validation import validate
+from taxledger_dev.benchmarks.harness import inputs_set_aside
 
 PASSWORD = "bench-password-0"  # noqa: S105 - a throwaway keystore of a benchmark
 TAXLEDGER = str(Path(sys.executable).with_name("taxledger"))
@@ -255,9 +259,16 @@ def _load_process(
 
 def bulk_phase(
     gateway: Gateway, schema: str, records: list[bytes], seconds: float, per_request: int,
-    clients: int, meter_roots: dict[str, int],
+    clients: int, meter_roots: dict[str, int], on_start: Callable[[float], None] | None = None,
+    name: str = "bulk",
 ) -> dict[str, object]:  # fmt: skip
-    """Post bulk bodies for ``seconds``; then wait for everything to be anchored."""
+    """Post bulk bodies for ``seconds``; then wait for everything to be anchored.
+
+    ``on_start`` is called with the load's start time (``time.time()``), so other load can
+    run alongside. ``cpu`` is the CPU spent over the posting window; ``cpu_to_anchored`` runs
+    on until every record in the outbox (``anchored_records`` of them since the start,
+    whoever posted them) is anchored, so it also holds the trees, signatures and receipts of
+    the window's last batches. ``name`` starts the records' ids (one per phase of a run)."""
     ctx = multiprocessing.get_context("spawn")
     out = ctx.SimpleQueue()
     go = ctx.Event()
@@ -270,7 +281,7 @@ def bulk_phase(
                 gateway.key,
                 schema,
                 records,
-                f"bulk{p}",
+                f"{name}{p}",
                 clients // processes + (p < clients % processes),
                 per_request,
                 seconds,
@@ -284,11 +295,14 @@ def bulk_phase(
         loader.start()
     for _ in loaders:
         assert out.get() == ("ready",)
+    before = gateway.counts()
     meter = CpuMeter({**meter_roots, "load generator": os.getpid()})
     profile = _profile(gateway, "bulk")
     start_at = time.time()
     stop_at = start_at + seconds
     go.set()
+    if on_start is not None:
+        on_start(start_at)
     timeline: list[tuple[float, int]] = []
     while time.time() < stop_at:
         time.sleep(min(5.0, max(0.0, stop_at - time.time())))
@@ -309,12 +323,13 @@ def bulk_phase(
     posted = time.time() - start_at  # the last requests end after the window
     while True:
         counts = gateway.counts()
-        anchored = counts["anchored"] + counts["final"]
-        if anchored >= accepted:
+        if counts["anchored"] + counts["final"] >= accepted and not _waiting(counts):
             break
         if time.time() - start_at > seconds + 600:
             raise SystemExit(f"records not anchored 10 min after the load: {counts}")
         time.sleep(0.25)
+    cpu_to_anchored = meter.spent()
+    anchored = counts["anchored"] + counts["final"] - before["anchored"] - before["final"]
     return {
         "accepted": accepted,
         "requests": requests,
@@ -324,7 +339,95 @@ def bulk_phase(
         "drained": time.time() - start_at,
         "timeline": timeline,
         "cpu": cpu,
+        "cpu_to_anchored": cpu_to_anchored,
+        "anchored_records": anchored,
     }
+
+
+def _waiting(counts: dict[str, int]) -> int:
+    """Records of the outbox not yet anchored."""
+    return counts["unbatched"] + counts["pending"]
+
+
+def gateway_cpu(spent: tuple[float, dict[str, float]]) -> float:
+    """CPU seconds of the gateway and its workers in a :meth:`CpuMeter.spent` reading (split
+    or not)."""
+    return sum(seconds for name, seconds in spent[1].items() if name.startswith("gateway"))
+
+
+# -- bare pipeline ----------------------------------------------------------------------------
+
+
+def pipeline_us(schema: str, records: list[bytes], passes: int = 3) -> float:
+    """CPU µs per record of the bare pipeline in this process: validate, canonicalise,
+    commit and leaf (``commit_records``, 256 at a time, as ``scripts/bench_records.py``'s
+    batch figure) over ``records`` freshly parsed from JSON; the best of ``passes``."""
+    parsed = [orjson.loads(record) for record in records]
+    best = float("inf")
+    for _ in range(passes):
+        with inputs_set_aside():
+            cpu = time.process_time()
+            for start in range(0, len(parsed), 256):
+                commit_records([validate(schema, r) for r in parsed[start : start + 256]])
+            best = min(best, time.process_time() - cpu)
+    return best / len(parsed) * 1e6
+
+
+# -- concurrent bulk bodies ---------------------------------------------------------------------
+
+
+def burst_phase(
+    gateway: Gateway, schema: str, records: list[bytes], posts: int, per_request: int,
+    rounds: int,
+) -> dict[str, object]:  # fmt: skip
+    """``rounds`` times, ``posts`` bulk bodies of ``per_request`` records sent at the same
+    moment on their own connections; the peak RSS of the gateway with its workers meanwhile.
+    Every answer must be 200 and accept every item."""
+    head = b'{"schema":"' + schema.encode() + b'","id":"burst-'
+    mid = b'","record":'
+    pool = len(records)
+
+    def body(r: int, p: int) -> bytes:
+        items = (
+            head + f"{r}-{p}-{i}".encode() + mid + records[(p * per_request + i) % pool] + b"}"
+            for i in range(per_request)
+        )
+        return b"".join((b'{"records":[', b",".join(items), b"]}"))
+
+    headers = {"Authorization": f"Bearer {gateway.key}", "Content-Type": "application/json"}
+    failures: list[str] = []
+    barrier = threading.Barrier(posts)
+
+    def post(payload: bytes) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", gateway.port, timeout=600)
+        try:
+            conn.connect()
+            barrier.wait()
+            conn.request("POST", "/v1/records:bulk", payload, headers)
+            response = conn.getresponse()
+            answer = response.read()
+        finally:
+            conn.close()
+        match = _ACCEPTED.match(answer)
+        if response.status != 200 or match is None or int(match.group(1)) != per_request:
+            failures.append(f"bulk POST answered {response.status}: {answer[:300]!r}")
+
+    rss = RssSampler(gateway.process.pid)
+    rss.start()
+    started = time.monotonic()
+    try:
+        for r in range(rounds):
+            threads = [threading.Thread(target=post, args=(body(r, p),)) for p in range(posts)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+    finally:
+        rss.halt.set()
+        rss.join()
+    if failures:
+        raise SystemExit(failures[0])
+    return {"seconds": time.monotonic() - started, "peak_rss_kb": rss.peak_kb}
 
 
 # -- profiling ------------------------------------------------------------------------------

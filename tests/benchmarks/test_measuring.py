@@ -98,14 +98,28 @@ def test_gateway_bulk_phase_on_a_tiny_window(node: LocalNode, tmp_path: Path) ->
     gateway = gateway_bench.Gateway(tmp_path, node, INVOICE_ISSUED, 500, "NORMAL", 1)
     try:
         records = [orjson.dumps(r) for r in sample_records(20)]
+        started: list[float] = []
         bulk = gateway_bench.bulk_phase(
-            gateway, INVOICE_ISSUED, records, 1.0, 50, 1, {"gateway": gateway.process.pid}
-        )
+            gateway, INVOICE_ISSUED, records, 1.0, 50, 1, {"gateway": gateway.process.pid},
+            on_start=started.append,
+        )  # fmt: skip
+        burst = gateway_bench.burst_phase(gateway, INVOICE_ISSUED, records, 3, 40, 2)
+        counts = gateway.counts()
     finally:
         gateway.stop()
     accepted = bulk["accepted"]
     assert isinstance(accepted, int)
     assert accepted > 0
+    assert len(started) == 1
+    # Every record accepted in the window is counted anchored, and its CPU with it.
+    assert bulk["anchored_records"] == accepted
+    assert gateway_bench.gateway_cpu(bulk["cpu_to_anchored"]) > 0  # type: ignore[arg-type]
+    assert counts["unbatched"] + counts["pending"] + counts["anchored"] + counts["final"] == (
+        accepted + 3 * 40 * 2
+    )
+    assert isinstance(burst["peak_rss_kb"], int)
+    assert burst["peak_rss_kb"] > 0
+    assert gateway_bench.pipeline_us(INVOICE_ISSUED, records, passes=1) > 0
 
 
 def test_targets_are_judged_from_the_figures() -> None:
