@@ -174,6 +174,10 @@ class Market:
     records: dict[str, list[Record]]
     #: Facts an agency revokes after attesting them (planted patterns add them).
     revocations: list[tuple[str, Record, str]] = field(default_factory=list)
+    #: Facts attested out of their time (planted patterns add them): ``(schema, record,
+    #: when)``, ``when`` "late" (long after its date, after every other fact of its schema)
+    #: or "early" (before the moment it is dated, ahead of the others).
+    timing: list[tuple[str, Record, str]] = field(default_factory=list)
 
     def by_uscc(self) -> dict[str, Company]:
         """Companies by their USCC."""
