@@ -21,10 +21,10 @@ from ledger_node.cli import main
 )
 @click.option(
     "--invoices",
-    type=click.IntRange(min=20),
+    type=click.IntRange(min=1),
     default=1000,
     show_default=True,
-    help="Invoices in the generated market (at least 20: its planted problems need them).",
+    help="About this many invoices (at least 600, for every planted pattern to have its own).",
 )
 @click.option(
     "--out",
@@ -53,15 +53,32 @@ def demo_command(rpc: str | None, testnet_dir: Path | None, invoices: int, out: 
         click.echo(f"  {mark} {what:<42} {code:<20} {subject}")
     for code, subject in result.unexpected:
         click.echo(f"  EXTRA  {'not planted':<42} {code:<20} {subject}")
+    risk = result.risk
+    click.echo("")
+    click.echo(
+        f"risk: {risk.summary['hits']} indicator hit(s) on {risk.summary['flagged']} of "
+        f"{risk.summary['taxpayers']} taxpayers; the top {len(risk.top)} are "
+        f"{'exactly' if not (risk.missed or risk.unexpected) else 'not'} the "
+        f"{len(risk.expected)} the planted patterns must flag"
+    )
+    for taxpayer in sorted(risk.missed):
+        click.echo(f"  MISSED taxpayer {taxpayer}")
+    for taxpayer in risk.unexpected:
+        click.echo(f"  EXTRA  taxpayer {taxpayer}")
+    for pattern, code in risk.missed_indicators:
+        click.echo(f"  MISSED indicator {code} of {pattern}")
     click.echo("")
     click.echo(
         f"wrote {out / 'deployment.json'}, {out / 'bundles'}/, {out / 'report.html'}, "
-        f"{out / 'report.json'}"
+        f"{out / 'report.json'}, {out / 'risk.html'}, {out / 'risk.json'}"
     )
     if not result.ok:
-        click.echo("FAIL: the audit's findings differ from the planted problems", err=True)
+        click.echo("FAIL: the findings differ from the planted problems", err=True)
         raise SystemExit(1)
-    click.echo(f"OK: the audit found all {len(result.planted)} planted problems and nothing else")
+    click.echo(
+        f"OK: the audit found all {len(result.planted)} planted problems and nothing else; "
+        f"the risk report ranks exactly the {len(risk.expected)} flagged taxpayers at the top"
+    )
 
 
 @main.group("testnet")

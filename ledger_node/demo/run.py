@@ -23,6 +23,7 @@ from ledger_node.chain.errors import LedgerUnknownSigner
 from ledger_node.chain.ledger import LedgerClient
 from ledger_node.chain.rpc import EMBEDDED, Rpc, connect
 from ledger_node.demo.agencies import DemoError, GatewayHandle, remote_gateways, write_bundle
+from ledger_node.demo.risk import RiskCheck, check_risk
 from ledger_node.demo.scenario import DemoScenario, Submission, build_scenario, tamper
 from ledger_node.deployment import Deployment
 from ledger_node.keys import LocalKey
@@ -41,10 +42,11 @@ class DemoResult:
     missed: list[tuple[str, str, str]]
     unexpected: list[tuple[str, str]]
     summary: dict[str, Any]
+    risk: RiskCheck
 
     @property
     def ok(self) -> bool:
-        return not self.missed and not self.unexpected
+        return not self.missed and not self.unexpected and self.risk.ok
 
 
 def _consortium_key_file(out: Path) -> tuple[Path, bytes]:
@@ -106,6 +108,8 @@ DEMO_OUTPUTS = (
     "consortium.key",
     "report.html",
     "report.json",
+    "risk.html",
+    "risk.json",
 )
 
 
@@ -119,10 +123,10 @@ def _clear_previous(out: Path) -> None:
             path.unlink()
 
 
-def _submit(scene: DemoScenario, gateways: dict[str, GatewayHandle], echo: Echo) -> None:
-    total = len(scene.submissions)
+def _submit(items: list[Submission], gateways: dict[str, GatewayHandle], echo: Echo) -> None:
+    total = len(items)
     with click.progressbar(length=total, label="submitting records", file=sys.stderr) as bar:
-        order: list[Submission] = scene.submissions
+        order: list[Submission] = items
         start = 0
         while start < total:
             agency = order[start].agency
@@ -131,7 +135,7 @@ def _submit(scene: DemoScenario, gateways: dict[str, GatewayHandle], echo: Echo)
                 end += 1
             gateways[agency].submit(order[start:end], bar.update)
             start = end
-    counts = Counter(s.agency for s in scene.submissions)
+    counts = Counter(s.agency for s in items)
     echo("submitted " + ", ".join(f"{n} to the {a}" for a, n in counts.items()))
 
 
@@ -184,9 +188,11 @@ def _forge(
 
 
 def _export(scene: DemoScenario, gateways: dict[str, GatewayHandle], bundles: Path) -> None:
-    total = len(scene.submissions)
-    with click.progressbar(length=total, label="exporting proof bundles", file=sys.stderr) as bar:
-        for item in scene.submissions:
+    everything = scene.submissions + scene.late
+    with click.progressbar(
+        length=len(everything), label="exporting proof bundles", file=sys.stderr
+    ) as bar:
+        for item in everything:
             raw = gateways[item.agency].proof(item.record_id)
             write_bundle(bundles, item.agency, item.record_id, raw)
             bar.update(1)
@@ -197,7 +203,7 @@ def _export(scene: DemoScenario, gateways: dict[str, GatewayHandle], bundles: Pa
     path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def _compare(scene: DemoScenario, report: Any) -> DemoResult:
+def _compare(scene: DemoScenario, report: Any, risk: RiskCheck) -> DemoResult:
     found: list[tuple[str, str]] = []
     for finding in report.findings:
         subject = finding.subject
@@ -208,7 +214,7 @@ def _compare(scene: DemoScenario, report: Any) -> DemoResult:
     expected = {(code, subject) for code, subject, _ in planted}
     missed = [p for p in planted if (p[0], p[1]) not in found]
     unexpected = [f for f in found if f not in expected]
-    return DemoResult(planted, missed, unexpected, report.summary)
+    return DemoResult(planted, missed, unexpected, report.summary, risk)
 
 
 def run_demo(
@@ -223,10 +229,11 @@ def run_demo(
     from ledger_node.audit.index import AuditIndex
     from ledger_node.audit.report import run_audit
 
+    # The scenario first: a market too small for it is refused before anything is written.
+    scene = build_scenario(invoices)
     out.mkdir(parents=True, exist_ok=True)
     _clear_previous(out)
     bundles = out / "bundles"
-    scene = build_scenario(invoices)
     echo(
         f"scenario: {len(scene.submissions)} records ({invoices} invoices with payments, "
         f"registrations, ratings and loan decisions), {len(scene.planted)} planted problems"
@@ -263,10 +270,14 @@ def run_demo(
             if rpc_client.embedded:
                 rpc_client.request("evm_mine", [])
 
-        _submit(scene, gateways, echo)
-        for name in GATEWAY_AGENCIES:
-            total = sum(1 for s in scene.submissions if s.agency == name)
-            gateways[name].wait_final(total, 600, tick)
+        # Facts attested late come once every other fact is final, in later blocks.
+        submitted: list[Submission] = []
+        for batch in (scene.submissions, scene.late):
+            _submit(batch, gateways, echo)
+            submitted += batch
+            for name in GATEWAY_AGENCIES:
+                total = sum(1 for s in submitted if s.agency == name)
+                gateways[name].wait_final(total, 600, tick)
         echo("every record anchored and final")
         for agency, record_id, reason in scene.revocations:
             gateways[agency].revoke(record_id, reason)
@@ -275,7 +286,7 @@ def run_demo(
         _export(scene, gateways, bundles)
         template = bundles / scene.tampered[0] / f"{scene.tampered[1]}.json"
         _forge(w3, rpc_client, deployment, scene, bundles, template, consortium_key, echo)
-        echo(f"wrote {len(scene.submissions) + 1} proof bundles under {bundles}")
+        echo(f"wrote {len(scene.submissions) + len(scene.late) + 1} proof bundles under {bundles}")
 
     index = AuditIndex.create_or_open(out / "audit-index.sqlite", deployment)
     try:
@@ -286,8 +297,9 @@ def run_demo(
                 bar.update(done - bar.pos)
 
             report = run_audit(Rpc(w3), index, records=bundles, progress=progress)
+        risk = check_risk(scene, index, Rpc(w3), bundles, out)
     finally:
         index.close()
     (out / "report.json").write_text(json.dumps(report.to_json(), indent=2) + "\n", "utf-8")
     (out / "report.html").write_text(report.to_html(), encoding="utf-8")
-    return _compare(scene, report)
+    return _compare(scene, report, risk)

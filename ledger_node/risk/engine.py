@@ -5,7 +5,8 @@ DuckDB (embedded, columnar, parallel) reads the facts' JSON lines itself and run
 join, window and aggregate; Python only passes the thresholds and reads the results. The
 tables the indicators query:
 
-- ``facts``: one row per fact (``fact``, ``schema``, ``agency``, ``file``, ``commitment``,
+- ``facts``: one row per fact (``fact``, ``schema``, ``agency``, ``kind``, ``file``,
+  ``commitment``,
   ``tx_hash``, ``block_number``, ``block_time``, ``revoked``);
 - ``invoice`` (one per invoice number, the first attested), ``invoice_line``, ``payment``,
   ``settlement`` (what each payment settles), ``registration``, ``tax_status``,
@@ -36,7 +37,7 @@ from ledger_node.risk.facts import FAMILIES
 from ledger_node.risk.indicators import INDICATORS, RATE_SETS, Indicator
 
 _PROVENANCE = (
-    "fact BIGINT, schema VARCHAR, agency VARCHAR, file VARCHAR, commitment VARCHAR, "
+    "fact BIGINT, schema VARCHAR, agency VARCHAR, kind VARCHAR, file VARCHAR, commitment VARCHAR, "
     "tx_hash VARCHAR, block_number BIGINT, block_time BIGINT, revoked BOOLEAN"
 )
 _PARTY = "STRUCT(name VARCHAR, tax_id VARCHAR, id_type VARCHAR, taxpayer_type VARCHAR)"
@@ -104,6 +105,8 @@ FROM (SELECT fact, unnest(record.lines) AS l FROM raw_invoices
 
 CREATE TABLE payment AS
 SELECT fact, r.payment_id AS payment_id, r.payer.tax_id AS payer, r.payee.tax_id AS payee,
+  coalesce(r.payer.id_type, 'uscc') AS payer_id_type,
+  coalesce(r.payee.id_type, 'uscc') AS payee_id_type,
   coalesce(r.payer.id_type, 'uscc') = 'uscc' AS payer_is_company,
   coalesce(r.payee.id_type, 'uscc') = 'uscc' AS payee_is_company,
   cents(coalesce(r.amount_cny, r.amount)) AS amount, CAST(r.value_date AS DATE) AS value_date
@@ -410,7 +413,7 @@ class RiskEngine:
                 # An empty family: the same columns, no rows.
                 source = (
                     f"(SELECT * FROM (SELECT NULL::BIGINT AS fact, NULL::VARCHAR AS schema, "
-                    f"NULL::VARCHAR AS agency, NULL::VARCHAR AS file, "
+                    f"NULL::VARCHAR AS agency, NULL::VARCHAR AS kind, NULL::VARCHAR AS file, "
                     f"NULL::VARCHAR AS commitment, NULL::VARCHAR AS tx_hash, "
                     f"NULL::BIGINT AS block_number, NULL::BIGINT AS block_time, "
                     f"NULL::BOOLEAN AS revoked, NULL::{_flat(_RECORD[family])} AS record) "
@@ -418,7 +421,7 @@ class RiskEngine:
                 )
             db.execute(f"CREATE TABLE raw_{family} AS SELECT * FROM {source}")
         facts = " UNION ALL ".join(
-            f"SELECT fact, schema, agency, file, commitment, tx_hash, block_number, "
+            f"SELECT fact, schema, agency, kind, file, commitment, tx_hash, block_number, "
             f"block_time, revoked FROM raw_{family}"
             for family in FAMILIES
         )

@@ -79,10 +79,12 @@ def _day(text: str) -> datetime.date:
 
 @dataclass(frozen=True, slots=True)
 class Provenance:
-    """Where a fact came from: the agency that attested it, its bundle file (if any), its
-    commitment, and the transaction, block and block time (Unix seconds) that anchor it."""
+    """Where a fact came from: the agency that attested it (its name and kind), its bundle
+    file (if any), its commitment, and the transaction, block and block time (Unix seconds)
+    that anchor it."""
 
     agency: str
+    kind: str
     commitment: str
     tx_hash: str
     block_number: int
@@ -110,6 +112,7 @@ class FactWriter:
             "fact": self.count,
             "schema": schema,
             "agency": provenance.agency,
+            "kind": provenance.kind,
             "file": provenance.file,
             "commitment": provenance.commitment,
             "tx_hash": provenance.tx_hash,
@@ -179,11 +182,13 @@ def write_market_facts(market: Market, directory: Path) -> int:
         for anchored, schema, record in rows:
             number = (anchored - launch) // BLOCK_SECONDS + 1 if anchored > launch else 1
             ref = f"0x{writer.count + 1:064x}"
+            agency = attesting_agency(schema)
             writer.add(
                 schema,
                 record,
                 Provenance(
-                    attesting_agency(schema),
+                    agency,
+                    agency,
                     ref,
                     ref,
                     number,

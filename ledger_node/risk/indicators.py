@@ -136,10 +136,12 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
         "发票 {subject} 的付款 {payment} 付给了 {payee}，而非销售方",
         """
         SELECT d.number AS subject, p.value_date AS on_date, s.amount AS amount,
-          to_json(struct_pack(payment := p.payment_id, payee := p.payee)) AS detail,
+          to_json(struct_pack(payment := p.payment_id, payee := p.payee,
+                              payee_id_type := p.payee_id_type)) AS detail,
           [d.fact, p.fact] AS facts,
-          [party(d.seller, 'seller'), party(d.buyer, 'buyer'), party(p.payee, 'payee')]
-            AS parties
+          list_filter([party(d.seller, 'seller'), party(d.buyer, 'buyer'),
+                       CASE WHEN p.payee_is_company THEN party(p.payee, 'payee') END],
+                      lambda x: x IS NOT NULL) AS parties
         FROM due d JOIN settlement s ON s.invoice_number = d.number
         JOIN payment p ON p.fact = s.fact
         WHERE p.payee IS DISTINCT FROM d.seller
@@ -159,10 +161,13 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
         "发票 {subject} 的付款 {payment} 由 {payer} 支付，而非购买方",
         """
         SELECT d.number AS subject, p.value_date AS on_date, s.amount AS amount,
-          to_json(struct_pack(payment := p.payment_id, payer := p.payer)) AS detail,
+          to_json(struct_pack(payment := p.payment_id, payer := p.payer,
+                              payer_id_type := p.payer_id_type)) AS detail,
           [d.fact, p.fact] AS facts,
-          [party(d.seller, 'seller'), party(d.buyer, 'buyer'), party(p.payer, 'payer')]
-            AS parties
+          list_filter([party(d.seller, 'seller'),
+                       CASE WHEN d.buyer_is_company THEN party(d.buyer, 'buyer') END,
+                       CASE WHEN p.payer_is_company THEN party(p.payer, 'payer') END],
+                      lambda x: x IS NOT NULL) AS parties
         FROM due d JOIN settlement s ON s.invoice_number = d.number
         JOIN payment p ON p.fact = s.fact
         WHERE d.buyer IS NOT NULL AND p.payer IS DISTINCT FROM d.buyer
@@ -212,8 +217,9 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
         "funds flowing back",
         "flows",
         (_BANK,),
-        "Soon after a payer paid a payee, the payee paid most of it back: the fund flow of "
-        "the sale is undone (资金回流), the classic trail of invoices sold without a sale.",
+        "Soon after a payer paid a payee, the payee paid most of it back (at least the "
+        "configured share, at most all of it): the fund flow of the sale is undone (资金回流), "
+        "the classic trail of invoices sold without a sale.",
         "国家税务总局 虚开增值税专用发票 case practice (资金回流 as a mark of 虚开); "
         "三流一致 (国税发〔1995〕192号).",
         (Param("window_days", "days"), Param("min_share", "share")),
@@ -231,7 +237,7 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
           ON p2.payer = p1.payee AND p2.payee = p1.payer
          AND p2.value_date BETWEEN p1.value_date AND p1.value_date + $window_days
         WHERE p1.payer_is_company AND p1.payee_is_company AND p1.fact <> p2.fact
-          AND p2.amount >= $min_share * p1.amount
+          AND p2.amount BETWEEN $min_share * p1.amount AND p1.amount
         """,
     ),
     # --- 循环开票 -------------------------------------------------------------------------

@@ -711,16 +711,25 @@ def _low_burden(market: Market, rng: random.Random, touched: Touched) -> Plantin
     codes = _main_codes(market)
     trades: dict[str, list[Company]] = defaultdict(list)
     for c in market.companies:
+        returns = _returns(market, c.uscc)
+        declared = sum(_cents(row["amount"]) for d in returns for row in d["sales"])
         if (
             c.tier in ("raw", "service")
             and c.taxpayer_type == "general"
             and c.uscc in codes
-            and len([d for d in _returns(market, c.uscc) if _cents(d["output_tax"])]) >= 4
+            and len(returns) >= 3
+            and declared >= 1_000_000
         ):
             trades[codes[c.uscc]].append(c)
     trade = max(trades.values(), key=len, default=[])
-    # Compared with at least four others of the trade.
-    firms = [c for c in trade if c.uscc not in touched.taxpayers] if len(trade) >= 5 else []
+    # Compared with at least four others of the trade; it sold in a few months at least.
+    firms = [
+        c
+        for c in trade
+        if c.uscc not in touched.taxpayers
+        and len([d for d in _returns(market, c.uscc) if _cents(d["output_tax"])]) >= 2
+    ]
+    firms = firms if len(trade) >= 5 else []
     target = pick(rng, firms, "low_tax_burden")
     # An old consulting firm that sells nothing else and files nothing.
     adviser = _shell(

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ledger_node.demo.scenario import build_scenario
+from ledger_node.demo.scenario import DEMO_PATTERNS, MIN_INVOICES, build_scenario
 from ledger_node.records.validation import validate
 
 
@@ -24,30 +24,39 @@ def taxledger(
     )
 
 
-def test_scenario_is_valid_and_plants_seven_distinct_problems() -> None:
-    scene = build_scenario(50)
-    for item in [*scene.submissions, scene.forged]:
+def test_scenario_is_valid_and_plants_every_pattern_apart() -> None:
+    scene = build_scenario(MIN_INVOICES)
+    everything = [*scene.submissions, *scene.late]
+    for item in [*everything, scene.forged]:
         validate(item.schema, item.record)
-    assert len({s.record_id for s in scene.submissions}) == len(scene.submissions)
+    assert len({s.record_id for s in everything}) == len(everything)
     codes = [p.code for p in scene.planted]
     assert codes == [
         "payment_missing",
         "amount_mismatch",
         "payee_not_seller",
+        "payer_not_buyer",
         "invoice_revoked",
         "seller_abnormal",
+        "invoice_missing",
+        "red_exceeds_blue",
         "verification_failed",
         "verification_failed",
     ]
-    assert len({p.subject for p in scene.planted}) == 7
+    assert len({p.subject for p in scene.planted}) == 10
+    assert [t.pattern for t in scene.truth] == list(DEMO_PATTERNS)
+    # The backdated payment comes last, the predated invoice first.
+    assert [s.schema for s in scene.late] == ["payment.settled/v2"]
+    assert scene.submissions[0].record["issued_at"] > scene.submissions[1].record["as_of"]
 
 
 def test_too_few_invoices_is_one_clear_error_before_anything_starts(tmp_path: Path) -> None:
-    proc = taxledger("demo", "--invoices", "19", "--out", str(tmp_path / "demo"))
+    proc = taxledger("demo", "--invoices", str(MIN_INVOICES - 1), "--out", str(tmp_path / "demo"))
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert proc.stderr.splitlines()[-1] == (
-        "Error: Invalid value for '--invoices': 19 is not in the range x>=20."
+        f"error: the demo plants {len(DEMO_PATTERNS)} patterns, each on facts of its own; give "
+        f"at least {MIN_INVOICES} invoices"
     )
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "demo").exists()
@@ -55,20 +64,29 @@ def test_too_few_invoices_is_one_clear_error_before_anything_starts(tmp_path: Pa
 
 def test_demo_on_the_embedded_chain_finds_exactly_the_planted_problems(tmp_path: Path) -> None:
     out = tmp_path / "demo"
-    proc = taxledger("demo", "--invoices", "40", "--out", str(out))
+    proc = taxledger("demo", "--invoices", str(MIN_INVOICES), "--out", str(out))
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "OK: the audit found all 7 planted problems and nothing else" in proc.stdout
+    assert "OK: the audit found all 10 planted problems and nothing else" in proc.stdout
+    assert "the risk report ranks exactly the" in proc.stdout
     assert "refused by the ledger: LedgerUnknownSigner" in proc.stdout
     report = json.loads((out / "report.json").read_text())
-    assert report["summary"]["findings"] == 7
+    assert report["summary"]["findings"] == 10
     assert report["summary"]["findings_by_code"] == {
         "amount_mismatch": 1,
+        "invoice_missing": 1,
         "invoice_revoked": 1,
         "payee_not_seller": 1,
+        "payer_not_buyer": 1,
         "payment_missing": 1,
+        "red_exceeds_blue": 1,
         "seller_abnormal": 1,
         "verification_failed": 2,
     }
+    risk = json.loads((out / "risk.json").read_text())
+    assert risk["format"] == "taxledger.risk/v1"
+    # One of each risk pattern: every indicator fired.
+    assert set(risk["summary"]["hits_by_indicator"]) == {i["code"] for i in risk["indicators"]}
+    assert "<svg" in (out / "risk.html").read_text()
     deployment = json.loads((out / "deployment.json").read_text())
     assert deployment["format"] == "taxledger.deployment/v2"
     bundles = list((out / "bundles").rglob("*.json"))
@@ -76,7 +94,7 @@ def test_demo_on_the_embedded_chain_finds_exactly_the_planted_problems(tmp_path:
     assert "<html" in (out / "report.html").read_text()[:200].lower()
     # Running it again into the same directory replaces the earlier run's files.
     (out / "notes.txt").write_text("mine")
-    again = taxledger("demo", "--invoices", "40", "--out", str(out))
+    again = taxledger("demo", "--invoices", str(MIN_INVOICES), "--out", str(out))
     assert again.returncode == 0, again.stdout + again.stderr
     assert json.loads((out / "deployment.json").read_text())["ledger"] != deployment["ledger"]
     assert len(list((out / "bundles").rglob("*.json"))) == len(bundles)
@@ -96,10 +114,16 @@ def test_testnet_up_demo_over_http_and_down(tmp_path: Path) -> None:
         for pid in pids:
             os.kill(pid, 0)  # every process is running
         run = taxledger(
-            "demo", "--testnet", str(net), "--invoices", "30", "--out", str(tmp_path / "o")
+            "demo",
+            "--testnet",
+            str(net),
+            "--invoices",
+            str(MIN_INVOICES),
+            "--out",
+            str(tmp_path / "o"),
         )
         assert run.returncode == 0, run.stdout + run.stderr
-        assert "OK: the audit found all 7 planted problems and nothing else" in run.stdout
+        assert "OK: the audit found all 10 planted problems and nothing else" in run.stdout
     finally:
         down = taxledger("testnet", "down", "--dir", str(net))
     assert down.returncode == 0, down.stderr
