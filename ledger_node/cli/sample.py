@@ -8,6 +8,7 @@ name on request and their ground truth written to a file.
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 
@@ -62,6 +63,9 @@ def sample(
     from ledger_node.records.economy import generate_market
     from ledger_node.records.patterns import plant
 
+    # Importing the risk patterns registers them by name beside the audit's.
+    importlib.import_module("ledger_node.risk.patterns")
+
     market = generate_market(seed, invoices=invoices)
     try:
         planted = plant(market, patterns, seed)
@@ -85,6 +89,8 @@ def sample(
                     "what": t.what,
                     "taxpayers": list(t.taxpayers),
                     "invoices": list(t.invoices),
+                    "indicators": list(t.indicators),
+                    "flagged": list(t.flagged),
                 }
                 for t in planted
             ],

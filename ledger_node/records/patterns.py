@@ -16,6 +16,7 @@ that module is imported):
 
 from __future__ import annotations
 
+import gc
 import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -104,6 +105,16 @@ def plant(market: Market, names: Iterable[str], seed: int = 0) -> list[GroundTru
     Raises ``ValueError`` for an unknown name, or when the market is too small to give a
     pattern facts no earlier pattern touched.
     """
+    # The market's millions of records are old objects the collector would scan again and
+    # again while patterns build their look-ups: keep them out of its sight.
+    gc.freeze()
+    try:
+        return _plant(market, names, seed)
+    finally:
+        gc.unfreeze()
+
+
+def _plant(market: Market, names: Iterable[str], seed: int) -> list[GroundTruth]:
     rng = random.Random(f"patterns:{seed}")  # noqa: S311 - sample data, not secrets
     touched = Touched()
     truth = []

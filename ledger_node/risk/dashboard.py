@@ -79,13 +79,11 @@ def render(report: RiskReport) -> str:
         pages=pages,
         groups=groups,
         catalogue=BY_CODE,
-        tiers=[(t, *TIER_NAMES[t], TIER_COLOURS[t]) for t in reversed(TIERS)],
         tier_names=TIER_NAMES,
         tier_colours=TIER_COLOURS,
         tier_chart=tier_chart(doc["summary"]["tiers"]),
         month_chart=agency_month_chart(report.by_agency_month),
         indicator_chart=indicator_chart(doc["indicators"]),
-        facts=facts,
     )
 
 

@@ -28,43 +28,18 @@ from __future__ import annotations
 import datetime
 import re
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 import duckdb
 
 from ledger_node.risk.config import BANDS, LEVELS, TIERS, RiskConfig
-from ledger_node.risk.facts import FAMILIES
+from ledger_node.risk.facts import FAMILIES, LAYOUT, struct_type
 from ledger_node.risk.indicators import INDICATORS, RATE_SETS, Indicator
 
 _PROVENANCE = (
     "fact BIGINT, schema VARCHAR, agency VARCHAR, kind VARCHAR, file VARCHAR, commitment VARCHAR, "
     "tx_hash VARCHAR, block_number BIGINT, block_time BIGINT, revoked BOOLEAN"
 )
-_PARTY = "STRUCT(name VARCHAR, tax_id VARCHAR, id_type VARCHAR, taxpayer_type VARCHAR)"
-#: The fields of each family's records the engine reads (others are ignored).
-_RECORD: Final[dict[str, str]] = {
-    "invoices": f"""STRUCT(invoice_number VARCHAR, issued_at VARCHAR, invoice_type VARCHAR,
-        seller {_PARTY}, buyer {_PARTY},
-        lines STRUCT(tax_code VARCHAR, amount VARCHAR, rate VARCHAR, tax VARCHAR)[],
-        total_amount VARCHAR, total_tax VARCHAR, total VARCHAR, red_of JSON)""",
-    "payments": f"""STRUCT(payment_id VARCHAR, invoice_number VARCHAR, payer {_PARTY},
-        payee {_PARTY}, amount VARCHAR, amount_cny VARCHAR, value_date VARCHAR,
-        settles STRUCT(invoice_number VARCHAR, amount VARCHAR)[])""",
-    "registrations": """STRUCT(uscc VARCHAR, name VARCHAR, status VARCHAR, abnormal BOOLEAN,
-        abnormal_reason VARCHAR, as_of VARCHAR)""",
-    "tax_statuses": """STRUCT(uscc VARCHAR, status VARCHAR, since VARCHAR,
-        abnormal_vouchers STRUCT(code VARCHAR, number VARCHAR)[])""",
-    "declarations": """STRUCT(uscc VARCHAR, period VARCHAR, taxpayer_type VARCHAR,
-        sales STRUCT(rate VARCHAR, amount VARCHAR, tax VARCHAR)[], output_tax VARCHAR,
-        input_tax VARCHAR, tax_payable VARCHAR, filed_on VARCHAR)""",
-    "ratings": "STRUCT(uscc VARCHAR, year INTEGER, level VARCHAR, score INTEGER)",
-    "consents": """STRUCT(consent_id VARCHAR, taxpayer VARCHAR, grantee VARCHAR,
-        purpose VARCHAR, granted_at VARCHAR)""",
-    "decisions": """STRUCT(uscc VARCHAR, decision VARCHAR, amount VARCHAR, decided_on VARCHAR,
-        basis_rating STRUCT(year INTEGER, level VARCHAR), rating VARCHAR, consent VARCHAR)""",
-    "disclosures": "STRUCT(disclosure_id VARCHAR, disclosed_at VARCHAR)",
-}
-
 _MACROS = """
 CREATE MACRO cents(x) AS CAST(replace(x, '.', '') AS BIGINT);
 CREATE MACRO party(t, r) AS struct_pack(taxpayer := t, role := r);
@@ -386,9 +361,9 @@ class RiskEngine:
 
     def run(self) -> None:
         """Load the facts, run every indicator, score and tier every taxpayer."""
-        self._load()
-        self._run_indicators()
-        self._score()
+        self.load()
+        self.run_indicators()
+        self.score()
 
     def rows(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """The rows of a query on the engine's tables, as dictionaries."""
@@ -398,12 +373,13 @@ class RiskEngine:
 
     # -- loading -------------------------------------------------------------------------
 
-    def _load(self) -> None:
+    def load(self) -> None:
+        """Read the facts files into the engine's tables (the first step of :meth:`run`)."""
         db = self.db
         db.execute(_MACROS)
         for family in FAMILIES:
             path = self.facts_dir / f"{family}.jsonl"
-            columns = f"{{{_columns(_PROVENANCE)}, 'record': '{_flat(_RECORD[family])}'}}"
+            columns = f"{{{_columns(_PROVENANCE)}, 'record': '{struct_type(LAYOUT[family])}'}}"
             if path.stat().st_size:
                 source = (
                     f"read_json('{_quoted(path)}', format = 'newline_delimited', "
@@ -416,7 +392,7 @@ class RiskEngine:
                     f"NULL::VARCHAR AS agency, NULL::VARCHAR AS kind, NULL::VARCHAR AS file, "
                     f"NULL::VARCHAR AS commitment, NULL::VARCHAR AS tx_hash, "
                     f"NULL::BIGINT AS block_number, NULL::BIGINT AS block_time, "
-                    f"NULL::BOOLEAN AS revoked, NULL::{_flat(_RECORD[family])} AS record) "
+                    f"NULL::BOOLEAN AS revoked, NULL::{struct_type(LAYOUT[family])} AS record) "
                     f"WHERE false)"
                 )
             db.execute(f"CREATE TABLE raw_{family} AS SELECT * FROM {source}")
@@ -433,7 +409,8 @@ class RiskEngine:
 
     # -- indicators ------------------------------------------------------------------------
 
-    def _run_indicators(self) -> None:
+    def run_indicators(self) -> None:
+        """Run every indicator's query into ``hits`` (the second step of :meth:`run`)."""
         db = self.db
         db.execute(
             "CREATE TABLE hits (hit BIGINT, indicator VARCHAR, subject VARCHAR, on_date DATE, "
@@ -468,7 +445,8 @@ class RiskEngine:
 
     # -- scorecard -------------------------------------------------------------------------
 
-    def _score(self) -> None:
+    def score(self) -> None:
+        """Score, band and tier every taxpayer (the last step of :meth:`run`)."""
         db = self.db
         db.execute("CREATE TABLE weights (indicator VARCHAR, points INTEGER, max_hits INTEGER)")
         db.executemany(
@@ -498,10 +476,6 @@ def _columns(spec: str) -> str:
     """DuckDB ``columns`` entries from ``name TYPE, ...``."""
     pairs = (item.strip().split(" ", 1) for item in spec.split(","))
     return ", ".join(f"'{name}': '{kind}'" for name, kind in pairs)
-
-
-def _flat(kind: str) -> str:
-    return " ".join(kind.split())
 
 
 def _quoted(path: Path) -> str:

@@ -47,6 +47,116 @@ FAMILY: Final[dict[str, str]] = {
 }
 FAMILIES: Final = tuple(dict.fromkeys(FAMILY.values()))
 
+#: The fields of a record the engine reads, with their DuckDB types: a name maps to a type,
+#: to the layout of an object, or to a one-item list holding the layout of a list's items.
+#: Facts are written with these fields only (a record's other fields — line names, prices,
+#: drawers — are proven by its bundle but judged by no indicator).
+Layout = dict[str, Any]
+_PARTY: Final[Layout] = {
+    "name": "VARCHAR",
+    "tax_id": "VARCHAR",
+    "id_type": "VARCHAR",
+    "taxpayer_type": "VARCHAR",
+}
+LAYOUT: Final[dict[str, Layout]] = {
+    "invoices": {
+        "invoice_number": "VARCHAR",
+        "issued_at": "VARCHAR",
+        "invoice_type": "VARCHAR",
+        "seller": _PARTY,
+        "buyer": _PARTY,
+        "lines": [
+            {"tax_code": "VARCHAR", "amount": "VARCHAR", "rate": "VARCHAR", "tax": "VARCHAR"}
+        ],
+        "total_amount": "VARCHAR",
+        "total_tax": "VARCHAR",
+        "total": "VARCHAR",
+        # A v1 red invoice names its blue one by a string, a v2 one by an object.
+        "red_of": "JSON",
+    },
+    "payments": {
+        "payment_id": "VARCHAR",
+        "invoice_number": "VARCHAR",
+        "payer": _PARTY,
+        "payee": _PARTY,
+        "amount": "VARCHAR",
+        "amount_cny": "VARCHAR",
+        "value_date": "VARCHAR",
+        "settles": [{"invoice_number": "VARCHAR", "amount": "VARCHAR"}],
+    },
+    "registrations": {
+        "uscc": "VARCHAR",
+        "name": "VARCHAR",
+        "status": "VARCHAR",
+        "abnormal": "BOOLEAN",
+        "abnormal_reason": "VARCHAR",
+        "as_of": "VARCHAR",
+    },
+    "tax_statuses": {
+        "uscc": "VARCHAR",
+        "status": "VARCHAR",
+        "since": "VARCHAR",
+        "abnormal_vouchers": [{"code": "VARCHAR", "number": "VARCHAR"}],
+    },
+    "declarations": {
+        "uscc": "VARCHAR",
+        "period": "VARCHAR",
+        "taxpayer_type": "VARCHAR",
+        "sales": [{"rate": "VARCHAR", "amount": "VARCHAR", "tax": "VARCHAR"}],
+        "output_tax": "VARCHAR",
+        "input_tax": "VARCHAR",
+        "tax_payable": "VARCHAR",
+        "filed_on": "VARCHAR",
+    },
+    "ratings": {"uscc": "VARCHAR", "year": "INTEGER", "level": "VARCHAR", "score": "INTEGER"},
+    "consents": {
+        "consent_id": "VARCHAR",
+        "taxpayer": "VARCHAR",
+        "grantee": "VARCHAR",
+        "purpose": "VARCHAR",
+        "granted_at": "VARCHAR",
+    },
+    "decisions": {
+        "uscc": "VARCHAR",
+        "decision": "VARCHAR",
+        "amount": "VARCHAR",
+        "decided_on": "VARCHAR",
+        "basis_rating": {"year": "INTEGER", "level": "VARCHAR"},
+        "rating": "VARCHAR",
+        "consent": "VARCHAR",
+    },
+    "disclosures": {"disclosure_id": "VARCHAR", "disclosed_at": "VARCHAR"},
+}
+
+
+def struct_type(layout: Layout) -> str:
+    """The DuckDB type of records of ``layout``."""
+    fields = []
+    for name, kind in layout.items():
+        if isinstance(kind, dict):
+            fields.append(f"{name} {struct_type(kind)}")
+        elif isinstance(kind, list):
+            fields.append(f"{name} {struct_type(kind[0])}[]")
+        else:
+            fields.append(f"{name} {kind}")
+    return f"STRUCT({', '.join(fields)})"
+
+
+def project(layout: Layout, record: Record) -> Record:
+    """The fields of ``record`` that ``layout`` names."""
+    kept: Record = {}
+    for name, kind in layout.items():
+        if name not in record:
+            continue
+        value = record[name]
+        if isinstance(kind, dict) and isinstance(value, dict):
+            value = project(kind, value)
+        elif isinstance(kind, list) and isinstance(value, list):
+            value = [project(kind[0], item) for item in value]
+        kept[name] = value
+    return kept
+
+
 #: The field holding the moment a fact speaks of, and what it holds: a date-time with its
 #: offset, a day (China time), or a rating's year (the rating exists from its publication).
 FACT_DATE: Final[dict[str, tuple[str, str]]] = {
@@ -119,7 +229,7 @@ class FactWriter:
             "block_number": provenance.block_number,
             "block_time": provenance.block_time,
             "revoked": provenance.revoked,
-            "record": record,
+            "record": project(LAYOUT[FAMILY[schema]], record),
         }
         self._files[FAMILY[schema]].write(orjson.dumps(line) + b"\n")
         return self.count

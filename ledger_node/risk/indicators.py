@@ -279,6 +279,7 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
             Param("peer_ratio", "ratio"),
             Param("own_ratio", "ratio"),
             Param("min_amount", "yuan"),
+            Param("min_invoices", "count"),
             Param("min_peers", "count"),
         ),
         "registered {subject_day}, invoiced {first} in its first {days} days: {peer_times}x "
@@ -309,6 +310,7 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
               AND s.issued_on < r.registered_on + 2 * $window_days), 0) AS next_total,
             list(s.fact ORDER BY s.issued_on)
               FILTER (s.issued_on < r.registered_on + $window_days) AS first_facts,
+            count(*) FILTER (s.issued_on < r.registered_on + $window_days) AS first_count,
             least(date_diff('day', r.registered_on + $window_days, any_value(b.last_day)) + 1,
                   $window_days) AS next_days
           FROM reg r CROSS JOIN bounds b JOIN sold s ON s.uscc = r.uscc
@@ -324,6 +326,7 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
           [party(f.uscc, 'seller')] AS parties
         FROM firsts f JOIN industry i ON i.uscc = f.uscc JOIN peers p ON p.industry = i.industry
         WHERE p.n >= $min_peers AND f.first_total >= $min_amount
+          AND f.first_count >= $min_invoices
           AND f.first_total >= $peer_ratio * p.p90
           AND (f.next_days <= 0
                OR f.first_total >= $own_ratio * f.next_total * $window_days / f.next_days)

@@ -244,8 +244,12 @@ def _refiled(declaration: Record, *, sales_share: float = 1.0, extra_input: int 
     }
 
 
-def _returns(market: Market, uscc: str) -> list[Record]:
-    return [d for d in market.records[schemas.TAX_DECLARATION] if d["uscc"] == uscc]
+def _returns(market: Market) -> dict[str, list[Record]]:
+    """Every taxpayer's VAT returns, in period order (read once: a market has millions)."""
+    found: dict[str, list[Record]] = defaultdict(list)
+    for d in market.records[schemas.TAX_DECLARATION]:
+        found[d["uscc"]].append(d)
+    return found
 
 
 def _sellers(market: Market) -> dict[str, list[Record]]:
@@ -688,7 +692,7 @@ def _inflated(market: Market, rng: random.Random, touched: Touched) -> Planting:
         "inflated_input",
     )
     # Well above rounding: 40 % of the month's output tax, or 5 % of a year's input.
-    claimed = sum(_cents(d["input_tax"]) for d in _returns(market, declaration["uscc"]))
+    claimed = sum(_cents(d["input_tax"]) for d in _returns(market)[declaration["uscc"]])
     extra = max(round(_cents(declaration["output_tax"]) * 0.4), claimed // 20)
     replace_record(
         market.records[schemas.TAX_DECLARATION],
@@ -709,9 +713,10 @@ def _low_burden(market: Market, rng: random.Random, touched: Touched) -> Plantin
     # trades whose burdens agree, where one that does not stands out. The target is one of
     # the best-populated such trade.
     codes = _main_codes(market)
+    filed = _returns(market)
     trades: dict[str, list[Company]] = defaultdict(list)
     for c in market.companies:
-        returns = _returns(market, c.uscc)
+        returns = filed[c.uscc]
         declared = sum(_cents(row["amount"]) for d in returns for row in d["sales"])
         if (
             c.tier in ("raw", "service")
@@ -727,7 +732,7 @@ def _low_burden(market: Market, rng: random.Random, touched: Touched) -> Plantin
         c
         for c in trade
         if c.uscc not in touched.taxpayers
-        and len([d for d in _returns(market, c.uscc) if _cents(d["output_tax"])]) >= 2
+        and len([d for d in filed[c.uscc] if _cents(d["output_tax"])]) >= 2
     ]
     firms = firms if len(trade) >= 5 else []
     target = pick(rng, firms, "low_tax_burden")
@@ -740,7 +745,7 @@ def _low_burden(market: Market, rng: random.Random, touched: Touched) -> Plantin
     )
     adviser.tier = "service"
     bills = []
-    for declaration in _returns(market, target.uscc):
+    for declaration in filed[target.uscc]:
         net = _cents(declaration["output_tax"]) - _cents(declaration["input_tax"])
         if net <= 0:
             continue
@@ -778,12 +783,13 @@ def _low_burden(market: Market, rng: random.Random, touched: Touched) -> Plantin
     indicators=("rate_taxpayer_type",),
 )
 def _rate_type(market: Market, rng: random.Random, touched: Touched) -> Planting:
+    filed = _returns(market)
     small = [
         c
         for c in _free(market, touched)
         if c.taxpayer_type == "small_scale"
         and c.registered_on < market.start
-        and any("Q" in d["period"] for d in _returns(market, c.uscc))
+        and any("Q" in d["period"] for d in filed[c.uscc])
     ]
     seller = pick(rng, small, "rate_type_mismatch")
     # A retailer buys it: it sells to consumers only, so no trading ring can close through it.
@@ -793,7 +799,7 @@ def _rate_type(market: Market, rng: random.Random, touched: Touched) -> Planting
         "rate_type_mismatch",
     )
     # In the quarter of its last return, when it was long registered.
-    last = [d for d in _returns(market, seller.uscc) if "Q" in d["period"]][-1]
+    last = [d for d in filed[seller.uscc] if "Q" in d["period"]][-1]
     day = datetime.date(int(last["period"][:4]), int(last["period"][-1]) * 3 - 2, 10)
     product = PRODUCTS[seller.tier][0]
     bill = _bill(
@@ -821,19 +827,23 @@ def _decided_on(market: Market) -> datetime.date:
     return min(market.end + datetime.timedelta(days=60), now().date)
 
 
-def _ratings(market: Market, uscc: str) -> dict[int, Record]:
-    return {r["year"]: r for r in market.records[schemas.TAX_RATING] if r["uscc"] == uscc}
+def _ratings(market: Market) -> dict[str, dict[int, Record]]:
+    """Every taxpayer's ratings by year."""
+    found: dict[str, dict[int, Record]] = defaultdict(dict)
+    for r in market.records[schemas.TAX_RATING]:
+        found[r["uscc"]][r["year"]] = r
+    return found
 
 
 def _borrowers(market: Market, touched: Touched, decided: datetime.date) -> list[Company]:
     """Untouched companies with no loan decision yet and a rating published by ``decided``
     and one the year before."""
     deciding = {d["uscc"] for d in market.records[schemas.BANK_DECISION]}
-    year = _latest_year(decided)
+    year, rated = _latest_year(decided), _ratings(market)
     return [
         c
         for c in _free(market, touched)
-        if c.uscc not in deciding and {year, year - 1} <= _ratings(market, c.uscc).keys()
+        if c.uscc not in deciding and {year, year - 1} <= rated[c.uscc].keys()
     ]
 
 
@@ -870,7 +880,7 @@ def _loan_wrong(market: Market, rng: random.Random, touched: Touched) -> Plantin
     decided = _decided_on(market)
     year = _latest_year(decided)
     who = pick(rng, _borrowers(market, touched, decided), "loan_wrong_rating")
-    rating = _ratings(market, who.uscc)[year]
+    rating = _ratings(market)[who.uscc][year]
     low, high = SCORE_BANDS["C"]
     replace_record(
         market.records[schemas.TAX_RATING],
@@ -920,14 +930,12 @@ def _loan_revoked(market: Market, rng: random.Random, touched: Touched) -> Plant
 )
 def _loan_stale(market: Market, rng: random.Random, touched: Touched) -> Planting:
     decided = _decided_on(market)
-    year = _latest_year(decided)
+    year, rated = _latest_year(decided), _ratings(market)
     candidates = [
-        c
-        for c in _borrowers(market, touched, decided)
-        if _ratings(market, c.uscc)[year - 1]["level"] in "ABM"
+        c for c in _borrowers(market, touched, decided) if rated[c.uscc][year - 1]["level"] in "ABM"
     ]
     who = pick(rng, candidates, "loan_stale_rating")
-    _loan(market, rng, who.uscc, decided, year - 1, _ratings(market, who.uscc)[year - 1]["level"])
+    _loan(market, rng, who.uscc, decided, year - 1, rated[who.uscc][year - 1]["level"])
     return Planting(f"{who.uscc} {decided.isoformat()}", (who.uscc,), ())
 
 

@@ -38,7 +38,8 @@ from __future__ import annotations
 import datetime
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from typing import Any, Final
 
 import orjson
@@ -51,6 +52,19 @@ from ledger_node.risk.engine import RiskEngine
 from ledger_node.risk.indicators import BY_CODE, INDICATORS
 
 FORMAT: Final = "taxledger.risk/v1"
+
+
+@dataclass(frozen=True)
+class Source:
+    """What an analysis read: the ledger (if any) and how the bundles fared."""
+
+    ledger: str | None = None
+    chain_id: int | None = None
+    synced_block: int | None = None
+    bundles: int = 0
+    verified: int = 0
+    revoked: int = 0
+    failed: int = 0
 
 
 @dataclass
@@ -95,7 +109,7 @@ class RiskReport:
 
 
 def build_report(
-    engine: RiskEngine, source: dict[str, Any], *, clock: Any = time.time
+    engine: RiskEngine, source: Source, *, clock: Callable[[], float] = time.time
 ) -> RiskReport:
     """Read a finished analysis out of ``engine``."""
     config = engine.config
@@ -171,7 +185,7 @@ def build_report(
     return RiskReport(
         int(clock()),
         engine.as_of,
-        {**source, "facts": engine.rows("SELECT count(*) AS n FROM facts")[0]["n"]},
+        {**asdict(source), "facts": engine.rows("SELECT count(*) AS n FROM facts")[0]["n"]},
         {"file": config.source, "sha256": config.digest},
         summary,
         indicators,

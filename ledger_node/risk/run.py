@@ -21,7 +21,7 @@ from ledger_node.errors import ConfigurationError
 from ledger_node.risk.config import RiskConfig
 from ledger_node.risk.engine import RiskEngine
 from ledger_node.risk.facts import FactWriter, Provenance
-from ledger_node.risk.report import RiskReport, build_report
+from ledger_node.risk.report import RiskReport, Source, build_report
 from ledger_node.verify import Verifier
 from ledger_node.verify.membership import MembershipHistory
 
@@ -105,15 +105,15 @@ def run_risk(
             engine.run()
             return build_report(
                 engine,
-                {
-                    "ledger": index.ledger,
-                    "chain_id": index.chain_id,
-                    "synced_block": index.synced_block,
-                    "bundles": collected.bundles,
-                    "verified": collected.verified,
-                    "revoked": collected.revoked,
-                    "failed": collected.failed,
-                },
+                Source(
+                    index.ledger,
+                    index.chain_id,
+                    index.synced_block,
+                    collected.bundles,
+                    collected.verified,
+                    collected.revoked,
+                    collected.failed,
+                ),
                 clock=clock,
             )
         finally:

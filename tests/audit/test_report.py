@@ -64,6 +64,8 @@ def test_html_report_shows_summary_findings_and_timelines(planted: Planted, tmp_
             assert row.count() == 1
             assert planted.numbers["payment_missing"] in row.inner_text()
             assert "no bank attested a payment" in row.inner_text()
+            # The consistent invoices wait behind a summary: open it.
+            page.locator("#consistent-invoices > summary").click()
             timeline = page.locator(f"#invoice-{planted.numbers['consistent']} ol.timeline li")
             assert timeline.count() == 3
             texts = timeline.all_inner_texts()
@@ -74,3 +76,53 @@ def test_html_report_shows_summary_findings_and_timelines(planted: Planted, tmp_
         finally:
             browser.close()
     assert requests == [page_file.as_uri()]
+
+
+@pytest.mark.skipif(not CHROMIUM.is_file(), reason="Debian chromium is not installed")
+def test_html_report_puts_problems_first_and_collapses_long_lists(
+    planted: Planted, tmp_path: Path
+) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    html = planted.report.to_html()
+    page_file = tmp_path / "report.html"
+    page_file.write_text(html, encoding="utf-8")
+    # Paths break at their separators only.
+    assert "/</span><wbr>" in html
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            page = browser.new_page(viewport={"width": 900, "height": 900})
+            page.goto(page_file.as_uri())
+            order = page.eval_on_selector_all("section", "sections => sections.map(s => s.id)")
+            assert order[:4] == ["summary", "findings", "invoices", "verification"]
+            severities = page.locator("tr.finding td:first-child").all_inner_texts()
+            assert severities == sorted(severities)  # errors, then warnings
+            # Inconsistent invoices are shown; consistent ones wait behind a summary.
+            assert page.locator("#invoices > article.bad").first.is_visible()
+            consistent = page.locator("#consistent-invoices")
+            assert consistent.get_attribute("open") is None
+            assert not page.locator("#consistent-invoices article").first.is_visible()
+            # The records that failed come first, the verified ones collapsed.
+            assert page.locator("#failed-records").is_visible()
+            assert not page.locator("#verified-records table").is_visible()
+            # No path cell is broken letter by letter: each line holds more than a few
+            # characters.
+            page.locator("#verified-records > summary").click()
+            cell = page.locator("#verified-records td.path").first
+            box = cell.bounding_box()
+            assert box is not None
+            lines = round(box["height"] / 16)
+            assert len(cell.inner_text()) / max(lines, 1) > 10
+            # Chinese headings are drawn in a CJK font.
+            assert page.get_by_text("三流一致").first.is_visible()
+            widths = page.evaluate(
+                "() => { const c = document.createElement('canvas').getContext('2d');"
+                " c.font = '20px \"Noto Sans CJK SC\"';"
+                " return [c.measureText('流').width, c.measureText('a').width]; }"
+            )
+            assert widths[0] > 1.5 * widths[1]
+            page.screenshot(path=str(tmp_path / "audit.png"), full_page=False)
+        finally:
+            browser.close()

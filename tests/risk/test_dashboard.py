@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 from risk_harness import Analysed
 
-from ledger_node.risk.report import build_report
+from ledger_node.risk.report import Source, build_report
 
-SOURCE = {"ledger": "0x" + "ab" * 20, "chain_id": 31337, "synced_block": 9, "bundles": 0}
+SOURCE = Source("0x" + "ab" * 20, 31337, 9, 100, 99, 1, 0)
 CHROMIUM = Path("/usr/bin/chromium")
 
 
 @pytest.fixture(scope="module")
 def page_file(analysed: Analysed, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    report = build_report(analysed.engine, {**SOURCE, "verified": 1, "revoked": 1, "failed": 0})
+    report = build_report(analysed.engine, SOURCE)
     path = tmp_path_factory.mktemp("dashboard") / "risk.html"
     path.write_text(report.to_html(), encoding="utf-8")
     return path

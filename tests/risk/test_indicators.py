@@ -123,3 +123,9 @@ def test_each_indicator_is_documented() -> None:
     for indicator in INDICATORS:
         assert indicator.name_zh and indicator.meaning and indicator.source, indicator.code
         assert "?" not in indicator.source, indicator.code
+
+
+def test_the_docs_page_lists_every_indicator() -> None:
+    page = (Path(__file__).parents[2] / "docs" / "risk.md").read_text(encoding="utf-8")
+    for indicator in INDICATORS:
+        assert f"| `{indicator.code}` " in page, indicator.code

@@ -7,9 +7,9 @@ import orjson
 from risk_harness import Analysed
 
 from ledger_node.risk.config import TIERS
-from ledger_node.risk.report import build_report
+from ledger_node.risk.report import Source, build_report
 
-SOURCE = {"ledger": None, "chain_id": None, "synced_block": None, "bundles": 0}
+SOURCE = Source(bundles=100, verified=99, revoked=1)
 
 
 def test_the_document_ranks_by_tier_then_score_and_explains_each_point(
