@@ -5,9 +5,8 @@ DuckDB (embedded, columnar, parallel) reads the facts' JSON lines itself and run
 join, window and aggregate; Python only passes the thresholds and reads the results. The
 tables the indicators query:
 
-- ``facts``: one row per fact (``fact``, ``schema``, ``agency``, ``kind``, ``file``,
-  ``commitment``,
-  ``tx_hash``, ``block_number``, ``block_time``, ``revoked``);
+- ``facts``: one row per fact (``fact``, ``schema``, ``agency``, ``kind``,
+  ``block_number``, ``block_time``, ``revoked``);
 - ``invoice`` (one per invoice number, the first attested), ``invoice_line``, ``payment``,
   ``settlement`` (what each payment settles), ``registration``, ``tax_status``,
   ``voucher``, ``declaration``, ``rating`` (one per taxpayer and year) and ``rating_any``,
@@ -15,7 +14,9 @@ tables the indicators query:
 - derived: ``due`` (each blue invoice with what its red invoices of the same parties leave
   due and what was paid), ``industry`` (each seller's main tax classification category),
   ``cited`` (approved loans and the rating fact each relied on), ``dated`` (every fact's
-  own moment beside its block's);
+  own moment beside its block's) and the view ``described`` (how a fact is named, whom it
+  concerns); the view ``provenance`` holds each fact's bundle file, commitment and
+  transaction;
 - results: ``hits``, ``hit_party``, ``points`` and ``taxpayer`` (score, credit level, tier,
   rank).
 """
@@ -33,12 +34,17 @@ from typing import Any
 import duckdb
 
 from ledger_node.risk.config import BANDS, LEVELS, TIERS, RiskConfig
-from ledger_node.risk.facts import FAMILIES, LAYOUT, struct_type
-from ledger_node.risk.indicators import INDICATORS, RATE_SETS, Indicator
+from ledger_node.risk.facts import FAMILIES, LAYOUT, PROOFS, struct_type
+from ledger_node.risk.indicators import (
+    GENERAL_ONLY_RATES,
+    INDICATORS,
+    SMALL_ONLY_RATES,
+    Indicator,
+)
 
 _PROVENANCE = (
-    "fact BIGINT, schema VARCHAR, agency VARCHAR, kind VARCHAR, file VARCHAR, commitment VARCHAR, "
-    "tx_hash VARCHAR, block_number BIGINT, block_time BIGINT, revoked BOOLEAN"
+    "fact BIGINT, schema VARCHAR, agency VARCHAR, kind VARCHAR, commitment VARCHAR, "
+    "block_number BIGINT, block_time BIGINT, revoked BOOLEAN"
 )
 _MACROS = """
 CREATE MACRO cents(x) AS CAST(replace(x, '.', '') AS BIGINT);
@@ -50,6 +56,7 @@ CREATE MACRO china_day(s) AS DATE '1970-01-01' + CAST((s + 28800) // 86400 AS IN
 # once, its first attestation.
 _TABLES = """
 CREATE TABLE facts AS {facts};
+CREATE VIEW provenance AS {provenance};
 
 CREATE TABLE invoice AS
 SELECT fact, r.invoice_number AS number, r.invoice_type AS invoice_type,
@@ -68,7 +75,11 @@ SELECT fact, r.invoice_number AS number, r.invoice_type AS invoice_type,
        WHEN (r.red_of->>'code') IS NOT NULL
          THEN (r.red_of->>'code') || ':' || (r.red_of->>'number')
        ELSE r.red_of->>'number' END AS red_of,
-  coalesce((r.red_of->>'code') IS NOT NULL, false) AS red_of_pre_digital
+  coalesce((r.red_of->>'code') IS NOT NULL, false) AS red_of_pre_digital,
+  list_bool_or(list_transform(r.lines, lambda l: list_contains($general_only, l.rate)))
+    AS general_only_rate,
+  list_bool_or(list_transform(r.lines, lambda l: list_contains($small_only, l.rate)))
+    AS small_only_rate
 FROM (SELECT fact, block_number, record AS r FROM raw_invoices WHERE NOT revoked)
 QUALIFY row_number() OVER (PARTITION BY r.invoice_number ORDER BY block_number, fact) = 1;
 
@@ -129,10 +140,10 @@ FROM (
   FROM (SELECT fact, record AS r FROM raw_declarations WHERE NOT revoked));
 
 CREATE TABLE rating_all AS
-SELECT r.fact, r.revoked, r.block_number, f.commitment, r.record.uscc AS uscc,
+SELECT r.fact, r.revoked, r.block_number, r.commitment, r.record.uscc AS uscc,
   r.record.year AS year, r.record.level AS level, r.record.score AS score,
   make_date(r.record.year + 1, 4, 1) AS published_on
-FROM raw_ratings r JOIN facts f ON f.fact = r.fact;
+FROM raw_ratings r;
 CREATE TABLE rating_any AS SELECT * FROM rating_all WHERE NOT revoked;
 CREATE TABLE rating AS SELECT * FROM rating_any
 QUALIFY row_number() OVER (PARTITION BY uscc, year ORDER BY block_number DESC, fact DESC) = 1;
@@ -167,7 +178,7 @@ WITH reds AS (
   GROUP BY r.red_of),
 paid AS (
   SELECT invoice_number AS number, sum(amount) AS paid, count(DISTINCT fact) AS paid_n,
-    list(DISTINCT fact) AS facts
+    list(DISTINCT fact ORDER BY fact) AS facts
   FROM settlement GROUP BY invoice_number)
 SELECT b.fact, b.number, b.issued_on, b.seller, b.buyer, b.buyer_is_company, b.total,
   b.total + coalesce(reds.red_total, 0) AS net, coalesce(paid.paid, 0) AS paid,
@@ -202,44 +213,51 @@ SELECT x.*, f.agency, f.schema, f.block_number, f.block_time,
   CASE WHEN x.date_only THEN x.fact_day > china_day(f.block_time)
        ELSE x.moment_s > f.block_time + $tolerance_seconds END AS predated
 FROM facts f JOIN (
-  SELECT fact, 'invoice ' || number AS label, dated, issued_s AS moment_s, false AS date_only,
-    issued_on AS fact_day, [party(seller, 'seller')] AS parties
+  SELECT fact, issued_s AS moment_s, false AS date_only, issued_on AS fact_day FROM invoice
+  UNION ALL SELECT fact, NULL, true, value_date FROM payment
+  UNION ALL SELECT fact, NULL, true, as_of FROM registration
+  UNION ALL SELECT fact, NULL, true, since FROM tax_status
+  UNION ALL SELECT fact, NULL, true, filed_on FROM declaration
+  UNION ALL SELECT fact, NULL, true, published_on FROM rating_any
+  UNION ALL SELECT fact, granted_s, false, granted_on FROM consent
+  UNION ALL SELECT fact, NULL, true, decided_on FROM decision
+  UNION ALL SELECT fact, disclosed_s, false, CAST(substr(dated, 1, 10) AS DATE) FROM disclosure
+) x ON x.fact = f.fact;
+
+-- How a timing hit names its fact and whom it concerns: a view, built for the facts a query
+-- joins it with.
+CREATE VIEW described AS
+  SELECT fact, 'invoice ' || number AS label, dated, [party(seller, 'seller')] AS parties
   FROM invoice
   UNION ALL
-  SELECT fact, 'payment ' || payment_id, CAST(value_date AS VARCHAR), NULL, true, value_date,
+  SELECT fact, 'payment ' || payment_id, CAST(value_date AS VARCHAR),
     list_filter([CASE WHEN payer_is_company THEN party(payer, 'payer') END,
                  CASE WHEN payee_is_company THEN party(payee, 'payee') END],
                 lambda p: p IS NOT NULL)
   FROM payment
   UNION ALL
   SELECT fact, 'registration of ' || uscc || ' as of ' || as_of, CAST(as_of AS VARCHAR),
-    NULL, true, as_of, [party(uscc, 'registrant')]
+    [party(uscc, 'registrant')]
   FROM registration
   UNION ALL
-  SELECT fact, 'tax status of ' || uscc || ' since ' || since, CAST(since AS VARCHAR), NULL,
-    true, since, [party(uscc, 'taxpayer')]
+  SELECT fact, 'tax status of ' || uscc || ' since ' || since, CAST(since AS VARCHAR),
+    [party(uscc, 'taxpayer')]
   FROM tax_status
   UNION ALL
-  SELECT fact, 'VAT return of ' || uscc || ' for ' || period, dated, NULL, true, filed_on,
-    [party(uscc, 'declarant')]
+  SELECT fact, 'VAT return of ' || uscc || ' for ' || period, dated, [party(uscc, 'declarant')]
   FROM declaration
   UNION ALL
-  SELECT fact, year || ' rating of ' || uscc, CAST(published_on AS VARCHAR), NULL, true,
-    published_on, [party(uscc, 'taxpayer')]
+  SELECT fact, year || ' rating of ' || uscc, CAST(published_on AS VARCHAR),
+    [party(uscc, 'taxpayer')]
   FROM rating_any
   UNION ALL
-  SELECT fact, 'consent ' || consent_id, dated, granted_s, false, granted_on,
-    [party(taxpayer, 'taxpayer')]
-  FROM consent
+  SELECT fact, 'consent ' || consent_id, dated, [party(taxpayer, 'taxpayer')] FROM consent
   UNION ALL
-  SELECT fact, 'loan decision on ' || uscc || ' of ' || decided_on, CAST(decided_on AS VARCHAR),
-    NULL, true, decided_on, [party(uscc, 'borrower')]
+  SELECT fact, 'loan decision on ' || uscc || ' of ' || decided_on,
+    CAST(decided_on AS VARCHAR), [party(uscc, 'borrower')]
   FROM decision
   UNION ALL
-  SELECT fact, 'disclosure ' || disclosure_id, dated, disclosed_s, false,
-    CAST(substr(dated, 1, 10) AS DATE), []
-  FROM disclosure
-) x ON x.fact = f.fact;
+  SELECT fact, 'disclosure ' || disclosure_id, dated, [] FROM disclosure;
 
 CREATE TABLE names AS
 SELECT uscc, arg_max(name, rank) AS name FROM (
@@ -354,7 +372,15 @@ class RiskEngine:
         self.facts_dir = facts_dir
         self.config = config
         self.as_of = as_of
-        self.db = duckdb.connect(config={"threads": threads, "memory_limit": memory_limit})
+        # Tables are read in any order (every report query sorts), which lets DuckDB load
+        # them in parallel with less memory.
+        self.db = duckdb.connect(
+            config={
+                "threads": threads,
+                "memory_limit": memory_limit,
+                "preserve_insertion_order": False,
+            }
+        )
 
     def close(self) -> None:
         self.db.close()
@@ -389,19 +415,32 @@ class RiskEngine:
                 # An empty family: the same columns, no rows.
                 source = (
                     f"(SELECT * FROM (SELECT NULL::BIGINT AS fact, NULL::VARCHAR AS schema, "
-                    f"NULL::VARCHAR AS agency, NULL::VARCHAR AS kind, NULL::VARCHAR AS file, "
-                    f"NULL::VARCHAR AS commitment, NULL::VARCHAR AS tx_hash, "
+                    f"NULL::VARCHAR AS agency, NULL::VARCHAR AS kind, "
+                    f"NULL::VARCHAR AS commitment, "
                     f"NULL::BIGINT AS block_number, NULL::BIGINT AS block_time, "
                     f"NULL::BOOLEAN AS revoked, NULL::{struct_type(LAYOUT[family])} AS record) "
                     f"WHERE false)"
                 )
             db.execute(f"CREATE TABLE raw_{family} AS SELECT * FROM {source}")
+        # What every indicator may join on, in one narrow table; the strings that prove a
+        # fact (file, commitment, transaction) stay in the raw tables until a report asks.
         facts = " UNION ALL ".join(
-            f"SELECT fact, schema, agency, kind, file, commitment, tx_hash, block_number, "
-            f"block_time, revoked FROM raw_{family}"
+            f"SELECT fact, schema, agency, kind, block_number, block_time, revoked "
+            f"FROM raw_{family}"
             for family in FAMILIES
         )
-        db.execute(_TABLES.format(facts=facts))
+        commitments = " UNION ALL ".join(
+            f"SELECT fact, commitment FROM raw_{family}" for family in FAMILIES
+        )
+        provenance = (
+            f"SELECT c.fact, p.file, c.commitment, p.tx_hash FROM ({commitments}) c "
+            f"JOIN read_csv('{_quoted(self.facts_dir / PROOFS)}', header = true, "
+            f"columns = {{'fact': 'BIGINT', 'file': 'VARCHAR', 'tx_hash': 'VARCHAR'}}) p "
+            f"ON p.fact = c.fact"
+        )
+        rates = {"general_only": GENERAL_ONLY_RATES, "small_only": SMALL_ONLY_RATES}
+        for sql in _statements(_TABLES.format(facts=facts, provenance=provenance)):
+            db.execute(sql, _used(sql, rates))
         tolerance = self.config.indicators["dated_after_anchoring"].values["tolerance_seconds"]
         params = {"digits": self.config.industry_digits, "tolerance_seconds": tolerance}
         for sql in _statements(_DERIVED):
@@ -423,7 +462,6 @@ class RiskEngine:
                 **self.config.indicators[indicator.code].values,
                 "as_of": self.as_of,
                 "max_facts": self.config.max_facts_per_hit,
-                **RATE_SETS,
             }
             db.execute(
                 f"INSERT INTO hits SELECT NULL, '{indicator.code}', subject, on_date, amount, "
@@ -432,7 +470,7 @@ class RiskEngine:
             )
         db.execute(
             "CREATE TABLE numbered AS SELECT * REPLACE (row_number() OVER "
-            "(ORDER BY indicator, subject, on_date) AS hit) FROM hits; "
+            "(ORDER BY indicator, subject, on_date, amount, detail) AS hit) FROM hits; "
             "DROP TABLE hits; ALTER TABLE numbered RENAME TO hits"
         )
 

@@ -16,6 +16,7 @@ the tests score a market this way without a chain.
 
 from __future__ import annotations
 
+import csv
 import datetime
 from dataclasses import dataclass
 from pathlib import Path
@@ -203,9 +204,14 @@ class Provenance:
     revoked: bool = False
 
 
+#: The file beside the facts holding what proves each one but no indicator reads: its bundle
+#: file and anchoring transaction (read only for the facts a report cites).
+PROOFS: Final = "proofs.csv"
+
+
 class FactWriter:
-    """Writes facts as JSON lines under a directory, one file per family; a context
-    manager that closes the files."""
+    """Writes facts as JSON lines under a directory, one file per family, and their bundle
+    files and transactions to :data:`PROOFS`; a context manager that closes the files."""
 
     def __init__(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
@@ -214,6 +220,9 @@ class FactWriter:
         self._files: dict[str, IO[bytes]] = {
             family: (directory / f"{family}.jsonl").open("wb") for family in FAMILIES
         }
+        self._proofs = (directory / PROOFS).open("w", newline="", encoding="utf-8")
+        self._csv = csv.writer(self._proofs)
+        self._csv.writerow(("fact", "file", "tx_hash"))
 
     def add(self, schema: str, record: Record, provenance: Provenance) -> int:
         """Write one fact; its id (the order of writing, from 1)."""
@@ -223,20 +232,20 @@ class FactWriter:
             "schema": schema,
             "agency": provenance.agency,
             "kind": provenance.kind,
-            "file": provenance.file,
             "commitment": provenance.commitment,
-            "tx_hash": provenance.tx_hash,
             "block_number": provenance.block_number,
             "block_time": provenance.block_time,
             "revoked": provenance.revoked,
             "record": project(LAYOUT[FAMILY[schema]], record),
         }
         self._files[FAMILY[schema]].write(orjson.dumps(line) + b"\n")
+        self._csv.writerow((self.count, provenance.file or "", provenance.tx_hash))
         return self.count
 
     def close(self) -> None:
         for handle in self._files.values():
             handle.close()
+        self._proofs.close()
 
     def __enter__(self) -> FactWriter:
         return self

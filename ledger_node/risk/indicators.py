@@ -547,12 +547,12 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
         "{label} is dated {dated}, after its block {block} of {anchored}",
         "{label} 的日期 {dated} 晚于其上链区块 {block} 的时间 {anchored}",
         """
-        SELECT d.label AS subject, d.fact_day AS on_date, 0 AS amount,
-          to_json(struct_pack(label := d.label, dated := d.dated, block := d.block_number,
+        SELECT x.label AS subject, d.fact_day AS on_date, 0 AS amount,
+          to_json(struct_pack(label := x.label, dated := x.dated, block := d.block_number,
             anchored := strftime(to_timestamp(d.block_time), '%Y-%m-%dT%H:%M:%SZ')))
             AS detail,
-          [d.fact] AS facts, d.parties
-        FROM dated d WHERE d.predated
+          [d.fact] AS facts, x.parties
+        FROM dated d JOIN described x ON x.fact = d.fact WHERE d.predated
         """,
     ),
     Indicator(
@@ -573,20 +573,25 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
         "{label} 日期为 {dated}，比该机构此前已上链的同类事实（至 {frontier}）早 {lag} 天",
         """
         WITH ok AS (SELECT * FROM dated WHERE NOT predated),
+        -- The frontier of a block: the latest date its agency reached in earlier blocks (one
+        -- row per block, so "earlier rows" are "earlier blocks").
         tops AS (SELECT agency, schema, block_number, max(fact_day) AS top
                  FROM ok GROUP BY agency, schema, block_number),
         frontier AS (
           SELECT agency, schema, block_number,
             max(top) OVER (PARTITION BY agency, schema ORDER BY block_number
-                           RANGE BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS frontier
-          FROM tops)
-        SELECT d.label AS subject, d.fact_day AS on_date, 0 AS amount,
-          to_json(struct_pack(label := d.label, dated := d.dated, frontier := f.frontier,
-            lag := date_diff('day', d.fact_day, f.frontier))) AS detail,
-          [d.fact] AS facts, d.parties
-        FROM ok d JOIN frontier f
-          ON f.agency = d.agency AND f.schema = d.schema AND f.block_number = d.block_number
-        WHERE date_diff('day', d.fact_day, f.frontier) > $late_after_days
+                           ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS frontier
+          FROM tops),
+        late AS (
+          SELECT d.fact, d.fact_day, f.frontier
+          FROM ok d JOIN frontier f
+            ON f.agency = d.agency AND f.schema = d.schema AND f.block_number = d.block_number
+          WHERE date_diff('day', d.fact_day, f.frontier) > $late_after_days)
+        SELECT x.label AS subject, l.fact_day AS on_date, 0 AS amount,
+          to_json(struct_pack(label := x.label, dated := x.dated, frontier := l.frontier,
+            lag := date_diff('day', l.fact_day, l.frontier))) AS detail,
+          [l.fact] AS facts, x.parties
+        FROM late l JOIN described x ON x.fact = l.fact
         """,
     ),
     # --- 申报比对 -------------------------------------------------------------------------
@@ -767,19 +772,23 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
         "invoice {subject} at {rates} while its returns declare a {declared} taxpayer",
         "发票 {subject} 适用税率 {rates}，而申报显示销售方为{declared_zh}纳税人",
         """
-        SELECT i.number AS subject, i.issued_on AS on_date, i.total AS amount,
-          to_json(struct_pack(rates := array_to_string(list_sort(list_distinct(l.rates)), ', '),
-            declared := d.taxpayer_type,
-            declared_zh := CASE d.taxpayer_type WHEN 'general' THEN '一般'
-                                                ELSE '小规模' END)) AS detail,
-          [i.fact, d.fact] AS facts, [party(i.seller, 'seller')] AS parties
-        FROM invoice i
-        JOIN (SELECT fact, list(rate) AS rates FROM invoice_line GROUP BY fact) l
-          ON l.fact = i.fact
-        ASOF JOIN declaration d ON d.uscc = i.seller AND i.issued_on >= d.first_day
-        WHERE len(list_filter(l.rates, lambda r: NOT list_contains(
-          CASE WHEN d.taxpayer_type = 'general' THEN $general_rates ELSE $small_rates END,
-          r))) > 0
+        WITH odd AS (
+          SELECT i.fact, i.number, i.issued_on, i.total, d.taxpayer_type, d.fact AS return_fact
+          FROM invoice i
+          ASOF JOIN declaration d ON d.uscc = i.seller AND i.issued_on >= d.first_day
+          WHERE (d.taxpayer_type = 'general' AND i.small_only_rate)
+             OR (d.taxpayer_type <> 'general' AND i.general_only_rate))
+        SELECT o.number AS subject, o.issued_on AS on_date, o.total AS amount,
+          to_json(struct_pack(
+            rates := array_to_string(list_sort(list_distinct(list(l.rate))), ', '),
+            declared := any_value(o.taxpayer_type),
+            declared_zh := CASE any_value(o.taxpayer_type) WHEN 'general' THEN '一般'
+                                                           ELSE '小规模' END)) AS detail,
+          [o.fact, any_value(o.return_fact)] AS facts,
+          [party(any_value(i.seller), 'seller')] AS parties
+        FROM odd o JOIN invoice i ON i.fact = o.fact
+        JOIN invoice_line l ON l.fact = o.fact
+        GROUP BY o.fact, o.number, o.issued_on, o.total
         """,
     ),
     # --- 银税互动 -------------------------------------------------------------------------
@@ -902,8 +911,7 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
 
 BY_CODE: Final = {indicator.code: indicator for indicator in INDICATORS}
 
-#: Rate spellings each taxpayer type may invoice at (the records' own table).
-RATE_SETS: Final = {
-    "general_rates": sorted(GENERAL_RATES),
-    "small_rates": sorted(SMALL_SCALE_RATES),
-}
+#: Rates only one taxpayer type may invoice at (the records' own tables): a line at one of
+#: them tells the seller's type.
+GENERAL_ONLY_RATES: Final = sorted(GENERAL_RATES - SMALL_SCALE_RATES)
+SMALL_ONLY_RATES: Final = sorted(SMALL_SCALE_RATES - GENERAL_RATES)

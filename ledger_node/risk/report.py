@@ -243,8 +243,9 @@ def _facts(engine: RiskEngine, ids: list[int]) -> list[dict[str, Any]]:
     if not ids:
         return []
     rows = engine.rows(
-        "SELECT fact, schema, agency, kind, file, commitment, tx_hash, block_number, "
-        "block_time FROM facts WHERE fact IN (SELECT unnest($ids)) ORDER BY fact",
+        "SELECT f.fact, f.schema, f.agency, f.kind, p.file, p.commitment, p.tx_hash, "
+        "f.block_number, f.block_time FROM facts f JOIN provenance p ON p.fact = f.fact "
+        "WHERE f.fact IN (SELECT unnest($ids)) ORDER BY f.fact",
         {"ids": ids},
     )
     return [

@@ -75,8 +75,9 @@ def test_an_unpaid_invoice_is_a_hit_only_once_it_has_aged(tmp_path: Path) -> Non
 
 def test_every_hit_rests_on_facts_with_their_provenance(analysed: Analysed) -> None:
     rows = analysed.engine.rows(
-        "SELECT h.hit, f.fact, f.commitment, f.tx_hash, f.block_number, f.revoked "
-        "FROM hits h, unnest(h.facts) AS u(fact) LEFT JOIN facts f ON f.fact = u.fact"
+        "SELECT h.hit, f.fact, p.commitment, p.tx_hash, f.block_number, f.revoked "
+        "FROM hits h, unnest(h.facts) AS u(fact) LEFT JOIN facts f ON f.fact = u.fact "
+        "LEFT JOIN provenance p ON p.fact = u.fact"
     )
     assert rows
     for row in rows:
