@@ -21,6 +21,7 @@ from gateway.apikeys import Role, add_key
 from gateway.settings import load_settings
 from ledger_node.chain.ledger import LedgerClient
 from ledger_node.chain.rpc import Rpc, as_int, connect
+from ledger_node.demo.scenario import MIN_INVOICES
 from ledger_node.deployment import Deployment
 from ledger_node.hashing import keccak256
 from ledger_node.keys import EncryptionKey
@@ -217,7 +218,7 @@ def test_the_demo_runs_end_to_end_on_the_kits_genesis(
                 "--rpc",
                 node.url,
                 "--invoices",
-                "20",
+                str(MIN_INVOICES),
                 "--out",
                 str(tmp_path / "demo"),
             ],
