@@ -4,9 +4,11 @@ command as a process — from the node and deployment, then from the synced inde
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -97,6 +99,37 @@ def test_the_command_ranks_exactly_the_planted_taxpayers(ledger: dict[str, objec
     )  # fmt: skip
     assert again.returncode == 0, again.stdout + again.stderr
     assert json.loads((out / "again.json").read_text())["ranking"] == doc["ranking"]
+
+
+@pytest.mark.node
+def test_a_bundle_that_fails_verification_is_left_out(
+    ledger: dict[str, object], tmp_path: Path
+) -> None:
+    """A payment bundle edited to pay a third party would be a hit if it were believed: it
+    fails verification, is counted as failed, and changes nothing."""
+    records = tmp_path / "bundles"
+    shutil.copytree(Path(str(ledger["records"])), records)
+    original = next(records.rglob("payment.settled-v2-a-*.json"))
+    bundle = json.loads(original.read_text())
+    seller = bundle["record"]["payee"]["tax_id"]
+    buyer = bundle["record"]["payer"]["tax_id"]
+    flagged = cast(list[str], ledger["flagged"])
+    third = next(t for t in flagged if t not in (seller, buyer))
+    bundle["record"]["payee"]["tax_id"] = third
+    forged = original.with_name("forged.json")
+    forged.write_text(json.dumps(bundle), encoding="utf-8")
+    proc = taxledger(
+        "risk", "--rpc", str(ledger["url"]), "--deployment", str(ledger["deployment"]),
+        "--index", str(tmp_path / "index.sqlite"), "--records", str(records),
+        "--json", str(tmp_path / "risk.json"),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    doc = json.loads((tmp_path / "risk.json").read_text())
+    assert doc["source"]["failed"] == 1
+    assert doc["source"]["verified"] == doc["source"]["bundles"] - 1
+    assert str(forged) not in {f["file"] for f in doc["facts"]}
+    assert "flow_payee_not_seller" not in {h["indicator"] for h in doc["hits"]}
+    assert sorted(r["taxpayer"] for r in doc["ranking"]) == flagged
 
 
 def test_bad_invocations_say_what_to_do(tmp_path: Path) -> None:
