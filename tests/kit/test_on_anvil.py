@@ -9,6 +9,7 @@ import json
 import secrets
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,9 @@ def boot(out: Path, port: int | None = None, block_time: float | None = None) ->
 
     anvil 1.7 takes the chain id, base fee and accounts from ``--init`` but keeps its own
     block gas limit, and signs for its own accounts with its default chain id: both are
-    passed from the genesis as well.
+    passed from the genesis as well. It would also count block times on from the genesis's
+    timestamp 0 (1970), where Besu's validators stamp each block with their clock: the
+    genesis is given today's time, so facts are not dated decades after their blocks.
     """
     genesis = out / "genesis.json"
     doc = json.loads(genesis.read_text())
@@ -52,6 +55,7 @@ def boot(out: Path, port: int | None = None, block_time: float | None = None) ->
         extra_args=(
             *("--init", str(genesis), "--chain-id", str(doc["config"]["chainId"])),
             *("--hardfork", qbft.contracts_evm_version()),
+            *("--timestamp", str(int(time.time()))),
         ),
     )
 
