@@ -62,6 +62,18 @@ def test_chromium_draws_the_charts_and_the_chinese_labels(page_file: Path, tmp_p
             first = page.locator("article.taxpayer").first
             assert first.locator("svg line").count() >= 1
             assert first.locator(".evidence").count() >= 1
+            # A long list of hits shows the strongest three; the rest wait behind a summary.
+            long = page.locator("article.taxpayer:has(details.more-hits)")
+            assert long.count() >= 1
+            for i in range(long.count()):
+                article = long.nth(i)
+                total = article.locator(".evidence").count()
+                assert total > 3
+                assert article.locator(".evidence:visible").count() == 3
+                more = article.locator("details.more-hits > summary")
+                assert more.inner_text().startswith(f"其余 {total - 3} 项命中")
+            long.first.locator("details.more-hits > summary").click()
+            assert long.first.locator(".evidence:visible").count() > 3
             page.screenshot(path=str(tmp_path / "overview.png"))
             first.screenshot(path=str(tmp_path / "taxpayer.png"))
             assert (tmp_path / "overview.png").stat().st_size > 50_000
