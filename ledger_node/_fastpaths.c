@@ -176,15 +176,14 @@ decimal(PyObject *s, i128 *units, int *scale, int *digit_count)
         i = 1;
     }
     Py_ssize_t start = i;
-    i128 value = 0;
     while (i < n && is_digit(p[i])) {
-        value = value * 10 + (p[i] - '0');
         i++;
     }
     Py_ssize_t whole = i - start;
     if (whole < 1 || whole > 16 || (whole > 1 && p[start] == '0')) {
         return 0;
     }
+    Py_ssize_t point = i;
     int fraction = 0;
     if (i < n) {
         if (p[i] != '.') {
@@ -192,12 +191,30 @@ decimal(PyObject *s, i128 *units, int *scale, int *digit_count)
         }
         i++;
         while (i < n && is_digit(p[i])) {
-            value = value * 10 + (p[i] - '0');
             i++;
-            fraction++;
         }
+        fraction = (int)(i - point - 1);
         if (fraction < 1 || fraction > 13 || i != n) {
             return 0;
+        }
+    }
+    /* Up to 18 digits (every money value) in 64 bits, longer quantities in 128. */
+    i128 value;
+    if (whole + fraction <= 18) {
+        uint64_t small = 0;
+        for (Py_ssize_t k = start; k < n; k++) {
+            if (k != point) {
+                small = small * 10 + (uint64_t)(p[k] - '0');
+            }
+        }
+        value = (i128)small;
+    }
+    else {
+        value = 0;
+        for (Py_ssize_t k = start; k < n; k++) {
+            if (k != point) {
+                value = value * 10 + (p[k] - '0');
+            }
         }
     }
     if (negative) {
@@ -570,19 +587,15 @@ uscc_ok(PyObject *s)
     if (!ascii(s, &p, &n) || n != 18) {
         return 0;
     }
-    int total = 0, weight = 1;
+    /* Position i weighs 3^i mod 31; the check character weighs 1. */
+    static const int weights[18] = {1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28, 1};
+    int total = 0;
     for (int i = 0; i < 18; i++) {
         int value = USCC_VALUE[p[i]];
         if (value < 0 || (i >= 2 && i < 8 && !is_digit(p[i]))) {
             return 0;
         }
-        if (i < 17) {
-            total += value * weight;
-            weight = weight * 3 % 31;
-        }
-        else {
-            total += value;
-        }
+        total += value * weights[i];
     }
     if (total % 31 != 0 || !prefix_in(USCC_REGION, p + 2) || !org_code_ok(p + 8)) {
         return 0;

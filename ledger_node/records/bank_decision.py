@@ -95,13 +95,12 @@ def check_v2(record: object, out: f.Out, moment: Moment) -> None:
 
 # --- fast path -----------------------------------------------------------------------------
 
-_MONEY = r"(?!-0\.00)-?(?:0|[1-9][0-9]{0,15})\.[0-9]{2}"
-_FAST_V1 = re.compile("\x00".join(("(?:approved|declined)", _MONEY, f.DATE_PATTERN.pattern)))
+_FAST_V1 = re.compile("\x00".join(("(?:approved|declined)", f.MONEY_TEXT, f.DATE_PATTERN.pattern)))
 _FAST_V2 = re.compile(
     "\x00".join(
         (
             "(?:approved|declined)",
-            _MONEY,
+            f.MONEY_TEXT,
             f.DATE_PATTERN.pattern,
             f.HASH_PATTERN.pattern,
             f.HASH_PATTERN.pattern,
@@ -115,21 +114,12 @@ _LEVELS: Final = frozenset(LEVELS)
 _LENDABLE: Final = frozenset(LENDABLE_LEVELS)
 _FLOOR = DECISIONS_FROM.isoformat()
 _uscc_ok = _fastpaths.uscc
-_fromisoformat = datetime.date.fromisoformat
 
 
 def _amount_fits(decision: str, amount: str) -> bool:
     if decision == "approved":
         return amount[0] != "-" and amount != "0.00"
     return amount == "0.00"
-
-
-def _real_date(text: str) -> bool:
-    try:
-        _fromisoformat(text)
-    except ValueError:
-        return False
-    return True
 
 
 def fast_v1(r: Any, moment: Moment) -> bool:
@@ -156,7 +146,7 @@ def fast_v1(r: Any, moment: Moment) -> bool:
         or not _uscc_ok(uscc)
     ):
         return False
-    return _real_date(decided_on)
+    return f.is_real_date(decided_on)
 
 
 def fast_v2(r: Any, moment: Moment) -> bool:
@@ -183,4 +173,4 @@ def fast_v2(r: Any, moment: Moment) -> bool:
         or not _uscc_ok(uscc)
     ):
         return False
-    return _real_date(decided_on)
+    return f.is_real_date(decided_on)

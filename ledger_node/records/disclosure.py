@@ -10,7 +10,9 @@ tax bureau who saw what about it, when and why.
 from __future__ import annotations
 
 import datetime
-from typing import Final
+import operator
+import re
+from typing import Any, Final
 
 from ledger_node.records import fields as f
 from ledger_node.records.clock import Moment
@@ -57,4 +59,51 @@ def check_v1(record: object, out: f.Out, moment: Moment) -> None:
     f.date_time(record, "", "disclosed_at", out, moment, DISCLOSURES_FROM)
 
 
-fast_v1 = f.no_fast_path
+# --- fast path -----------------------------------------------------------------------------
+# In the form fields.py describes for the fast predicates.
+
+_FIELD_PATTERNS = (
+    f.IDENTIFIER_PATTERN.pattern,
+    f.text_pattern(f.MAX_NAME_LENGTH),
+    f.text_pattern(f.MAX_NAME_LENGTH),
+    f.HASH_PATTERN.pattern,
+    f.alternatives(PURPOSES),
+    f.HASH_PATTERN.pattern,
+    f.HASH_PATTERN.pattern,
+    f.DATETIME_PATTERN.pattern,
+)
+_FAST = re.compile("\x00".join(_FIELD_PATTERNS))
+_FAST_CONSENTED = re.compile("\x00".join((*_FIELD_PATTERNS, f.HASH_PATTERN.pattern)))
+_GET = operator.itemgetter(
+    "disclosure_id",
+    "discloser",
+    "recipient",
+    "subject_tag",
+    "purpose",
+    "request_hash",
+    "response_hash",
+    "disclosed_at",
+)
+_EARLIEST = f.start_of_day(DISCLOSURES_FROM)
+
+
+def fast_v1(r: Any, moment: Moment) -> bool:
+    """True only if the record certainly satisfies :func:`check_v1`."""
+    values = f.fetch(r, _GET)
+    if values is None or "schemas" not in r:
+        return False
+    schemas = r["schemas"]
+    consent = r.get("consent")
+    if consent is not None:
+        values = (*values, consent)
+    if len(r) != len(_REQUIRED) + (consent is not None) or not all(
+        type(value) is str for value in values
+    ):
+        return False
+    _, discloser, recipient, _, _, _, _, disclosed_at, *_ = values
+    return (
+        (_FAST if consent is None else _FAST_CONSENTED).fullmatch("\x00".join(values)) is not None
+        and discloser != recipient
+        and f.date_time_fits(disclosed_at, moment, _EARLIEST)
+        and f.schema_names_fit(schemas)
+    )

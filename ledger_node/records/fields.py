@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
 from ledger_node.records import identifiers as ids
-from ledger_node.records.amounts import parse_decimal, parse_money
+from ledger_node.records.amounts import MONEY_PATTERN, parse_decimal, parse_money
 from ledger_node.records.clock import CHINA_TIME, Moment
 
 Problem = tuple[str, str, str]
@@ -332,6 +332,21 @@ def _dated(
     return day
 
 
+def parse_date_time(value: str) -> datetime.datetime | None:
+    """The instant ``value`` spells as ISO 8601 with seconds and a timezone, or None."""
+    if DATETIME_PATTERN.fullmatch(value) is None:
+        return None
+    try:
+        return datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def start_of_day(day: datetime.date) -> float:
+    """The POSIX instant ``day`` begins in China Standard Time."""
+    return datetime.datetime.combine(day, datetime.time(), CHINA_TIME).timestamp()
+
+
 def date_time(
     obj: dict[str, Any],
     prefix: str,
@@ -345,10 +360,7 @@ def date_time(
     value = string(obj, prefix, key, out)
     if value is None:
         return None
-    parsed = None
-    if DATETIME_PATTERN.fullmatch(value) is not None:
-        with contextlib.suppress(ValueError):
-            parsed = datetime.datetime.fromisoformat(value)
+    parsed = parse_date_time(value)
     if parsed is None:
         out.append(
             (
@@ -372,10 +384,7 @@ def date_time(
             )
         )
         return None
-    if (
-        floor is not None
-        and instant < datetime.datetime.combine(floor, datetime.time(), CHINA_TIME).timestamp()
-    ):
+    if floor is not None and instant < start_of_day(floor):
         out.append((at(prefix, key), "date_too_early", f"{value} is before {floor.isoformat()}"))
         return None
     return parsed
@@ -520,11 +529,6 @@ def _id_problem(id_type: str, tax_id: str, moment: Moment) -> tuple[str, str] | 
     )
 
 
-def no_fast_path(record: object, moment: Moment) -> bool:
-    """The fast predicate of a low-volume schema: never certain, so the full checks decide."""
-    return False
-
-
 _DIGITAL_REF: Final = frozenset({"number"})
 _LEGACY_REF: Final = frozenset({"code", "number"})
 
@@ -588,3 +592,78 @@ def schema_names(obj: dict[str, Any], prefix: str, key: str, out: Out) -> list[s
             out.append((path, "duplicate_schema", f"{name!r} is listed twice"))
         seen.add(str(name))
     return names
+
+
+# --- helpers of the fast predicates ----------------------------------------------------------
+# A schema module's fast predicate answers "certainly valid?" without collecting problems: it
+# fetches its fields with one itemgetter call, matches their formats with ONE regular
+# expression over the string fields joined by NUL (which every field pattern excludes, so each
+# field is matched on its own), and then checks what a pattern cannot. These helpers restate
+# the checks above in that form; tests/records/test_fastpath.py holds every predicate to them.
+
+
+#: The regular expression of what :func:`money` accepts ("-0.00" is refused).
+MONEY_TEXT: Final = r"(?!-0\.00)" + MONEY_PATTERN.pattern
+
+
+def text_pattern(limit: int) -> str:
+    """The regular expression of what :func:`text` accepts with ``limit``."""
+    return rf"[^\s{CTRL}](?:[^{CTRL}]{{0,{limit - 2}}}[^\s{CTRL}])?"
+
+
+def alternatives(allowed: tuple[str, ...]) -> str:
+    """The regular expression of what :func:`choice` accepts from ``allowed``."""
+    return "(?:" + "|".join(re.escape(value) for value in allowed) + ")"
+
+
+def fetch(record: object, getter: Callable[[dict[str, Any]], Any]) -> Any:
+    """What ``getter`` (an ``operator.itemgetter``) fetches from ``record``, or None unless
+    ``record`` is an object holding every field it fetches."""
+    if type(record) is not dict:
+        return None
+    try:
+        return getter(record)
+    except KeyError:
+        return None
+
+
+def is_real_date(value: str) -> bool:
+    """Whether a string of :data:`DATE_PATTERN` is a real date (what :func:`date` parses)."""
+    try:
+        datetime.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def date_time_fits(value: str, moment: Moment, earliest: float) -> bool:
+    """Whether :func:`date_time` accepts the string ``value`` at ``moment`` with a floor that
+    begins at the POSIX instant ``earliest`` (:func:`start_of_day`)."""
+    parsed = parse_date_time(value)
+    return parsed is not None and earliest <= parsed.timestamp() <= moment.seconds
+
+
+def all_cents(values: list[Any]) -> list[int] | None:
+    """What :func:`money` returns for each of the field values ``values`` (at least one),
+    None if any of them has a problem."""
+    if not all(type(value) is str for value in values):
+        return None
+    joined = "\x00".join(values)
+    if _MONEY_LIST.fullmatch(joined) is None:
+        return None
+    return [int(value.replace(".", "")) for value in joined.split("\x00")]
+
+
+_MONEY_LIST = re.compile(rf"{MONEY_TEXT}(?:\x00{MONEY_TEXT})*")
+
+
+def schema_names_fit(names: object) -> bool:
+    """Whether :func:`schema_names` accepts the field value ``names``."""
+    from ledger_node.records.schemas import SCHEMAS
+
+    return (
+        type(names) is list
+        and 1 <= len(names) <= len(SCHEMAS)
+        and all(type(name) is str and name in SCHEMAS for name in names)
+        and len(set(names)) == len(names)
+    )

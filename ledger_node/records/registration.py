@@ -50,15 +50,13 @@ def check_v1(record: object, out: f.Out, moment: Moment) -> None:
 
 
 # --- fast path -----------------------------------------------------------------------------
-# Fields fetched with one itemgetter call, exact types checked in one chained comparison,
-# formats matched by ONE regular expression over the fields joined by NUL (which every field
-# pattern excludes, so each field is matched on its own), the USCC by the compiled check.
+# In the form fields.py describes for the fast predicates; the USCC by the compiled check.
 
 _FAST = re.compile(
     "\x00".join(
         (
-            rf"[^\s{f.CTRL}](?:[^{f.CTRL}]{{0,{f.MAX_NAME_LENGTH - 2}}}[^\s{f.CTRL}])?",
-            "(?:" + "|".join(STATUSES) + ")",
+            f.text_pattern(f.MAX_NAME_LENGTH),
+            f.alternatives(STATUSES),
             f.DATE_PATTERN.pattern,
         )
     )
@@ -67,7 +65,6 @@ _GET = operator.itemgetter("uscc", "name", "status", "abnormal", "as_of")
 _REASONS: Final = frozenset(ABNORMAL_REASONS)
 _FLOOR = USCC_FROM.isoformat()
 _uscc_ok = _fastpaths.uscc
-_fromisoformat = datetime.date.fromisoformat
 
 
 def fast_v1(r: Any, moment: Moment) -> bool:
@@ -94,8 +91,4 @@ def fast_v1(r: Any, moment: Moment) -> bool:
         or not _uscc_ok(uscc)
     ):
         return False
-    try:
-        _fromisoformat(as_of)
-    except ValueError:
-        return False
-    return True
+    return f.is_real_date(as_of)

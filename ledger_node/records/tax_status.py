@@ -10,9 +10,13 @@ an invoice by its 数电 number or its pre-digital code and number.
 
 from __future__ import annotations
 
-from typing import Final
+import operator
+import re
+from typing import Any, Final
 
+from ledger_node import _fastpaths
 from ledger_node.records import fields as f
+from ledger_node.records import identifiers as ids
 from ledger_node.records.clock import Moment
 from ledger_node.records.registration import USCC_FROM
 
@@ -62,4 +66,55 @@ def check_v1(record: object, out: f.Out, moment: Moment) -> None:
         seen.add(key)
 
 
-fast_v1 = f.no_fast_path
+# --- fast path -----------------------------------------------------------------------------
+# In the form fields.py describes for the fast predicates; the USCC by the compiled check.
+
+_FAST = re.compile("\x00".join((f.alternatives(STATUSES), f.DATE_PATTERN.pattern)))
+_GET = operator.itemgetter("uscc", "status", "since")
+_FLOOR = USCC_FROM.isoformat()
+_uscc_ok = _fastpaths.uscc
+
+
+def fast_v1(r: Any, moment: Moment) -> bool:
+    """True only if the record certainly satisfies :func:`check_v1`."""
+    fetched = f.fetch(r, _GET)
+    if fetched is None:
+        return False
+    uscc, status, since = fetched
+    vouchers = r.get("abnormal_vouchers", f.MISSING)
+    if (
+        len(r) != 3 + (vouchers is not f.MISSING)
+        or not (type(status) is type(since) is str)
+        or _FAST.fullmatch(f"{status}\x00{since}") is None
+        or not _FLOOR <= since <= moment.date_text
+        or not f.is_real_date(since)
+        or not _uscc_ok(uscc)
+    ):
+        return False
+    return vouchers is f.MISSING or (status in VOUCHER_CAUSES and _vouchers_fit(vouchers))
+
+
+def _vouchers_fit(vouchers: object) -> bool:
+    """Whether the abnormal-voucher entries are 1..MAX_VOUCHERS distinct invoices, each a
+    数电 number or a pre-digital code and number."""
+    if type(vouchers) is not list or not 1 <= len(vouchers) <= MAX_VOUCHERS:
+        return False
+    seen: set[tuple[object, object]] = set()
+    for item in vouchers:
+        if type(item) is not dict:
+            return False
+        number = item.get("number")
+        code = item.get("code")
+        if type(number) is not str or len(item) != 1 + (code is not None):
+            return False
+        if code is None:
+            if ids.invoice_number_problem(number, None) is not None:
+                return False
+        elif not (
+            type(code) is str
+            and ids.is_valid_legacy_invoice_code(code)
+            and ids.is_valid_legacy_invoice_number(number)
+        ):
+            return False
+        seen.add((code, number))
+    return len(seen) == len(vouchers)

@@ -21,7 +21,7 @@ from ledger_node.errors import RecordValidationError
 from ledger_node.records import clock
 from ledger_node.records.clock import Moment
 from ledger_node.records.fields import Problem
-from ledger_node.records.schemas import Schema, get_schema
+from ledger_node.records.schemas import SCHEMAS, Schema, get_schema
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +46,7 @@ _new_object = object.__new__
 _set_schema = vars(ValidatedRecord)["schema"].__set__
 _set_record = vars(ValidatedRecord)["record"].__set__
 _now = clock.now
+_schemas = SCHEMAS
 
 
 def validate(schema_name: str, record: object, moment: Moment | None = None) -> ValidatedRecord:
@@ -55,7 +56,8 @@ def validate(schema_name: str, record: object, moment: Moment | None = None) -> 
     Raises :class:`~ledger_node.errors.UnknownSchemaError` for an unknown schema and
     :class:`~ledger_node.errors.RecordValidationError` listing every problem found.
     """
-    schema = get_schema(schema_name)
+    # The registry's dict directly: one call less on the hot path; get_schema says why not.
+    schema = _schemas.get(schema_name) or get_schema(schema_name)
     at = _now() if moment is None else moment
     if schema.fast(record, at):
         validated = _new_object(ValidatedRecord)

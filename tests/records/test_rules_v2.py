@@ -238,6 +238,8 @@ CASES: list[tuple[str, Mutation, str, str]] = [
     # tax.declaration/v1
     (DECLARATION, _set("period", "2026-13"), "period", "period_format"),
     (DECLARATION, _set("period", "2019-Q1"), "period", "date_too_early"),
+    (DECLARATION, _set("period", "0000-01"), "period", "period_format"),
+    (DECLARATION, _set("period", "9999-Q4"), "filed_on", "filed_before_period_end"),
     (DECLARATION, _set("filed_on", "2026-03-31"), "filed_on", "filed_before_period_end"),
     (DECLARATION, _set("output_tax", "907.75"), "output_tax", "output_tax_mismatch"),
     (DECLARATION, _set("taxpayer_type", "small_scale"), "input_tax", "small_scale_input"),
