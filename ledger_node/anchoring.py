@@ -20,19 +20,21 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
-from ledger_node.bundle import Anchor, ProofBundle
+from ledger_node.bundle import Anchor, AnyBundle, ProofBundle, ProofBundleV2
 from ledger_node.chain.errors import ChainError
 from ledger_node.chain.ledger import ZERO32, Batch, LedgerClient, Written
 from ledger_node.chain.transactions import Receipt, Sender, SignedTransaction
-from ledger_node.commitment import CommittedRecord, commit_record
+from ledger_node.commitment import CommittedRecord, commit_record, commit_record_v2
 from ledger_node.eip712 import AttestRequest, BatchRequest
 from ledger_node.keys import LocalKey
 from ledger_node.merkle import MerkleTree
 from ledger_node.records.schemas import SCHEMAS
-from ledger_node.records.validation import validate
+from ledger_node.records.validation import ValidatedRecord, validate
 from ledger_node.subject import record_subject_tags
+from ledger_node.tagging import Keyring
+from ledger_node.tagging import record_subject_tags as domain_tags
 
 #: Gas limit of ``anchorBatch`` (about 63k used; the rest is headroom for storage repricing).
 ANCHOR_GAS = 120_000
@@ -225,10 +227,15 @@ class AnchoredBatch:
             anchor=self.anchor(),
         )
 
+    def bundle_v2(self, committed: CommittedRecord, proof: Sequence[bytes]) -> ProofBundleV2:
+        """The complete v2 bundle of a record committed with its tags
+        (:func:`~ledger_node.commitment.commit_record_v2`)."""
+        return ProofBundleV2.create(committed, proof, self.request.root, self.anchor())
+
     def bundle_of(
         self, committed: CommittedRecord, proof: Sequence[bytes], consortium_key: bytes
     ) -> ProofBundle:
-        """The proof bundle of a record committed in this process (its subject tags
+        """The v1 proof bundle of a record committed in this process (its subject tags
         computed with ``consortium_key``)."""
         return self.bundle(
             schema=committed.validated.schema.name,
@@ -250,6 +257,19 @@ def agency_id_of(client: LedgerClient, agency_key: LocalKey) -> int:
     return record.agency_id
 
 
+def commit_for_bundle(
+    validated: ValidatedRecord, *, consortium_key: bytes | None, keyring: Keyring | None
+) -> CommittedRecord:
+    """Commit a validated record for a v2 bundle (with ``keyring``: its tags per domain,
+    committed with it) or a v1 bundle (with ``consortium_key``)."""
+    if (keyring is None) == (consortium_key is None):
+        raise ValueError("give a keyring (proof format v2) or a consortium key (v1), not both")
+    if keyring is not None:
+        return commit_record_v2(validated, domain_tags(keyring, validated))
+    return commit_record(validated)
+
+
+@overload
 def anchor_records(
     client: LedgerClient,
     agency_key: LocalKey,
@@ -258,16 +278,42 @@ def anchor_records(
     records: Sequence[dict[str, Any]],
     *,
     consortium_key: bytes,
-) -> list[ProofBundle]:
+) -> list[ProofBundle]: ...
+@overload
+def anchor_records(
+    client: LedgerClient,
+    agency_key: LocalKey,
+    sender: Sender,
+    schema_name: str,
+    records: Sequence[dict[str, Any]],
+    *,
+    keyring: Keyring,
+) -> list[ProofBundleV2]: ...
+def anchor_records(
+    client: LedgerClient,
+    agency_key: LocalKey,
+    sender: Sender,
+    schema_name: str,
+    records: Sequence[dict[str, Any]],
+    *,
+    consortium_key: bytes | None = None,
+    keyring: Keyring | None = None,
+) -> list[ProofBundle] | list[ProofBundleV2]:
     """Validate ``records`` (all of ``schema_name``), anchor them as one batch signed by
-    ``agency_key`` and return their bundles, in the order given.
+    ``agency_key`` and return their bundles, in the order given: ``taxledger.proof/v2``
+    with tags from ``keyring``, v1 with tags from ``consortium_key``.
 
     Raises :class:`~ledger_node.errors.RecordValidationError` for the first invalid record,
     before anything is written, and the ledger's typed error if the write fails.
     """
     if not records:
         raise ValueError("a batch needs at least one record")
-    committed = [commit_record(validate(schema_name, record)) for record in records]
+    committed = [
+        commit_for_bundle(
+            validate(schema_name, record), consortium_key=consortium_key, keyring=keyring
+        )
+        for record in records
+    ]
     agency_id = agency_id_of(client, agency_key)
     prepared = prepare_batch(
         client,
@@ -299,9 +345,12 @@ def anchor_records(
         confirmed.block_number,
     )
     proofs = prepared.tree.all_proofs()
+    if consortium_key is None:
+        return [batch.bundle_v2(c, p) for c, p in zip(committed, proofs, strict=True)]
     return [batch.bundle_of(c, p, consortium_key) for c, p in zip(committed, proofs, strict=True)]
 
 
+@overload
 def attest_record(
     client: LedgerClient,
     agency_key: LocalKey,
@@ -312,13 +361,44 @@ def attest_record(
     consortium_key: bytes,
     ref_uid: bytes = ZERO32,
     expiration: int = 0,
-) -> ProofBundle:
-    """Validate ``record`` and attest it as a single fact; its subject is the record's first
-    subject tag. ``ref_uid`` names the fact it supersedes."""
-    committed = commit_record(validate(schema_name, record))
+) -> ProofBundle: ...
+@overload
+def attest_record(
+    client: LedgerClient,
+    agency_key: LocalKey,
+    sender: Sender,
+    schema_name: str,
+    record: dict[str, Any],
+    *,
+    keyring: Keyring,
+    ref_uid: bytes = ZERO32,
+    expiration: int = 0,
+) -> ProofBundleV2: ...
+def attest_record(
+    client: LedgerClient,
+    agency_key: LocalKey,
+    sender: Sender,
+    schema_name: str,
+    record: dict[str, Any],
+    *,
+    consortium_key: bytes | None = None,
+    keyring: Keyring | None = None,
+    ref_uid: bytes = ZERO32,
+    expiration: int = 0,
+) -> AnyBundle:
+    """Validate ``record`` and attest it as a single fact (v2 with ``keyring``, v1 with
+    ``consortium_key``); its subject is the record's first subject tag. ``ref_uid`` names
+    the fact it supersedes."""
+    committed = commit_for_bundle(
+        validate(schema_name, record), consortium_key=consortium_key, keyring=keyring
+    )
     schema_id = committed.validated.schema.schema_id
     uid = committed.commitment
-    tags = _tags(committed, consortium_key)
+    tags = (
+        [t.tag for t in committed.tags]
+        if committed.tags is not None
+        else _tags(committed, consortium_key or b"")
+    )
     subject = tags[0] if tags else ZERO32
     written = client.attest(
         agency_key,
@@ -332,6 +412,8 @@ def attest_record(
     request = written.request
     assert isinstance(request, AttestRequest)
     anchor = _single_anchor(client, agency_id_of(client, agency_key), written, request)
+    if committed.tags is not None:
+        return ProofBundleV2.create(committed, (), uid, anchor)
     return ProofBundle.create(committed, (), uid, tags, anchor)
 
 

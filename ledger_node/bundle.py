@@ -1,7 +1,10 @@
 """The proof bundle: everything needed to check one record against the chain.  [contract]
 
-A bundle is a versioned JSON document (``format: "taxledger.proof/v1"``, JSON Schema in
-``ledger_node/bundle.schema.json``, fields described in ``docs/proof-bundle.md``). Its
+A bundle is a versioned JSON document: ``taxledger.proof/v1`` (the whole record hashed at
+once; JSON Schema in ``ledger_node/bundle.schema.json``, fields in ``docs/proof-bundle.md``)
+or ``taxledger.proof/v2`` (the record committed field by field with its subject tags, so a
+bundle may show only some fields; ``ledger_node/bundle-v2.schema.json``,
+``docs/proof-bundle-v2.md``). Its
 holder gives it to an auditor with the record; the auditor recomputes the record hash,
 commitment and leaf, climbs the proof to the root and checks the root and signature on chain.
 
@@ -16,15 +19,28 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
 from ledger_node._fastpaths import hex_values as _hex_values
 from ledger_node.commitment import CommittedRecord
-from ledger_node.errors import ProofBundleError
+from ledger_node.errors import LedgerValueError, ProofBundleError
+from ledger_node.fieldtree import (
+    FieldPath,
+    ObjectNode,
+    build_tree,
+    commitment_salt,
+    disclose,
+    disclosed_record,
+    is_complete,
+    node_digest,
+    node_from_json,
+    node_to_json,
+)
 from ledger_node.hashing import keccak256
 from ledger_node.records.schemas import SCHEMAS
+from ledger_node.tagging import SubjectTag
 
 FORMAT: Final = "taxledger.proof/v1"
 ANCHOR_KINDS: Final = ("batch", "single")
@@ -163,29 +179,13 @@ class ProofBundle:
     anchor: Anchor
 
     def __post_init__(self) -> None:
-        # (1) a schema the ledger defines, with its id
-        if self.schema not in SCHEMAS:
-            raise ProofBundleError(f"unknown schema {self.schema!r}")
-        if self.schema_id != _schema_id_of(self.schema):
-            raise ProofBundleError(f"schema_id is not keccak256({self.schema!r})")
-        # (2) the record is a JSON object
         if type(self.record) is not dict:
             raise ProofBundleError("record must be a JSON object")
-        # (3) hashes and salt are bytes32
-        for name in ("salt", "record_hash", "commitment", "leaf", "root"):
-            _check_bytes(name, getattr(self, name), 32)
-        # (4) proof and subject tags are tuples of bytes32
-        if type(self.proof) is not tuple or len(self.proof) > MAX_PROOF_LENGTH:
-            raise ProofBundleError(f"proof must be a tuple of at most {MAX_PROOF_LENGTH} nodes")
-        for index, node in enumerate(self.proof):
-            _check_bytes(f"proof[{index}]", node, 32)
         if type(self.subjects) is not tuple:
             raise ProofBundleError("subjects must be a tuple")
         for index, tag in enumerate(self.subjects):
             _check_bytes(f"subjects[{index}]", tag, 32)
-        # (5) a single attestation anchors the commitment itself: no tree, no proof
-        if self.anchor.kind == "single" and (self.proof or self.root != self.commitment):
-            raise ProofBundleError("a single attestation has an empty proof and root = commitment")
+        _check_shape(self)
 
     @classmethod
     def create(
@@ -231,7 +231,7 @@ class ProofBundle:
 
     def to_json(self) -> str:
         """Pretty JSON with sorted keys, UTF-8 text kept readable, ending in a newline."""
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        return _pretty(self.to_dict())
 
     @classmethod
     def from_dict(cls, data: object) -> ProofBundle:
@@ -246,16 +246,7 @@ class ProofBundle:
     @classmethod
     def _checked_from_dict(cls, data: object) -> ProofBundle:
         """The reference parse: every check in order, each error naming its field."""
-        if not isinstance(data, dict):
-            raise ProofBundleError("a proof bundle must be a JSON object")
-        if data.get("format") != FORMAT:
-            raise ProofBundleError(f"format must be {FORMAT!r}, got {data.get('format')!r}")
-        _check_keys("bundle", data, _BUNDLE_FIELDS)
-        for name in ("proof", "subjects"):
-            if not isinstance(data[name], list):
-                raise ProofBundleError(f"{name} must be an array of hex strings")
-        if not isinstance(data["schema"], str):
-            raise ProofBundleError("schema must be a string")
+        data = _check_document(data, FORMAT, _BUNDLE_FIELDS)
         return cls(
             schema=data["schema"],
             schema_id=_parse_hex("schema_id", data["schema_id"]),
@@ -305,6 +296,44 @@ _BUNDLE_FIELDS = frozenset(
         "anchor",
     }
 )
+
+
+def _check_shape(bundle: ProofBundle | ProofBundleV2) -> None:
+    """The shape both formats share: a schema the ledger defines, with its id; bytes32
+    hashes and salt; a proof of bytes32 nodes; a single attestation's empty proof."""
+    if bundle.schema not in SCHEMAS:
+        raise ProofBundleError(f"unknown schema {bundle.schema!r}")
+    if bundle.schema_id != _schema_id_of(bundle.schema):
+        raise ProofBundleError(f"schema_id is not keccak256({bundle.schema!r})")
+    for name in ("salt", "record_hash", "commitment", "leaf", "root"):
+        _check_bytes(name, getattr(bundle, name), 32)
+    if type(bundle.proof) is not tuple or len(bundle.proof) > MAX_PROOF_LENGTH:
+        raise ProofBundleError(f"proof must be a tuple of at most {MAX_PROOF_LENGTH} nodes")
+    for index, node in enumerate(bundle.proof):
+        _check_bytes(f"proof[{index}]", node, 32)
+    # A single attestation anchors the commitment itself: no tree, no proof.
+    if bundle.anchor.kind == "single" and (bundle.proof or bundle.root != bundle.commitment):
+        raise ProofBundleError("a single attestation has an empty proof and root = commitment")
+
+
+def _pretty(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _check_document(data: object, format: str, fields: frozenset[str]) -> dict[str, Any]:
+    """The checks every bundle format starts with: an object of that format with exactly
+    its fields, a schema name, and arrays where the proof and the subjects go."""
+    if not isinstance(data, dict):
+        raise ProofBundleError("a proof bundle must be a JSON object")
+    if data.get("format") != format:
+        raise ProofBundleError(f"format must be {format!r}, got {data.get('format')!r}")
+    _check_keys("bundle", data, fields)
+    for name in ("proof", "subjects"):
+        if not isinstance(data[name], list):
+            raise ProofBundleError(f"{name} must be an array")
+    if not isinstance(data["schema"], str):
+        raise ProofBundleError("schema must be a string")
+    return data
 
 
 def _check_keys(where: str, data: dict[str, Any], expected: frozenset[str]) -> None:
@@ -493,3 +522,214 @@ def _fast_from_dict(data: object) -> ProofBundle | None:
     _b_subjects(b, values[6 + len(proof) : tail])
     _b_anchor(b, a)
     return b
+
+
+# --- taxledger.proof/v2 ------------------------------------------------------------------
+
+FORMAT_V2: Final = "taxledger.proof/v2"
+
+
+@dataclass(frozen=True, slots=True)
+class ProofBundleV2:
+    """A record committed field by field (``taxledger.proof/v2``), whole or in part.
+
+    ``fields`` is the record's field tree (:mod:`ledger_node.fieldtree`): complete in the
+    bundle a gateway serves, partial in one made by :meth:`disclose`. ``salt`` is the
+    commitment's derived salt, never the record's master salt. ``subjects`` are committed
+    with the record (they enter ``record_hash``).
+    """
+
+    schema: str
+    schema_id: bytes
+    fields: ObjectNode
+    fields_digest: bytes
+    subjects: tuple[SubjectTag, ...]
+    salt: bytes
+    record_hash: bytes
+    commitment: bytes
+    leaf: bytes
+    proof: tuple[bytes, ...]
+    root: bytes
+    anchor: Anchor
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.fields, ObjectNode):
+            raise ProofBundleError("fields must be the record's object node")
+        _check_bytes("fields_digest", self.fields_digest, 32)
+        if type(self.subjects) is not tuple or not all(
+            isinstance(t, SubjectTag) for t in self.subjects
+        ):
+            raise ProofBundleError("subjects must be a tuple of subject tags")
+        _check_shape(self)
+
+    @property
+    def format(self) -> str:
+        return FORMAT_V2
+
+    @property
+    def record(self) -> dict[str, Any]:
+        """The record as far as this bundle discloses it (all of it if :attr:`complete`)."""
+        shown = disclosed_record(self.fields)
+        assert isinstance(shown, dict)
+        return shown
+
+    @property
+    def complete(self) -> bool:
+        """True if every field of the record is disclosed."""
+        return is_complete(self.fields)
+
+    @property
+    def tags(self) -> tuple[bytes, ...]:
+        """The subject tags' 32-byte values."""
+        return tuple(t.tag for t in self.subjects)
+
+    @classmethod
+    def create(
+        cls,
+        committed: CommittedRecord,
+        proof: Sequence[bytes],
+        root: bytes,
+        anchor: Anchor,
+    ) -> ProofBundleV2:
+        """The complete bundle of a record committed with :func:`commit_record_v2`."""
+        if committed.tags is None:
+            raise ProofBundleError("a v2 bundle needs a record committed with its tags (v2)")
+        schema = committed.validated.schema
+        tree = build_tree(committed.validated.record, committed.salt)
+        return cls(
+            schema=schema.name,
+            schema_id=schema.schema_id,
+            fields=tree,
+            fields_digest=node_digest(tree),
+            subjects=committed.tags,
+            salt=commitment_salt(committed.salt),
+            record_hash=committed.record_hash,
+            commitment=committed.commitment,
+            leaf=committed.leaf,
+            proof=tuple(proof),
+            root=root,
+            anchor=anchor,
+        )
+
+    def disclose(self, paths: Sequence[FieldPath], *, require_match: bool = True) -> ProofBundleV2:
+        """The bundle that shows only the fields ``paths`` name (see
+        :func:`ledger_node.fieldtree.disclose`); everything else stays as it is."""
+        return replace(self, fields=disclose(self.fields, paths, require_match=require_match))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT_V2,
+            "schema": self.schema,
+            "schema_id": to_hex(self.schema_id),
+            "fields": node_to_json(self.fields),
+            "fields_digest": to_hex(self.fields_digest),
+            "subjects": [
+                {"domain": t.domain, "version": t.version, "tag": to_hex(t.tag)}
+                for t in self.subjects
+            ],
+            "salt": to_hex(self.salt),
+            "record_hash": to_hex(self.record_hash),
+            "commitment": to_hex(self.commitment),
+            "leaf": to_hex(self.leaf),
+            "proof": [to_hex(node) for node in self.proof],
+            "root": to_hex(self.root),
+            "anchor": self.anchor.to_dict(),
+        }
+
+    def to_json(self) -> str:
+        return _pretty(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, data: object) -> ProofBundleV2:
+        """Parse a v2 bundle's JSON object; raises :class:`ProofBundleError` naming the field."""
+        data = _check_document(data, FORMAT_V2, _BUNDLE_V2_FIELDS)
+        if len(data["subjects"]) > MAX_PROOF_LENGTH:
+            raise ProofBundleError(f"subjects must list at most {MAX_PROOF_LENGTH} tags")
+        try:
+            fields = node_from_json(data["fields"])
+        except LedgerValueError as exc:
+            raise ProofBundleError(str(exc)) from None
+        if not isinstance(fields, ObjectNode):
+            raise ProofBundleError("fields must be the record's object node, not hidden")
+        return cls(
+            schema=data["schema"],
+            schema_id=_parse_hex("schema_id", data["schema_id"]),
+            fields=fields,
+            fields_digest=_parse_hex("fields_digest", data["fields_digest"]),
+            subjects=tuple(_subject(i, t) for i, t in enumerate(data["subjects"])),
+            salt=_parse_hex("salt", data["salt"]),
+            record_hash=_parse_hex("record_hash", data["record_hash"]),
+            commitment=_parse_hex("commitment", data["commitment"]),
+            leaf=_parse_hex("leaf", data["leaf"]),
+            proof=tuple(_parse_hex(f"proof[{i}]", n) for i, n in enumerate(data["proof"])),
+            root=_parse_hex("root", data["root"]),
+            anchor=Anchor.from_dict(data["anchor"]),
+        )
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> ProofBundleV2:
+        bundle = load_bundle_json(text)
+        if not isinstance(bundle, ProofBundleV2):
+            raise ProofBundleError(f"format must be {FORMAT_V2!r}, got {FORMAT!r}")
+        return bundle
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_json(), encoding="utf-8")
+
+
+_BUNDLE_V2_FIELDS = frozenset(
+    {
+        "format",
+        "schema",
+        "schema_id",
+        "fields",
+        "fields_digest",
+        "subjects",
+        "salt",
+        "record_hash",
+        "commitment",
+        "leaf",
+        "proof",
+        "root",
+        "anchor",
+    }
+)
+
+
+def _subject(index: int, data: object) -> SubjectTag:
+    where = f"subjects[{index}]"
+    if not isinstance(data, dict):
+        raise ProofBundleError(f"{where} must be an object")
+    _check_keys(where, data, frozenset({"domain", "version", "tag"}))
+    if not isinstance(data["domain"], str) or not data["domain"]:
+        raise ProofBundleError(f"{where}.domain must be a domain name")
+    if type(data["version"]) is not int or not 1 <= data["version"] <= 2**32 - 1:
+        raise ProofBundleError(f"{where}.version must be an integer from 1 to 2^32 - 1")
+    tag = _parse_hex(f"{where}.tag", data["tag"])
+    _check_bytes(f"{where}.tag", tag, 32)
+    return SubjectTag(data["domain"], data["version"], tag)
+
+
+#: A proof bundle of either format.
+AnyBundle = ProofBundle | ProofBundleV2
+
+
+def bundle_from_dict(data: object) -> AnyBundle:
+    """Parse a bundle of either format, by its ``format``."""
+    if isinstance(data, dict) and data.get("format") == FORMAT_V2:
+        return ProofBundleV2.from_dict(data)
+    return ProofBundle.from_dict(data)
+
+
+def load_bundle_json(text: str | bytes) -> AnyBundle:
+    """Parse a bundle document of either format."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ProofBundleError(f"proof bundle is not JSON: {exc}") from exc
+    return bundle_from_dict(data)
+
+
+def load_bundle(path: str | Path) -> AnyBundle:
+    """Read a bundle file of either format."""
+    return load_bundle_json(Path(path).read_bytes())

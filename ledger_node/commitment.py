@@ -18,8 +18,10 @@ import sha3
 
 from ledger_node.canonical import canonical_bytes_of_validated
 from ledger_node.errors import LedgerValueError
+from ledger_node.fieldtree import fields_digest
 from ledger_node.hashing import keccak256
 from ledger_node.records.validation import ValidatedRecord
+from ledger_node.tagging import SubjectTag
 
 SALT_SIZE = 32
 _urandom = os.urandom
@@ -73,6 +75,10 @@ class CommittedRecord:
     record_hash: bytes
     commitment: bytes
     leaf: bytes
+    #: For a ``taxledger.proof/v2`` record, its subject tags (committed with it) — and then
+    #: ``salt`` is the record's master salt and ``record_hash`` its v2 record hash; ``None``
+    #: for a v1 record.
+    tags: tuple[SubjectTag, ...] | None = None
 
 
 # Frozen dataclasses set each field through object.__setattr__ in __init__; the slot
@@ -83,6 +89,7 @@ _set_salt = vars(CommittedRecord)["salt"].__set__
 _set_record_hash = vars(CommittedRecord)["record_hash"].__set__
 _set_commitment = vars(CommittedRecord)["commitment"].__set__
 _set_leaf = vars(CommittedRecord)["leaf"].__set__
+_set_tags = vars(CommittedRecord)["tags"].__set__
 _keccak = sha3.keccak_256
 _dumps = orjson.dumps
 _SORT_KEYS = orjson.OPT_SORT_KEYS
@@ -108,6 +115,7 @@ def _commit(validated: ValidatedRecord, salt: bytes) -> CommittedRecord:
     _set_record_hash(committed, digest)
     _set_commitment(committed, binding)
     _set_leaf(committed, _keccak(_keccak(schema_id + binding).digest()).digest())
+    _set_tags(committed, None)
     return committed
 
 
@@ -143,3 +151,47 @@ def commit_records(
         commit(v, pool[i : i + SALT_SIZE])
         for v, i in zip(validated, range(0, SALT_SIZE * count, SALT_SIZE), strict=True)
     ]
+
+
+# --- taxledger.proof/v2 ------------------------------------------------------------------
+#
+# ``record_hash = keccak256(0x04 ‖ fields_digest ‖ subjects_digest)``: the root of the
+# record's field tree (``ledger_node.fieldtree``) beside the digest of its subject tags,
+# ``keccak256(0x03 ‖ uint32_be(n) ‖ (domain_id ‖ uint32_be(version) ‖ tag) × n)``. The tags
+# are committed with the record, so none can be added, dropped or changed unnoticed, and a
+# partial bundle proves them without showing the identifiers they stand for.
+
+SUBJECTS_NODE = b"\x03"
+RECORD_NODE = b"\x04"
+
+
+def subjects_digest(tags: Sequence[SubjectTag]) -> bytes:
+    """The digest of a record's subject tags, in order."""
+    parts = [SUBJECTS_NODE, len(tags).to_bytes(4, "big")]
+    for tag in tags:
+        parts += (tag.domain_id, tag.version.to_bytes(4, "big"), tag.tag)
+    return keccak256(b"".join(parts))
+
+
+def record_hash_v2(fields: bytes, subjects: bytes) -> bytes:
+    """A v2 record hash from its field tree's digest and its subjects' digest."""
+    return keccak256(RECORD_NODE + fields + subjects)
+
+
+def commit_record_v2(
+    validated: ValidatedRecord, tags: Sequence[SubjectTag], salt: bytes | None = None
+) -> CommittedRecord:
+    """Commit a validated record field by field with its subject tags (proof format v2).
+
+    ``salt`` is the record's master salt (fresh unless given); the commitment uses the salt
+    derived from it (:func:`ledger_node.fieldtree.commitment_salt`), so the bundle never needs
+    the master salt.
+    """
+    master = new_salt() if salt is None else salt
+    schema_id = validated.schema.schema_id
+    commitment_salt, fields = fields_digest(validated.record, master)
+    digest = record_hash_v2(fields, subjects_digest(tags))
+    binding = commitment(schema_id, commitment_salt, digest)
+    return CommittedRecord(
+        validated, master, digest, binding, leaf(schema_id, binding), tuple(tags)
+    )

@@ -16,7 +16,7 @@ from typing import Any
 from ledger_node.audit.findings import FactRef
 from ledger_node.audit.index import AuditIndex
 from ledger_node.audit.ledger_checks import revocation_ref, schema_name, write_ref
-from ledger_node.bundle import ProofBundle
+from ledger_node.bundle import AnyBundle, load_bundle
 from ledger_node.records import schemas
 from ledger_node.records.identifiers import party_label
 from ledger_node.verify import VerificationFailure, Verifier
@@ -33,9 +33,11 @@ class CheckedBundle:
     got that far (it passed check 4), ``failure`` None when it passed every check."""
 
     path: Path
-    bundle: ProofBundle | None
+    bundle: AnyBundle | None
     write: Anchor | Attestation | None
     failure: VerificationFailure | None
+    #: The subject tags verification proved (see :class:`~ledger_node.verify.Verified`).
+    tags: frozenset[bytes] = frozenset()
 
     @property
     def ok(self) -> bool:
@@ -60,7 +62,9 @@ def check_records(
     for path in paths:
         try:
             verified = verifier.verify_file(path)
-            checked.append(CheckedBundle(path, verified.bundle, verified.write, None))
+            checked.append(
+                CheckedBundle(path, verified.bundle, verified.write, None, verified.tags)
+            )
         except VerificationFailure as failure:
             bundle = _load(path)
             write = None
@@ -75,9 +79,9 @@ def check_records(
     return checked
 
 
-def _load(path: Path) -> ProofBundle | None:
+def _load(path: Path) -> AnyBundle | None:
     try:
-        return ProofBundle.load(path)
+        return load_bundle(path)
     except (OSError, ValueError):
         return None
 
@@ -272,13 +276,15 @@ def provenance(
     index: AuditIndex, tag: bytes, checked: Iterable[CheckedBundle] = ()
 ) -> list[TimelineEntry]:
     """Every fact about the subject ``tag``: single facts indexed under it and given records
-    carrying it, with their revocations and replacements, in chain order."""
+    whose verification proved that they carry it (a v2 bundle's committed tags, a v1
+    bundle's tags recomputed with the consortium key), with their revocations and
+    replacements, in chain order. A record whose tags were not proven is never listed."""
     history = index.membership((index.synced_block, 0))
     entries: list[TimelineEntry] = []
     for attestation in index.attestations(subject=tag):
         entries += fact_entries(attestation, index, history)
     for item in checked:
-        if item.bundle is not None and tag in item.bundle.subjects:
+        if item.bundle is not None and tag in item.tags:
             entries += bundle_entries(item, index, history)
     return sort_timeline(entries)
 

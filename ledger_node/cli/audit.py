@@ -132,7 +132,8 @@ def audit(
     "--consortium-key-file",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     default=None,
-    help="File holding the consortium's subject-tag key (hex), to tag --invoice/--taxpayer.",
+    help="File holding the consortium's v1 subject-tag key (hex), to tag --invoice/--taxpayer "
+    "and to prove the tags of v1 --records (without it, only v2 records' committed tags count).",
 )
 @click.option(
     "--records",
@@ -155,28 +156,27 @@ def provenance_command(
     from ledger_node.audit.index import AuditIndex
     from ledger_node.audit.records import check_records, provenance
     from ledger_node.audit.report import bundle_paths
+    from ledger_node.cli.verify import read_consortium_key
     from ledger_node.subject import subject_tag
     from ledger_node.verify import Verifier
 
     chosen = [x for x in (tag, invoice, taxpayer) if x is not None]
     if len(chosen) != 1:
         raise click.UsageError("give exactly one of --tag, --invoice or --taxpayer")
+    key = read_consortium_key(consortium_key_file)
     if tag is not None:
         if not (tag.startswith("0x") and len(tag) == 66):
             raise click.BadParameter("a tag is 0x followed by 64 hex digits", param_hint="--tag")
         subject = bytes.fromhex(tag[2:])
     else:
-        if consortium_key_file is None:
+        if key is None:
             raise click.UsageError("--invoice and --taxpayer need --consortium-key-file")
-        key = bytes.fromhex(
-            consortium_key_file.read_text(encoding="utf-8").strip().removeprefix("0x")
-        )
         kind, identifier = ("invoice", invoice) if invoice is not None else ("taxpayer", taxpayer)
         assert identifier is not None
         subject = subject_tag(key, kind, identifier)
     store = AuditIndex.open(index)
     checked = (
-        check_records(Verifier.from_index(store), store, bundle_paths(records))
+        check_records(Verifier.from_index(store, consortium_key=key), store, bundle_paths(records))
         if records is not None
         else []
     )

@@ -9,9 +9,15 @@ from pathlib import Path
 
 import orjson
 
-from ledger_node.bundle import ProofBundle
+from ledger_node.bundle import AnyBundle, ProofBundle, ProofBundleV2, bundle_from_dict
 from ledger_node.chain.ledger import LedgerClient
-from ledger_node.commitment import commitment, leaf, validated_record_hash
+from ledger_node.commitment import (
+    commitment,
+    leaf,
+    record_hash_v2,
+    subjects_digest,
+    validated_record_hash,
+)
 from ledger_node.deployment import Deployment
 from ledger_node.eip712 import (
     AttestRequest,
@@ -22,8 +28,10 @@ from ledger_node.eip712 import (
     recover_request,
 )
 from ledger_node.errors import ProofBundleError, RecordValidationError
+from ledger_node.fieldtree import disclosed_values, node_digest, value_digest
 from ledger_node.merkle import node_hash
 from ledger_node.records.validation import validate
+from ledger_node.subject import record_subject_tags
 from ledger_node.verify.errors import VerificationFailure
 from ledger_node.verify.view import Anchor, Attestation, ChainView, LedgerView, Revocation
 
@@ -36,10 +44,13 @@ Write = Anchor | Attestation
 
 @dataclass(frozen=True, slots=True)
 class Verified:
-    """A bundle that passed every check, with the ledger write that proves it."""
+    """A bundle that passed every check, with the ledger write that proves it, and the
+    subject tags it proved: a v2 bundle's committed tags; a v1 bundle's only if the verifier
+    recomputed them from the record with the consortium key (else none)."""
 
-    bundle: ProofBundle
+    bundle: AnyBundle
     write: Write
+    tags: frozenset[bytes]
 
 
 class Verifier:
@@ -58,11 +69,14 @@ class Verifier:
         *,
         confirmations: int = 0,
         clock: Callable[[], float] = time.time,
+        consortium_key: bytes | None = None,
     ) -> None:
         if confirmations < 0:
             raise ValueError("confirmations must be >= 0")
         self.view = view
         self.confirmations = confirmations
+        #: The v1 tag key: with it, a v1 bundle's tags are recomputed from its record.
+        self.consortium_key = consortium_key
         self.clock = clock
         self._domain = Domain(view.chain_id, view.ledger)
         self._writes: dict[tuple[object, ...], Write | VerificationFailure] = {}
@@ -71,21 +85,32 @@ class Verifier:
 
     @classmethod
     def from_chain(
-        cls, client: LedgerClient, deployment: Deployment, *, confirmations: int = 0
+        cls,
+        client: LedgerClient,
+        deployment: Deployment,
+        *,
+        confirmations: int = 0,
+        consortium_key: bytes | None = None,
     ) -> Verifier:
         """A verifier asking a live node about the deployment's ledger."""
-        return cls(ChainView(client, deployment), confirmations=confirmations)
+        return cls(
+            ChainView(client, deployment),
+            confirmations=confirmations,
+            consortium_key=consortium_key,
+        )
 
     @classmethod
-    def from_index(cls, index: LedgerView, *, confirmations: int = 0) -> Verifier:
+    def from_index(
+        cls, index: LedgerView, *, confirmations: int = 0, consortium_key: bytes | None = None
+    ) -> Verifier:
         """A verifier answering from a synced audit index
         (:class:`ledger_node.audit.index.AuditIndex`)."""
-        return cls(index, confirmations=confirmations)
+        return cls(index, confirmations=confirmations, consortium_key=consortium_key)
 
     def verify_bytes(self, raw: bytes) -> Verified:
         """Parse and verify the JSON bytes of a bundle."""
         try:
-            bundle = ProofBundle.from_dict(orjson.loads(raw))
+            bundle = bundle_from_dict(orjson.loads(raw))
         except orjson.JSONDecodeError as exc:
             raise VerificationFailure(
                 0,
@@ -94,7 +119,7 @@ class Verifier:
                 "at /v1/records/ID/proof",
             ) from None
         except ProofBundleError as exc:
-            # (0) the bundle is a well-formed taxledger.proof/v1 document.
+            # (0) the bundle is a well-formed taxledger.proof/v1 or v2 document.
             raise VerificationFailure(0, "malformed_bundle", str(exc)) from None
         return self.verify(bundle)
 
@@ -130,7 +155,7 @@ class Verifier:
             else:
                 yield None
 
-    def verify(self, bundle: ProofBundle) -> Verified:
+    def verify(self, bundle: AnyBundle) -> Verified:
         """Run every check on ``bundle``; raise :class:`VerificationFailure` at the first that
         fails.
 
@@ -138,8 +163,12 @@ class Verifier:
 
         0. the bundle is well-formed, its schema known and its schema id that schema's
            (checked when it is parsed);
-        1. the record validates against its schema;
-        2. the record hash, the commitment and the leaf recompute from record and salt;
+        1. the record validates against its schema (for a v2 bundle that discloses only some
+           fields, there is no whole record to validate: its fields are proven by 2);
+        2. the record hash, the commitment and the leaf recompute from record and salt; for
+           v2, each disclosed field's digest from its salt and value, the field tree's digest
+           from those and the hidden digests, the record hash from the tree and the subject
+           tags; for v1 with the consortium key, the subject tags from the record;
         3. the Merkle proof leads from the leaf to the root (a single fact has no proof);
         4. the root (or the single fact) is on the ledger of this chain id as a write of the
            bundle's agency, in the bundle's transaction and block, for its schema and request;
@@ -150,40 +179,11 @@ class Verifier:
         9. the block has the required confirmations.
         """
         anchor = bundle.anchor
-        # (1)
-        try:
-            validated = validate(bundle.schema, bundle.record)
-        except RecordValidationError as exc:
-            raise VerificationFailure(
-                1,
-                "invalid_record",
-                f"the record does not satisfy {bundle.schema}: {_problems(exc)}",
-            ) from None
-        # (2) the canonical bytes of a validated record need no second scan of the record.
-        computed_hash = validated_record_hash(validated)
-        if computed_hash != bundle.record_hash:
-            raise VerificationFailure(
-                2,
-                "record_hash_mismatch",
-                f"the record hashes to 0x{computed_hash.hex()}, the bundle says "
-                f"0x{bundle.record_hash.hex()}: the record was changed after it was committed",
-            )
-        computed_commitment = commitment(bundle.schema_id, bundle.salt, computed_hash)
-        if computed_commitment != bundle.commitment:
-            raise VerificationFailure(
-                2,
-                "commitment_mismatch",
-                f"schema id, salt and record hash commit to 0x{computed_commitment.hex()}, the "
-                f"bundle says 0x{bundle.commitment.hex()}: the salt is not the one committed",
-            )
-        computed_leaf = leaf(bundle.schema_id, computed_commitment)
-        if computed_leaf != bundle.leaf:
-            raise VerificationFailure(
-                2,
-                "leaf_mismatch",
-                f"the commitment's leaf is 0x{computed_leaf.hex()}, the bundle says "
-                f"0x{bundle.leaf.hex()}",
-            )
+        if isinstance(bundle, ProofBundleV2):
+            computed_leaf = self._check_fields(bundle)
+            proven = frozenset(bundle.tags)
+        else:
+            computed_leaf, proven = self._check_record(bundle)
         # (3) a single fact has no tree: its root is its commitment (checked on parsing).
         if anchor.kind == "batch":
             reached = self._climb(computed_leaf, bundle.proof)
@@ -226,7 +226,84 @@ class Verifier:
                 f"block {write.block_number} has {depth} confirmation(s), "
                 f"{self.confirmations} required; verify again once the chain has grown",
             )
-        return Verified(bundle, write)
+        return Verified(bundle, write, proven)
+
+    def _check_record(self, bundle: ProofBundle) -> tuple[bytes, frozenset[bytes]]:
+        """Checks 1 and 2 of a v1 bundle: its leaf, and the tags it proves."""
+        # (1)
+        try:
+            validated = validate(bundle.schema, bundle.record)
+        except RecordValidationError as exc:
+            raise VerificationFailure(
+                1,
+                "invalid_record",
+                f"the record does not satisfy {bundle.schema}: {_problems(exc)}",
+            ) from None
+        # (2) the canonical bytes of a validated record need no second scan of the record.
+        computed_hash = validated_record_hash(validated)
+        if computed_hash != bundle.record_hash:
+            raise VerificationFailure(
+                2,
+                "record_hash_mismatch",
+                f"the record hashes to 0x{computed_hash.hex()}, the bundle says "
+                f"0x{bundle.record_hash.hex()}: the record was changed after it was committed",
+            )
+        computed_leaf = _check_commitment(bundle, computed_hash)
+        if self.consortium_key is None:
+            return computed_leaf, frozenset()
+        tags = record_subject_tags(self.consortium_key, validated.subject_identifiers())
+        if tags != list(bundle.subjects):
+            raise VerificationFailure(
+                2,
+                "subjects_mismatch",
+                f"the record's identifiers tag to {_tag_list(tags)} under the consortium key, "
+                f"the bundle lists {_tag_list(bundle.subjects)}: its subject tags were changed",
+            )
+        return computed_leaf, frozenset(tags)
+
+    def _check_fields(self, bundle: ProofBundleV2) -> bytes:
+        """Checks 1 and 2 of a v2 bundle, whole or partial: its leaf."""
+        # (1) a complete tree is a whole record, validated as in v1.
+        if bundle.complete:
+            try:
+                validate(bundle.schema, bundle.record)
+            except RecordValidationError as exc:
+                raise VerificationFailure(
+                    1,
+                    "invalid_record",
+                    f"the record does not satisfy {bundle.schema}: {_problems(exc)}",
+                ) from None
+        # (2) field by field, then the tree, the tags, the commitment and the leaf.
+        for path, node in disclosed_values(bundle.fields):
+            computed = value_digest(node.salt, path, node.value)
+            if computed != node.digest:
+                raise VerificationFailure(
+                    2,
+                    "field_mismatch",
+                    f"field {path}: its salt and value hash to 0x{computed.hex()}, the bundle "
+                    f"states 0x{node.digest.hex()}: the value or its salt was changed after it "
+                    "was committed",
+                )
+        tree = node_digest(bundle.fields)
+        if tree != bundle.fields_digest:
+            disclosed = ", ".join(p for p, _ in disclosed_values(bundle.fields)) or "none"
+            raise VerificationFailure(
+                2,
+                "fields_mismatch",
+                f"the field tree (disclosed: {disclosed}) hashes to 0x{tree.hex()}, the bundle "
+                f"says 0x{bundle.fields_digest.hex()}: a hidden digest, the tree's shape, or a "
+                "field with its digest was changed",
+            )
+        computed_hash = record_hash_v2(tree, subjects_digest(bundle.subjects))
+        if computed_hash != bundle.record_hash:
+            raise VerificationFailure(
+                2,
+                "subjects_mismatch",
+                f"the field tree with the subject tags {_tag_list(bundle.tags)} hashes to "
+                f"0x{computed_hash.hex()}, not the record hash 0x{bundle.record_hash.hex()}: "
+                "a tag, its domain or its key version was added, dropped or changed",
+            )
+        return _check_commitment(bundle, computed_hash)
 
     def _climb(self, leaf: bytes, proof: tuple[bytes, ...]) -> bytes:
         """:func:`ledger_node.merkle.process_proof`, remembering inner nodes.
@@ -256,7 +333,7 @@ class Verifier:
             found = self._revocations[key] = self.view.revocations(agency_id, target)
         return found
 
-    def _check_write(self, bundle: ProofBundle) -> Write:
+    def _check_write(self, bundle: AnyBundle) -> Write:
         # Every claim checks 4 to 7 read is in the key, so a tampered anchor never hits the
         # entry of a genuine one.
         key = (bundle.root, bundle.schema_id, bundle.anchor)
@@ -272,7 +349,7 @@ class Verifier:
             raise cached
         return cached
 
-    def _find_write(self, bundle: ProofBundle) -> Write:
+    def _find_write(self, bundle: AnyBundle) -> Write:
         a = bundle.anchor
         view = self.view
         # (4) the same chain, the same contract, then the write itself.
@@ -321,7 +398,7 @@ class Verifier:
                 )
         return write
 
-    def _authorise(self, bundle: ProofBundle, write: Write) -> None:
+    def _authorise(self, bundle: AnyBundle, write: Write) -> None:
         a = bundle.anchor
         signer = "0x" + a.signer.hex()
         request: SignedRequest
@@ -366,7 +443,29 @@ class Verifier:
             )
 
 
-def _compared_fields(bundle: ProofBundle, write: Write) -> list[tuple[str, object, object]]:
+def _check_commitment(bundle: AnyBundle, record_hash: bytes) -> bytes:
+    """The end of check 2 in both formats: commitment and leaf from a recomputed record
+    hash; returns the leaf."""
+    computed_commitment = commitment(bundle.schema_id, bundle.salt, record_hash)
+    if computed_commitment != bundle.commitment:
+        raise VerificationFailure(
+            2,
+            "commitment_mismatch",
+            f"schema id, salt and record hash commit to 0x{computed_commitment.hex()}, the "
+            f"bundle says 0x{bundle.commitment.hex()}: the salt is not the one committed",
+        )
+    computed_leaf = leaf(bundle.schema_id, computed_commitment)
+    if computed_leaf != bundle.leaf:
+        raise VerificationFailure(
+            2,
+            "leaf_mismatch",
+            f"the commitment's leaf is 0x{computed_leaf.hex()}, the bundle says "
+            f"0x{bundle.leaf.hex()}",
+        )
+    return computed_leaf
+
+
+def _compared_fields(bundle: AnyBundle, write: Write) -> list[tuple[str, object, object]]:
     """``(name, recorded on chain, claimed by the bundle)`` of every field the write event
     records."""
     a = bundle.anchor
@@ -383,6 +482,10 @@ def _compared_fields(bundle: ProofBundle, write: Write) -> list[tuple[str, objec
             ("expiration", write.expiration, a.expiration),
         ]
     return fields
+
+
+def _tag_list(tags: Iterable[bytes]) -> str:
+    return "[" + ", ".join("0x" + t.hex()[:12] + "…" for t in tags) + "]"
 
 
 def _show(value: object) -> str:

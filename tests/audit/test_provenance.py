@@ -65,7 +65,11 @@ def test_taxpayer_provenance_follows_supersession_and_revocation(
 
 def test_invoice_provenance_includes_given_records(planted: Planted) -> None:
     index = AuditIndex.open(planted.index_path)
-    checked = check_records(Verifier.from_index(index), index, bundle_paths(planted.records))
+    checked = check_records(
+        Verifier.from_index(index, consortium_key=CONSORTIUM_KEY),
+        index,
+        bundle_paths(planted.records),
+    )
     number = planted.numbers["amount_mismatch"]
     entries = provenance(index, subject_tag(CONSORTIUM_KEY, "invoice", number), checked)
     assert [e.schema for e in entries] == ["invoice.issued/v1", "payment.settled/v1"]

@@ -6,13 +6,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from web3 import Web3
 
+from ledger_node.agencies import AgencyKind
 from ledger_node.anchoring import anchor_records, attest_record
 from ledger_node.audit.index import AuditIndex
-from ledger_node.bundle import ProofBundle
+from ledger_node.bundle import ProofBundle, ProofBundleV2
 from ledger_node.chain.deploy import FoundedConsortium, found_consortium
 from ledger_node.chain.governance import Action, Governance
 from ledger_node.chain.ledger import LedgerClient, Written
@@ -20,6 +22,8 @@ from ledger_node.chain.rpc import Rpc, connect
 from ledger_node.keys import LocalKey
 from ledger_node.records import samples
 from ledger_node.records.schemas import INVOICE_ISSUED, PAYMENT_SETTLED, SCHEMAS, TAX_RATING
+from ledger_node.tagging import Keyring
+from ledger_node.tagkeys import TAG_DOMAINS
 from ledger_node.verify import Verifier
 from ledger_node.verify.view import ChainView
 
@@ -150,3 +154,79 @@ def verifier(request: pytest.FixtureRequest, chain: Ledger, synced_index: Path) 
     if request.param == "chain-paged":
         return Verifier(ChainView(chain.client, chain.consortium.deployment, page_size=2))
     return Verifier.from_index(AuditIndex.open(synced_index))
+
+
+_AGENCY_OF_KIND = {
+    AgencyKind.TAX_BUREAU: "tax-bureau",
+    AgencyKind.BANK: "bank",
+    AgencyKind.MARKET_REGULATOR: "market-regulator",
+}
+#: The agency that attests each schema here (the first allowed kind).
+ATTESTER = {name: _AGENCY_OF_KIND[min(s.attesters)] for name, s in SCHEMAS.items()}
+
+
+@dataclass
+class V2Ledger:
+    consortium: FoundedConsortium
+    client: LedgerClient
+    keyrings: dict[str, Keyring]  # by agency name, holding its kind's domains
+    bundles: dict[str, ProofBundleV2]  # the first of a batch of three, by schema
+    masters: dict[str, bytes]  # the master salt of each, from the same commit
+    records: dict[str, dict[str, Any]]
+    single: ProofBundleV2  # a single attestation
+
+    def verifier(self) -> Verifier:
+        return Verifier(ChainView(self.client, self.consortium.deployment))
+
+
+def _keyring_of(consortium: FoundedConsortium, agency: str) -> Keyring:
+    kind = next(a.kind for a in consortium.deployment.agencies if a.name == agency)
+    return Keyring.of(
+        {
+            name: key
+            for name, key in consortium.tag_keys.items()
+            if kind in TAG_DOMAINS[name].holders
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def v2() -> V2Ledger:
+    w3 = connect()
+    consortium = found_consortium(Rpc(w3))
+    client = LedgerClient.from_deployment(w3, consortium.deployment)
+    keyrings = {name: _keyring_of(consortium, name) for name in consortium.keys}
+    bundles: dict[str, ProofBundleV2] = {}
+    records: dict[str, dict[str, Any]] = {}
+    masters: dict[str, bytes] = {}
+    from ledger_node import commitment as commitment_module
+
+    real = commitment_module.new_salt
+    for name in SCHEMAS:
+        agency = ATTESTER[name]
+        key = consortium.keys[agency]
+        batch = samples.generate(name, 3, seed=11)
+        drawn: list[bytes] = []
+
+        def remembered(drawn: list[bytes] = drawn) -> bytes:
+            drawn.append(real())
+            return drawn[-1]
+
+        commitment_module.new_salt = remembered
+        try:
+            anchored = anchor_records(
+                client, key, client.sender(key), name, batch, keyring=keyrings[agency]
+            )
+        finally:
+            commitment_module.new_salt = real
+        bundles[name], records[name], masters[name] = anchored[0], batch[0], drawn[0]
+    bureau = consortium.keys["tax-bureau"]
+    single = attest_record(
+        client,
+        bureau,
+        client.sender(bureau),
+        "credit.tax-rating/v1",
+        samples.generate("credit.tax-rating/v1", 1, seed=12)[0],
+        keyring=keyrings["tax-bureau"],
+    )
+    return V2Ledger(consortium, client, keyrings, bundles, masters, records, single)

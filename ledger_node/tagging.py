@@ -1,0 +1,157 @@
+"""Subject tags keyed per domain: each agency computes only the pseudonyms its duties need.
+
+A tag is ``HMAC-SHA256(domain key, kind ‖ 0x1f ‖ identifier)`` (:func:`ledger_node.subject.
+subject_tag` with the domain's key) and is named by its domain and the key version that made
+it. Which domain a record's identifier is tagged in is fixed per schema
+(:data:`SCHEMA_TAG_DOMAINS`): a bank holds only the credit domain's key, so it tags the
+taxpayers of its payments and decisions in that domain and cannot compute an invoice tag.
+The domains, their key versions and holders are on chain (:mod:`ledger_node.tagkeys`); a
+rotation adds a version, and a tag keeps naming the version it was made with, so old tags
+stay verifiable by whoever holds that version's key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Final
+
+from ledger_node.errors import LedgerValueError
+from ledger_node.records.schemas import SCHEMAS
+from ledger_node.records.validation import ValidatedRecord
+from ledger_node.subject import subject_tag as _hmac_tag
+from ledger_node.tagkeys import TAG_DOMAINS, key_commitment, tag_domain_id
+
+_INVOICES: Final = {"invoice": "invoice", "taxpayer": "taxpayer-invoices"}
+_CREDIT: Final = {"taxpayer": "taxpayer-credit"}
+
+#: ``schema -> {subject kind -> domain}``. A kind missing from a schema's map is not tagged
+#: in that schema's records (a bank does not hold the invoice domain, so the invoice numbers
+#: a payment settles are not tagged).
+SCHEMA_TAG_DOMAINS: Final[dict[str, dict[str, str]]] = {
+    "invoice.issued/v1": _INVOICES,
+    "invoice.issued/v2": _INVOICES,
+    "tax.declaration/v1": {"taxpayer": "taxpayer-invoices"},
+    "registration.status/v1": {"taxpayer": "taxpayer-invoices"},
+    "payment.settled/v1": _CREDIT,
+    "payment.settled/v2": _CREDIT,
+    "credit.tax-rating/v1": _CREDIT,
+    "credit.bank-decision/v1": _CREDIT,
+    "credit.bank-decision/v2": _CREDIT,
+    "tax.status/v1": _CREDIT,
+    "consent.granted/v1": _CREDIT,
+    "disclosure.made/v1": {},
+}
+assert SCHEMA_TAG_DOMAINS.keys() == SCHEMAS.keys()
+
+
+class MissingTagKeyError(LedgerValueError):
+    """The keyring holds no key for a domain (or key version) a tag needs."""
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectTag:
+    """A pseudonymous subject tag with the domain and key version it was made under."""
+
+    domain: str
+    version: int
+    tag: bytes
+
+    def __post_init__(self) -> None:
+        if not self.domain:
+            raise LedgerValueError("a subject tag names its domain")
+        if type(self.version) is not int or not 1 <= self.version <= 2**32 - 1:
+            raise LedgerValueError("a tag's key version is an integer from 1 to 2^32 - 1")
+        if type(self.tag) is not bytes or len(self.tag) != 32:
+            raise LedgerValueError("a subject tag is 32 bytes")
+
+    @property
+    def domain_id(self) -> bytes:
+        return tag_domain_id(self.domain)
+
+
+@dataclass(frozen=True)
+class Keyring:
+    """The domain keys one agency holds: every version it was handed, the newest in use.
+
+    Keys are 32 or more random bytes; ``keys[domain][version]``. Kept in memory only: on disk
+    a keyring is sealed (see ``ledger_node.keyring``).
+    """
+
+    keys: Mapping[str, Mapping[int, bytes]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for domain, versions in self.keys.items():
+            if not versions:
+                raise LedgerValueError(f"domain {domain} lists no key version")
+            for version, key in versions.items():
+                if type(version) is not int or version < 1 or len(key) < 32:
+                    raise LedgerValueError(
+                        f"domain {domain}: a key version is >= 1 and its key at least 32 bytes"
+                    )
+
+    @classmethod
+    def of(cls, keys: Mapping[str, bytes], version: int = 1) -> Keyring:
+        """A keyring with one key per domain, all at ``version``."""
+        return cls({domain: {version: key} for domain, key in keys.items()})
+
+    @property
+    def domains(self) -> tuple[str, ...]:
+        return tuple(sorted(self.keys))
+
+    def current(self, domain: str) -> tuple[int, bytes]:
+        """``(version, key)`` of the newest key of ``domain`` held."""
+        versions = self.keys.get(domain)
+        if not versions:
+            raise MissingTagKeyError(
+                f"this keyring holds no key of tag domain {domain!r} (it holds "
+                f"{', '.join(self.domains) or 'none'}): only the agency kinds the domain's "
+                "holder mask names receive its key"
+            )
+        version = max(versions)
+        return version, versions[version]
+
+    def key(self, domain: str, version: int) -> bytes:
+        """The key of ``domain`` at ``version``; :class:`MissingTagKeyError` if not held."""
+        key = self.keys.get(domain, {}).get(version)
+        if key is None:
+            raise MissingTagKeyError(
+                f"this keyring holds no key of tag domain {domain!r} version {version}"
+            )
+        return key
+
+    def holds(self, domain: str, version: int) -> bool:
+        return version in self.keys.get(domain, {})
+
+    def with_key(self, domain: str, version: int, key: bytes) -> Keyring:
+        """A keyring with one more key version."""
+        keys = {d: dict(v) for d, v in self.keys.items()}
+        keys.setdefault(domain, {})[version] = key
+        return Keyring(keys)
+
+    def commitment(self, domain: str, version: int) -> bytes:
+        """The registry's commitment to a held key (compare with ``tag_key_versions``)."""
+        return key_commitment(tag_domain_id(domain), self.key(domain, version))
+
+
+def subject_tag(keyring: Keyring, domain: str, kind: str, identifier: str) -> SubjectTag:
+    """The tag of ``identifier`` of ``kind`` in ``domain``, under its newest key held."""
+    if domain not in TAG_DOMAINS and domain not in keyring.keys:
+        raise LedgerValueError(f"unknown tag domain {domain!r}")
+    version, key = keyring.current(domain)
+    return SubjectTag(domain, version, _hmac_tag(key, kind, identifier))
+
+
+def record_subject_tags(keyring: Keyring, validated: ValidatedRecord) -> list[SubjectTag]:
+    """The tags of a validated record, in the schema's subject order without duplicates,
+    each in the domain :data:`SCHEMA_TAG_DOMAINS` gives its kind."""
+    domains = SCHEMA_TAG_DOMAINS[validated.schema.name]
+    tags: list[SubjectTag] = []
+    for kind, identifier in validated.subject_identifiers():
+        domain = domains.get(kind)
+        if domain is None:
+            continue
+        tag = subject_tag(keyring, domain, kind, identifier)
+        if tag not in tags:
+            tags.append(tag)
+    return tags
