@@ -24,6 +24,10 @@ from ledger_node.eip712 import address_of_public_key, sign_digest
 from ledger_node.errors import ConfigurationError
 
 _MIN_PASSWORD = 8
+#: scrypt's cost parameter N for new keystores: Web3 Secret Storage's standard 2**18 (about a
+#: second and 256 MB to open, which is the point: it makes guessing a stolen file's password
+#: slow).
+KEYSTORE_SCRYPT_N = 1 << 18
 
 
 class KeystoreError(ConfigurationError):
@@ -56,9 +60,19 @@ class LocalKey:
         raw = self._key.sign_recoverable(digest, hasher=None)
         return raw[64], int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:64], "big")
 
-    def to_keystore(self, password: str) -> dict[str, object]:
-        """This key encrypted as a Web3 Secret Storage document."""
-        document: dict[str, object] = Account.encrypt(self._key.secret, password)
+    def to_keystore(self, password: str, *, scrypt_n: int = KEYSTORE_SCRYPT_N) -> dict[str, object]:
+        """This key encrypted as a Web3 Secret Storage document.
+
+        ``scrypt_n`` below :data:`KEYSTORE_SCRYPT_N` makes a document that is cheap to open,
+        and as cheap to attack: only for throwaway keys in tests, which open keystores in
+        dozens of processes. Nothing in taxledger passes it; the file records its cost, so
+        opening needs no option.
+        """
+        if scrypt_n < 2 or scrypt_n & (scrypt_n - 1):
+            raise KeystoreError(f"scrypt_n must be a power of two above 1, not {scrypt_n}")
+        document: dict[str, object] = Account.encrypt(
+            self._key.secret, password, kdf="scrypt", iterations=scrypt_n
+        )
         return document
 
     def __repr__(self) -> str:
@@ -95,11 +109,12 @@ def _create_private_file(path: str | Path) -> IO[str]:
     return os.fdopen(fd, "w", encoding="utf-8")
 
 
-def new_keystore(path: str | Path, password: str) -> LocalKey:
-    """Create a new key and write it encrypted to ``path`` (which must not exist)."""
+def new_keystore(path: str | Path, password: str, *, scrypt_n: int = KEYSTORE_SCRYPT_N) -> LocalKey:
+    """Create a new key and write it encrypted to ``path`` (which must not exist);
+    ``scrypt_n``: see :meth:`LocalKey.to_keystore` (tests only)."""
     key = LocalKey.generate()
     with _create_private_file(path) as out:
-        json.dump(key.to_keystore(password), out)
+        json.dump(key.to_keystore(password, scrypt_n=scrypt_n), out)
     return key
 
 

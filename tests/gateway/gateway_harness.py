@@ -31,6 +31,9 @@ from ledger_node.records import samples
 from ledger_node.verify.verifier import Verifier
 
 PASSWORD = "gateway-test-password"
+#: The scrypt cost of the agencies' throwaway keystores: every gateway process opens one, and
+#: at the standard cost that is a second or more of each start.
+SCRYPT_N = 1 << 10
 TAXLEDGER = str(Path(sys.executable).with_name("taxledger"))
 
 
@@ -66,7 +69,9 @@ def found_chain(node: LocalNode, directory: Path) -> Chain:
     consortium.deployment.save(directory / "deployment.json")
     (directory / "password").write_text(PASSWORD + "\n")
     for name, key in consortium.keys.items():
-        (directory / f"{name}.json").write_text(json.dumps(key.to_keystore(PASSWORD)))
+        (directory / f"{name}.json").write_text(
+            json.dumps(key.to_keystore(PASSWORD, scrypt_n=SCRYPT_N))
+        )
     return Chain(node, consortium, directory)
 
 
