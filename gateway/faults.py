@@ -2,8 +2,9 @@
 
 Crash recovery is only as good as the instants it was tried at. A test sets
 ``TAXLEDGER_GATEWAY_CRASH_AT`` to one of :data:`CRASH_POINTS` for a gateway process; that
-process SIGKILLs itself the first time it reaches that step (no shutdown code runs, as in a
-power cut of the process), and the test restarts it without the variable. Unset, as in any
+process (or a preparation worker it starts) SIGKILLs itself the first time it reaches that
+step (no shutdown code runs, as in a power cut of the process), and the test restarts it
+without the variable. Unset, as in any
 real deployment, a crash point costs one comparison.
 """
 
@@ -21,6 +22,7 @@ CRASH_POINTS: Final = frozenset(
         "batch-mined",  # its receipt is seen, the outbox not yet told
         "revocation-saved",  # a revocation's signed transaction is stored, nothing sent
         "revocation-sent",  # the revocation is with the node, its receipt not yet seen
+        "worker-chunk-sent",  # a preparation worker sent a chunk of a bulk request, not its last
     }
 )
 _CHOSEN = os.environ.get(ENV)

@@ -9,6 +9,7 @@ run in a worker thread. Routes turn the ``(status, body)`` they return into resp
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ from gateway.batcher import Batcher
 from gateway.connection import AgencyChain
 from gateway.errors import ApiError
 from gateway.ingest import (
+    BulkChunk,
     Ingestor,
     Rejection,
     invalid_request,
@@ -95,31 +97,40 @@ class Gateway:
         return _STATUS[outcome], receipt_body(earlier)
 
     async def submit_bulk(self, body: bytes) -> tuple[int, bytes]:
-        """``POST /v1/records:bulk``: every valid item is committed (in chunks of a group
-        commit) before the answer.
+        """``POST /v1/records:bulk``: every valid item is committed (a chunk at a time, each
+        as soon as it is checked) before the answer.
 
         Answers the JSON bytes of a :class:`~gateway.models.BulkResult`: the items' results
         come rendered from the preparation, and only duplicates and conflicts are re-done.
         """
         started = time.perf_counter()
-        prepared = await self.preparers.prepare_bulk(body, time.time())
-        if type(prepared) is Rejection:
-            raise ApiError.of(prepared)
-        assert not isinstance(prepared, Rejection)
-        accepted = await self.outbox.accept_async(prepared.rows)
-        parts = prepared.parts
-        counts = {"accepted": accepted.new, "duplicate": 0, "conflict": 0}
-        for k, outcome, earlier in accepted.others:
-            counts[outcome.value] += 1
-            index = prepared.positions[k]
-            record_id = prepared.rows[k][0]
-            result: dict[str, Any] = {"index": index, "id": record_id, "status": _STATUS[outcome]}
-            if outcome is Outcome.CONFLICT:
-                result["error"] = _conflict(record_id, earlier, f"records[{index}].id").body()
-            else:
-                result["receipt"] = receipt_body(earlier)
-            parts[index] = orjson.dumps(result)
-        refused = sum(prepared.refused.values())
+        parts: list[bytes] = []
+        counts = {"accepted": 0, "duplicate": 0, "conflict": 0}
+        refused = 0
+        async with contextlib.aclosing(self.preparers.prepare_bulk(body, time.time())) as chunks:
+            async for chunk in chunks:
+                if type(chunk) is Rejection:
+                    raise ApiError.of(chunk)
+                assert isinstance(chunk, BulkChunk)
+                accepted = await self.outbox.accept_async(chunk.rows)
+                counts["accepted"] += accepted.new
+                for k, outcome, earlier in accepted.others:
+                    counts[outcome.value] += 1
+                    index = chunk.positions[k]
+                    record_id = chunk.rows[k][0]
+                    result: dict[str, Any] = {
+                        "index": index,
+                        "id": record_id,
+                        "status": _STATUS[outcome],
+                    }
+                    if outcome is Outcome.CONFLICT:
+                        path = f"records[{index}].id"
+                        result["error"] = _conflict(record_id, earlier, path).body()
+                    else:
+                        result["receipt"] = receipt_body(earlier)
+                    chunk.parts[index - chunk.start] = orjson.dumps(result)
+                parts.extend(chunk.parts)
+                refused += sum(chunk.refused.values())
         for outcome_name, n in (*counts.items(), ("rejected", refused)):
             if n:
                 self.metrics.records_received.labels(outcome_name).inc(n)

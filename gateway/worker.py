@@ -3,8 +3,10 @@
 Validating, hashing and tagging a record costs about a hundred microseconds of Python, so a
 bulk load through one process tops out at a few thousand records a second. The gateway
 starts a few of these workers (``workers`` setting) and hands each bulk request's raw body to
-an idle one; the worker answers with a pickled :class:`~gateway.ingest.PreparedBulk` (the
-rows to insert and every item's answer, rendered) and the gateway only commits and replies.
+an idle one; the worker answers, a chunk of items at a time, with pickled
+:class:`~gateway.ingest.BulkChunk` s (the rows to insert and every item's answer, rendered),
+which the gateway commits as they arrive while the worker checks the next chunk; then it
+replies. Neither side holds a whole request's records parsed, or all its rows.
 
 The pool that starts and feeds them is :mod:`gateway.preparers`; this module is what runs
 in them, and imports no more than the checks need.
@@ -15,7 +17,9 @@ in the gateway). A worker exits when the gateway closes its stdin, or dies.
 
 Protocol over the worker's stdin and stdout, little-endian: first an init frame
 ``u32 length, JSON {agency, kind, key}``; then per request ``u64 length, f64 now, body``
-answered by ``u64 length, pickle``.
+answered by frames ``u64 length, u8 more, pickle``: a :class:`~gateway.ingest.Rejection` of
+the whole body, or its chunks in order, or an error's text (after which the request is
+over); ``more`` is 1 while frames of the request follow.
 """
 
 from __future__ import annotations
@@ -29,12 +33,13 @@ from typing import BinaryIO
 
 import orjson
 
-from gateway.ingest import Ingestor
+from gateway.faults import crash_point
+from gateway.ingest import BulkItems, Ingestor, Rejection
 from ledger_node.agencies import AgencyKind
 
 INIT = struct.Struct("<I")
 REQUEST = struct.Struct("<Qd")
-ANSWER = struct.Struct("<Q")
+ANSWER = struct.Struct("<QB")
 
 
 def _read(stream: BinaryIO, size: int) -> bytes | None:
@@ -61,18 +66,39 @@ def main() -> None:
         if body is None:
             return
         try:
-            answer = pickle.dumps(ingestor.prepare_bulk(body, now), pickle.HIGHEST_PROTOCOL)
-        except Exception as exc:  # reported to the gateway, which answers 500
-            answer = pickle.dumps(f"{type(exc).__name__}: {exc}")
-            del exc
-            gc.collect()  # a traceback is the one cycle a worker makes
-        del body
-        try:
-            stdout.write(ANSWER.pack(len(answer)))
-            stdout.write(answer)
-            stdout.flush()
+            _answer(stdout, ingestor, body, now)
         except BrokenPipeError:
             return
+        del body
+
+
+def _send(stdout: BinaryIO, frame: object, *, more: bool) -> None:
+    data = pickle.dumps(frame, pickle.HIGHEST_PROTOCOL)
+    stdout.write(ANSWER.pack(len(data), more))
+    stdout.write(data)
+    stdout.flush()
+
+
+def _answer(stdout: BinaryIO, ingestor: Ingestor, body: bytes, now: float) -> None:
+    """Send the frames that answer one request."""
+    try:
+        bulk = ingestor.bulk(body)
+        if type(bulk) is Rejection:
+            _send(stdout, bulk, more=False)
+            return
+        assert isinstance(bulk, BulkItems)
+        for chunk in ingestor.chunks(bulk, now):
+            more = chunk.end < chunk.total
+            _send(stdout, chunk, more=more)
+            if more:
+                crash_point("worker-chunk-sent")
+    except BrokenPipeError:
+        raise
+    except Exception as exc:  # reported to the gateway, which answers 500
+        message = f"{type(exc).__name__}: {exc}"
+        del exc
+        gc.collect()  # a traceback is the one cycle a worker makes
+        _send(stdout, message, more=False)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 /* Compiled "certainly valid?" predicates for the schemas that dominate the traffic:
- * invoice.issued/v1 and /v2, payment.settled/v1 and /v2 (records/invoice.py, records/payment.py), and
- * the hex decoding of a proof bundle's fields (see the fast parse in bundle.py).
+ * invoice.issued/v1 and /v2, payment.settled/v1 and /v2 (records/invoice.py, records/payment.py),
+ * the hex decoding of a proof bundle's fields (see the fast parse in bundle.py), and the split of
+ * a JSON array into its items' text (see the bulk intake in gateway/ingest.py).
  *
  * A predicate never raises and never reports: it returns True only for a record that the
  * full, error-collecting checks of its schema's module accept, and False for anything else,
@@ -1183,6 +1184,115 @@ py_hex_values(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return values;
 }
 
+/* --- JSON array items ------------------------------------------------------------------- */
+
+/* Deepest nesting inside an item that array_items follows (JSON parsers stop at a depth too). */
+#define MAX_ITEM_DEPTH 64
+
+static int
+append_offset(PyObject *list, Py_ssize_t offset)
+{
+    PyObject *value = PyLong_FromSsize_t(offset);
+    if (value == NULL) {
+        return -1;
+    }
+    int failed = PyList_Append(list, value);
+    Py_DECREF(value);
+    return failed;
+}
+
+/* The items of the JSON array at data[start] (which must be '['), found by following strings
+ * and brackets only: [begin0, end0, begin1, end1, ..., after] with `after` the offset past the
+ * closing ']', or None where the text is not shaped like an array of items (unclosed, an empty
+ * item, nested deeper than MAX_ITEM_DEPTH). It does not check the items themselves: of valid
+ * JSON it finds exactly the items a parser does, and of invalid JSON, slices that a parser of
+ * each item refuses or None. */
+static PyObject *
+py_array_items(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyBytes_CheckExact(args[0]) || !PyLong_CheckExact(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "array_items(data: bytes, start: int)");
+        return NULL;
+    }
+    const unsigned char *data = (const unsigned char *)PyBytes_AS_STRING(args[0]);
+    Py_ssize_t size = PyBytes_GET_SIZE(args[0]);
+    Py_ssize_t start = PyLong_AsSsize_t(args[1]);
+    if (start == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (start < 0 || start >= size || data[start] != '[') {
+        Py_RETURN_NONE;
+    }
+    PyObject *offsets = PyList_New(0);
+    if (offsets == NULL) {
+        return NULL;
+    }
+    int depth = 0, blank = 1;
+    Py_ssize_t begin = start + 1;
+    for (Py_ssize_t i = start + 1; i < size; i++) {
+        unsigned char c = data[i];
+        switch (c) {
+        case '"':
+            for (i++; i < size && data[i] != '"'; i++) {
+                if (data[i] == '\\') {
+                    i++;
+                }
+            }
+            if (i >= size) {
+                goto not_an_array;
+            }
+            blank = 0;
+            break;
+        case '{':
+        case '[':
+            if (++depth > MAX_ITEM_DEPTH) {
+                goto not_an_array;
+            }
+            blank = 0;
+            break;
+        case '}':
+        case ']':
+            if (depth > 0) {
+                depth--;
+                break;
+            }
+            if (c != ']') {
+                goto not_an_array;
+            }
+            if (blank ? PyList_GET_SIZE(offsets) != 0
+                      : append_offset(offsets, begin) < 0 || append_offset(offsets, i) < 0) {
+                goto not_an_array;
+            }
+            if (append_offset(offsets, i + 1) < 0) {
+                goto not_an_array;
+            }
+            return offsets;
+        case ',':
+            if (depth == 0) {
+                if (blank || append_offset(offsets, begin) < 0 || append_offset(offsets, i) < 0) {
+                    goto not_an_array;
+                }
+                begin = i + 1;
+                blank = 1;
+            }
+            break;
+        case ' ':
+        case '\t':
+        case '\n':
+        case '\r':
+            break;
+        default:
+            blank = 0;
+        }
+    }
+not_an_array:
+    Py_DECREF(offsets);
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 /* --- module ----------------------------------------------------------------------------- */
 
 /* A module function predicate(record, latest): the verdict of `check` on the record with the
@@ -1243,6 +1353,8 @@ static PyMethodDef methods[] = {
      "True only if the payment.settled/v2 record certainly satisfies its schema."},
     {"hex_values", FASTCALL(py_hex_values), METH_FASTCALL,
      "The bytes of each 0x-prefixed lowercase hex string of the given sizes, or None."},
+    {"array_items", FASTCALL(py_array_items), METH_FASTCALL,
+     "Offsets of the items of the JSON array at data[start], and past its end; or None."},
     {"uscc", py_uscc, METH_O, "True if the value is a str holding a valid USCC."},
     {"resident_id", FASTCALL(py_resident_id), METH_FASTCALL,
      "True if the value is a str holding a valid resident ID number at that clock."},

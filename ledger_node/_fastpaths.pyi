@@ -1,4 +1,5 @@
-"""Compiled fast paths (``_fastpaths.c``): record predicates and bundle hex decoding.
+"""Compiled fast paths (``_fastpaths.c``): record predicates, bundle hex decoding, and the
+split of a JSON array into its items.
 
 Each record predicate takes the latest POSIX second a fact may carry (the acceptance moment
 plus clock skew, :class:`ledger_node.records.clock.Moment`).
@@ -34,3 +35,9 @@ def resident_id(code: object, latest_seconds: int, /) -> bool:
 
 def hex_values(strings: list[object], sizes: tuple[int, ...], /) -> tuple[bytes, ...] | None:
     """The bytes of each ``"0x"``-prefixed lowercase hex string of its size, or None."""
+
+def array_items(data: bytes, start: int, /) -> list[int] | None:
+    """``[begin, end, begin, end, ..., after]``: where each item of the JSON array at
+    ``data[start]`` begins and ends, and the offset past its ``]``; None where the text is not
+    shaped like an array (unclosed, an empty item, nested too deep). Of valid JSON it finds
+    the items a parser does; of invalid JSON, slices a parser of each item refuses, or None."""

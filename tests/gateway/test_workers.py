@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from gateway_harness import Chain, GatewayProcess, wait_for
 
+from gateway.outbox.commit import CHUNK
 from ledger_node.records import samples
 
 INVOICE = "invoice.issued/v1"
@@ -91,3 +92,32 @@ def test_a_dead_worker_is_replaced(
     assert len(replaced) == 1
     again = gateway.post("/v1/records:bulk", {"records": [item(seed=410)]})
     assert again.json()["accepted"] == 1
+
+
+def test_a_worker_dying_between_chunks_loses_and_doubles_nothing(
+    start_gateway: Callable[..., GatewayProcess], chain: Chain
+) -> None:
+    """The worker sends the first chunk of a request and dies (an instrumented crash point):
+    the gateway commits that chunk, checks the rest itself and answers every item once."""
+    gateway = start_gateway(chain, workers=1, crash_at="worker-chunk-sent")
+    (first,) = workers_of(gateway)
+    count = CHUNK * 2 + 7
+    items = [
+        {"schema": INVOICE, "id": f"chunked-{i}", "record": record}
+        for i, record in enumerate(samples.generate(INVOICE, count, seed=500))
+    ]
+    response = gateway.post("/v1/records:bulk", {"records": items})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["accepted"], body["duplicates"], body["rejected"]) == (count, 0, 0)
+    assert [(r["index"], r["id"], r["status"]) for r in body["results"]] == [
+        (i, f"chunked-{i}", 202) for i in range(count)
+    ]
+    assert first not in workers_of(gateway)
+    assert f"preparation worker {first} died" in gateway.log.read_text()
+    counts = gateway.counts()
+    assert sum(counts[s] for s in ("unbatched", "pending", "anchored", "final")) == count
+    # Each record is stored as answered: the receipt read back is the one the answer gave.
+    for i in (0, CHUNK - 1, CHUNK, count - 1):
+        stored = gateway.get(f"/v1/records/chunked-{i}").json()
+        assert stored["commitment"] == body["results"][i]["receipt"]["commitment"]
