@@ -20,22 +20,33 @@ SUBJECT_KINDS = ("taxpayer", "invoice")
 #: Shortest consortium key accepted: a tag is only as hard to brute-force as the key.
 MIN_KEY_SIZE = 32
 _SEPARATOR = b"\x1f"
+#: ``kind || 0x1f`` of each kind, the start of its tags' messages.
+_PREFIXES = {kind: kind.encode() + _SEPARATOR for kind in SUBJECT_KINDS}
 
 
 def subject_tag(consortium_key: bytes, kind: str, identifier: str) -> bytes:
     """The 32-byte tag of ``identifier`` of ``kind`` (``"taxpayer"`` or ``"invoice"``)."""
+    return _tag(_keyed(_checked_key(consortium_key)), kind, identifier)
+
+
+def _checked_key(consortium_key: bytes) -> bytes:
     if len(consortium_key) < MIN_KEY_SIZE:
         raise LedgerValueError(
             f"consortium key must be at least {MIN_KEY_SIZE} bytes, got {len(consortium_key)}"
         )
-    if kind not in SUBJECT_KINDS:
+    return bytes(consortium_key)
+
+
+def _tag(keyed: hmac.HMAC, kind: str, identifier: str) -> bytes:
+    prefix = _PREFIXES.get(kind)
+    if prefix is None:
         raise LedgerValueError(
             f"unknown subject kind {kind!r}; expected one of {', '.join(SUBJECT_KINDS)}"
         )
     if not identifier:
         raise LedgerValueError(f"empty {kind} identifier")
-    mac = _keyed(bytes(consortium_key)).copy()
-    mac.update(kind.encode() + _SEPARATOR + identifier.encode())
+    mac = keyed.copy()
+    mac.update(prefix + identifier.encode())
     return mac.digest()
 
 
@@ -51,9 +62,10 @@ def record_subject_tags(
 ) -> list[bytes]:
     """Tags of ``(kind, identifier)`` pairs, as :meth:`ValidatedRecord.subject_identifiers`
     lists them, in that order and without duplicates (a buyer may also be the seller)."""
+    keyed = _keyed(_checked_key(consortium_key))  # once for the record, not per tag
     tags: list[bytes] = []
     for kind, identifier in subjects:
-        tag = subject_tag(consortium_key, kind, identifier)
+        tag = _tag(keyed, kind, identifier)
         if tag not in tags:
             tags.append(tag)
     return tags

@@ -64,22 +64,30 @@ class SubjectField:
 
     kind: str
     path: str
+    #: The path's steps, ``(key, into every item)``, split once: every record walks them.
+    _steps: tuple[tuple[str, bool], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        steps = tuple((key.removesuffix("[]"), key.endswith("[]")) for key in self.path.split("."))
+        object.__setattr__(self, "_steps", steps)
 
     def values(self, record: dict[str, object]) -> tuple[str, ...]:
         """The identifiers this field names in ``record`` (a validated record)."""
         nodes: list[object] = [record]
-        for key in self.path.split("."):
-            many = key.endswith("[]")
-            key = key.removesuffix("[]")
+        for key, many in self._steps:
             found: list[object] = []
             for node in nodes:
                 assert isinstance(node, dict)
                 if key in node:
                     value = node[key]
-                    found.extend(value if many and isinstance(value, list) else [value])
+                    if many and isinstance(value, list):
+                        found.extend(value)
+                    else:
+                        found.append(value)
             nodes = found
-        assert all(isinstance(node, str) for node in nodes)
-        return tuple(str(node) for node in nodes)
+        for node in nodes:
+            assert isinstance(node, str)
+        return tuple(nodes)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)
