@@ -30,6 +30,8 @@ class Role(enum.StrEnum):
     SUBMIT = "submit"
     READ = "read"
     REVOKE = "revoke"
+    #: Ask other agencies for facts through this gateway (``POST /v1/exchange/queries``).
+    QUERY = "query"
 
     @classmethod
     def parse_list(cls, text: str) -> frozenset[Role]:

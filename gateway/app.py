@@ -17,14 +17,21 @@ from gateway.batcher import Batcher
 from gateway.connection import AgencyChain, connect_agency
 from gateway.deps import Reader
 from gateway.errors import BodyGuard, install_handlers, json_response
+from gateway.exchange import ExchangeService
 from gateway.ingest import Ingestor
 from gateway.metrics import GatewayMetrics
 from gateway.models import DOCUMENTED_REQUESTS
 from gateway.outbox import Outbox
 from gateway.preparers import Preparers
-from gateway.routes import health, records
+from gateway.routes import exchange, health, records
 from gateway.service import Gateway
-from gateway.settings import GatewaySettings, load_secrets, read_consortium_key
+from gateway.settings import (
+    GatewaySettings,
+    load_encryption_key,
+    load_secrets,
+    read_consortium_key,
+)
+from ledger_node.exchange.directory import Directory
 
 #: Seconds beyond the RPC deadline before a batcher pass still running counts as hung.
 _STALE_MARGIN = 2.0
@@ -41,6 +48,7 @@ def build_gateway(settings: GatewaySettings, *, chain: AgencyChain | None = None
     if chain is None:
         secrets = load_secrets(settings)
         consortium_key = secrets.consortium_key
+        encryption_key = secrets.encryption_key
         chain = connect_agency(
             settings.chain,
             None if settings.deployment is None else str(settings.deployment),
@@ -51,6 +59,7 @@ def build_gateway(settings: GatewaySettings, *, chain: AgencyChain | None = None
         )
     else:
         consortium_key = read_consortium_key(settings.consortium_key_file)
+        encryption_key = load_encryption_key(settings)
     outbox = Outbox(settings.database, settings.sqlite_synchronous)
     outbox.bind(
         {
@@ -70,6 +79,14 @@ def build_gateway(settings: GatewaySettings, *, chain: AgencyChain | None = None
     )
     ingestor = Ingestor(chain.name, chain.kind, consortium_key)
     preparers = Preparers(ingestor, consortium_key, settings.workers)
+    directory = None
+    if settings.directory_file is not None:
+        directory = Directory.load(
+            settings.directory_file, chain_id=chain.ledger.chain_id, ledger=chain.ledger.address
+        )
+    exchange = ExchangeService(
+        chain, outbox, ingestor, metrics, consortium_key, encryption_key, directory
+    )
     return Gateway(
         chain,
         outbox,
@@ -80,6 +97,7 @@ def build_gateway(settings: GatewaySettings, *, chain: AgencyChain | None = None
         metrics,
         stale_after=settings.rpc_timeout + _STALE_MARGIN,
         bulk_slots=asyncio.Semaphore(max(settings.workers, 1) + 1),
+        exchange=exchange,
     )
 
 
@@ -90,10 +108,12 @@ def create_app(settings: GatewaySettings, *, chain: AgencyChain | None = None) -
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await gateway.preparers.start()
+        gateway.exchange.recover()
         gateway.batcher.start()
         try:
             yield
         finally:
+            await gateway.exchange.close()
             gateway.batcher.stop()
             await gateway.preparers.stop()
             gateway.outbox.close()
@@ -112,6 +132,7 @@ def create_app(settings: GatewaySettings, *, chain: AgencyChain | None = None) -
     app.state.gateway = gateway
     install_handlers(app)
     app.include_router(records.router)
+    app.include_router(exchange.router)
     app.include_router(health.router)
     app.add_middleware(BodyGuard, limit=settings.max_body_bytes, timeout=settings.body_timeout)
 

@@ -22,6 +22,8 @@ class AgencyChain:
     agency_id: int
     kind: AgencyKind
     name: str
+    #: The deployment file's contents (the exchange verifies answers against its ledger).
+    deployment: Deployment | None = None
 
 
 def for_deployment(
@@ -39,7 +41,13 @@ def for_deployment(
             f"{entry.key} in the deployment file; give the agency's own keystore"
         )
     return AgencyChain(
-        ledger, agency_key, sender_key or agency_key, entry.agency_id, entry.kind, entry.name
+        ledger,
+        agency_key,
+        sender_key or agency_key,
+        entry.agency_id,
+        entry.kind,
+        entry.name,
+        deployment,
     )
 
 

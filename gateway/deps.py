@@ -66,4 +66,5 @@ async def optional_reader(gateway: GatewayDep, credentials: Credentials) -> ApiK
 Submitter = Annotated[ApiKey, Depends(require(Role.SUBMIT))]
 Reader = Annotated[ApiKey, Depends(require(Role.READ))]
 Revoker = Annotated[ApiKey, Depends(require(Role.REVOKE))]
+Querier = Annotated[ApiKey, Depends(require(Role.QUERY))]
 MaybeReader = Annotated[ApiKey | None, Depends(optional_reader)]

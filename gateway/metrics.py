@@ -77,4 +77,31 @@ class GatewayMetrics:
             buckets=(0.5, 1, 2, 4, 8, 15, 30, 60, 120, 300),
             registry=self.registry,
         )
+        self.exchange_refusals = Counter(
+            "taxledger_gateway_exchange_refusals",
+            "Exchange requests this gateway refused as provider, by reason code.",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.disclosures = Counter(
+            "taxledger_gateway_disclosures",
+            "Exchange requests answered (each logged by a disclosure.made record), by whether "
+            "the answer was new or a retry's stored one.",
+            ["answer"],
+            registry=self.registry,
+        )
+        self.exchange_queries = Counter(
+            "taxledger_gateway_exchange_queries",
+            "Queries of this agency's systems to other agencies, by outcome (verified, "
+            "refused, failed).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.exchange_seconds = Histogram(
+            "taxledger_gateway_exchange_seconds",
+            "Time to answer an exchange request (provider) or a query (requester).",
+            ["side"],
+            buckets=(0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
+            registry=self.registry,
+        )
         self.registry.register(_OutboxCollector(counts))

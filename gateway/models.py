@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.limits import ID_PATTERN, MAX_BULK
+from ledger_node.purposes import Purpose
 from ledger_node.records.schemas import SCHEMAS
 
 # Built from the registry, so a new schema needs no edit here; mypy cannot see through it.
@@ -42,6 +43,31 @@ class RevokeCreate(BaseModel):
         min_length=1,
         max_length=500,
         description="Kept by the gateway; the ledger gets its keccak256.",
+    )
+
+
+class ExchangeQueryCreate(BaseModel):
+    """A question of this agency's systems to another agency, through the exchange."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    provider: str = Field(min_length=1, max_length=100, description="The agency asked (name).")
+    taxpayer: str | None = Field(None, max_length=18, description="The subject: a USCC.")
+    invoice: str | None = Field(None, max_length=20, description="Or: a 20-digit invoice number.")
+    schemas: list[SchemaName] = Field(  # type: ignore[valid-type]
+        min_length=1, max_length=16, description="The schemas of the facts wanted."
+    )
+    purpose: Literal[tuple(p.label for p in Purpose)] = Field(  # type: ignore[valid-type]
+        description="Why the agency reads (the read policy allows it or not)."
+    )
+    consent: str | None = Field(
+        None,
+        pattern=r"^0x[0-9a-f]{64}$",
+        description="Commitment of the taxpayer's consent.granted fact, where the policy "
+        "requires consent.",
+    )
+    consent_bundle: dict[str, Any] | None = Field(
+        None, description="The consent's proof bundle, for a provider that does not hold it."
     )
 
 
@@ -156,4 +182,9 @@ class Health(HealthStatus):
 
 
 #: Request models the routes parse by hand (for speed) but the OpenAPI schema documents.
-DOCUMENTED_REQUESTS: tuple[type[BaseModel], ...] = (RecordCreate, RecordBulkCreate, RevokeCreate)
+DOCUMENTED_REQUESTS: tuple[type[BaseModel], ...] = (
+    RecordCreate,
+    RecordBulkCreate,
+    RevokeCreate,
+    ExchangeQueryCreate,
+)

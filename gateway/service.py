@@ -21,6 +21,7 @@ from gateway.apikeys import ApiKeyring
 from gateway.batcher import Batcher
 from gateway.connection import AgencyChain
 from gateway.errors import ApiError
+from gateway.exchange import ExchangeService
 from gateway.ingest import (
     BulkChunk,
     Ingestor,
@@ -35,11 +36,9 @@ from gateway.metrics import GatewayMetrics
 from gateway.models import RevokeCreate
 from gateway.outbox import Outbox, Outcome, Receipt, StoredRecord
 from gateway.preparers import Preparers
-from ledger_node.anchoring import AnchoredBatch
+from gateway.proofs import stored_bundle
 from ledger_node.bundle import to_hex
-from ledger_node.eip712 import BatchRequest
 from ledger_node.hashing import keccak256
-from ledger_node.records.schemas import SCHEMAS
 
 Answer = tuple[int, dict[str, Any]]
 
@@ -72,6 +71,8 @@ class Gateway:
     stale_after: float
     #: Bulk requests read and prepared at once (each holds its body and its rows).
     bulk_slots: asyncio.Semaphore
+    #: Answering other agencies' requests and asking them.
+    exchange: ExchangeService
 
     # -- submitting ------------------------------------------------------------------------
 
@@ -206,28 +207,7 @@ class Gateway:
                 f"record {record_id!r} is not anchored yet; ask again once its status is "
                 "anchored (batches are cut every few seconds)",
             )
-        schema = SCHEMAS[stored.schema]
-        anchored = AnchoredBatch(
-            chain_id=self.chain.ledger.chain_id,
-            ledger=self.chain.ledger.address,
-            agency_id=self.chain.agency_id,
-            signer=self.chain.agency_key.address,
-            request=BatchRequest(schema.schema_id, batch.root, batch.count, batch.write.deadline),
-            signature=batch.write.signature,
-            tx_hash=batch.write.tx_hash,
-            block_number=batch.block_number,
-        )
-        bundle = anchored.bundle(
-            schema=schema.name,
-            record=orjson.loads(stored.record),
-            salt=stored.salt,
-            record_hash=stored.record_hash,
-            commitment=stored.commitment,
-            leaf=stored.leaf,
-            subjects=stored.subjects,
-            proof=self.outbox.proof(stored),
-        )
-        return bundle.to_dict()
+        return stored_bundle(self.chain, self.outbox, stored).to_dict()
 
     # -- revoking --------------------------------------------------------------------------
 

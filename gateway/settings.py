@@ -19,7 +19,13 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from ledger_node.chain.rpc import EMBEDDED
 from ledger_node.errors import ConfigurationError
-from ledger_node.keys import LocalKey, load_keystore, read_password
+from ledger_node.keys import (
+    EncryptionKey,
+    LocalKey,
+    load_encryption_keyfile,
+    load_keystore,
+    read_password,
+)
 from ledger_node.subject import MIN_KEY_SIZE
 
 ENV_PREFIX = "TAXLEDGER_GATEWAY_"
@@ -36,6 +42,9 @@ _PATH_FIELDS = (
     "database",
     "api_keys",
     "consortium_key_file",
+    "encryption_key_file",
+    "encryption_password_file",
+    "directory_file",
 )
 
 
@@ -70,6 +79,21 @@ class GatewaySettings(BaseSettings):
     api_keys: Path = Field(description="API-key file (see `taxledger gateway keys add`).")
     consortium_key_file: Path = Field(
         description="File holding the consortium's subject-tag key, hex, 32 bytes or more."
+    )
+    encryption_key_file: Path | None = Field(
+        None,
+        description="The agency's X25519 encryption key file (`taxledger keys new "
+        "--encryption`), whose public key the member registry holds: needed to ask other "
+        "agencies through the exchange.",
+    )
+    encryption_password_file: Path | None = Field(
+        None, description="Password of the encryption key file (default: the keystore's)."
+    )
+    encryption_password_env: str | None = None
+    directory_file: Path | None = Field(
+        None,
+        description="The consortium directory (taxledger.directory/v1): each member's gateway "
+        "URL, where exchange requests are sent.",
     )
     max_body_bytes: int = Field(32 * 1024 * 1024, ge=1024, description="Largest request body.")
     sqlite_synchronous: Literal["FULL", "NORMAL"] = Field(
@@ -176,6 +200,7 @@ class Secrets:
     agency_key: LocalKey
     sender_key: LocalKey
     consortium_key: bytes
+    encryption_key: EncryptionKey | None
 
 
 def _password(file: Path | None, env: str | None, what: str) -> str:
@@ -235,4 +260,15 @@ def load_secrets(settings: GatewaySettings) -> Secrets:
     sender_key = agency_key
     if settings.sender_keystore is not None and sender_password is not None:
         sender_key = load_keystore(settings.sender_keystore, sender_password)
-    return Secrets(agency_key, sender_key, consortium_key)
+    return Secrets(agency_key, sender_key, consortium_key, load_encryption_key(settings))
+
+
+def load_encryption_key(settings: GatewaySettings) -> EncryptionKey | None:
+    """The agency's encryption key, decrypted once at start (None if none is configured)."""
+    if settings.encryption_key_file is None:
+        return None
+    file, env = settings.encryption_password_file, settings.encryption_password_env
+    if file is None and env is None:
+        file, env = settings.password_file, settings.password_env
+    password = _password(file, env, "encryption key")
+    return load_encryption_keyfile(settings.encryption_key_file, password)

@@ -199,7 +199,58 @@ class LeafRevokeRequest:
         return (self.root, self.schema_id, self.commitment, self.reason, self.nonce, self.deadline)
 
 
+@dataclass(frozen=True)
+class ExchangeRequest:
+    """One agency's request to another for the facts about a subject, as its gateway signs
+    it (the provider's gateway recovers the requester's key from the signature).
+
+    ``subject`` is the subject's pseudonymous tag, so the identifier itself never travels;
+    ``schema_ids`` are encoded as EIP-712 ``bytes32[]`` (the keccak of their concatenation);
+    ``consent`` is the commitment of the ``consent.granted`` fact cited (zero: none);
+    ``nonce`` is random and makes a retry of the same request idempotent.
+    """
+
+    TYPE: ClassVar[bytes] = (
+        b"ExchangeRequest(uint32 requester,uint32 provider,bytes32 subject,bytes32[] schemas,"
+        b"uint8 purpose,bytes32 consent,bytes32 nonce,uint64 deadline)"
+    )
+
+    requester: int
+    provider: int
+    subject: bytes
+    schema_ids: tuple[bytes, ...]
+    purpose: int
+    consent: bytes
+    nonce: bytes
+    deadline: int
+
+    def __post_init__(self) -> None:
+        for name in ("subject", "consent", "nonce"):
+            _bytes32(getattr(self, name), name)
+        for index, schema_id in enumerate(self.schema_ids):
+            _bytes32(schema_id, f"schema_ids[{index}]")
+        for name, bits in (("requester", 32), ("provider", 32), ("purpose", 8), ("deadline", 64)):
+            value = getattr(self, name)
+            if type(value) is not int or not 0 <= value < 1 << bits:
+                raise LedgerValueError(f"{name} must be a uint{bits}, got {value!r}")
+
+    def struct_hash(self) -> bytes:
+        return keccak256(
+            keccak256(self.TYPE)
+            + _word(self.requester)
+            + _word(self.provider)
+            + self.subject
+            + keccak256(b"".join(self.schema_ids))
+            + _word(self.purpose)
+            + self.consent
+            + self.nonce
+            + _word(self.deadline)
+        )
+
+
 SignedRequest = AttestRequest | BatchRequest | RevokeRequest | LeafRevokeRequest
+#: Everything an agency key signs: the ledger's writes and the exchange's requests.
+Signable = SignedRequest | ExchangeRequest
 
 
 def address_of_public_key(public_key: PublicKey) -> str:
@@ -236,11 +287,11 @@ def recover_digest(digest: bytes, signature: bytes) -> str:
     return address_of_public_key(public_key)
 
 
-def sign_request(private_key: PrivateKey, domain: Domain, request: SignedRequest) -> bytes:
+def sign_request(private_key: PrivateKey, domain: Domain, request: Signable) -> bytes:
     """Sign a ledger request under ``domain``."""
     return sign_digest(private_key, domain.digest(request.struct_hash()))
 
 
-def recover_request(domain: Domain, request: SignedRequest, signature: bytes) -> str:
+def recover_request(domain: Domain, request: Signable, signature: bytes) -> str:
     """The lowercase address that signed ``request`` under ``domain``."""
     return recover_digest(domain.digest(request.struct_hash()), signature)

@@ -5,6 +5,7 @@
 * :mod:`~gateway.outbox.records` — accepted records, written once and numbered per schema;
 * :mod:`~gateway.outbox.batches` — ranges of records under a root, their leaves and proofs;
 * :mod:`~gateway.outbox.revocations` — revocation requests and their writes;
+* :mod:`~gateway.outbox.exchanges` — the exchange's index of disclosable facts and its answers;
 * :mod:`~gateway.outbox.rows` — the row types.
 
 A record's status is not stored on the record: it follows from the batch whose range holds
@@ -20,6 +21,7 @@ from pathlib import Path
 from gateway.outbox.batches import Batches, batch_of
 from gateway.outbox.commit import GroupCommit
 from gateway.outbox.database import Database
+from gateway.outbox.exchanges import Exchanges
 from gateway.outbox.records import Records, schema_base
 from gateway.outbox.revocations import Revocations
 from gateway.outbox.rows import (
@@ -65,6 +67,7 @@ class Outbox:
         self.records = Records(self.database)
         self.batches = Batches(self.database, self.records)
         self.revocations = Revocations(self.database)
+        self.exchanges = Exchanges(self.database, self.records)
         self._commit = GroupCommit(self.database, self.records)
 
     @property

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "gateway",
     "verify",
     "audit",
+    "exchange",
     "risk",
     "demo",
     "kit",

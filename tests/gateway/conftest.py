@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from exchange_harness import Exchange, start_exchange
 from gateway_harness import Chain, GatewayProcess, found_chain, launch
 
 from ledger_node.localnode import start_node
@@ -49,3 +50,14 @@ def tax_gateway(chain: Chain, tmp_path_factory: pytest.TempPathFactory) -> Itera
     yield gateway
     gateway.stop()
     gateway.client.close()
+
+
+@pytest.fixture(scope="module")
+def exchange(chain: Chain, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Exchange]:
+    """The gateways of the tax bureau, the bank and the regulator, finding each other through
+    one consortium directory (one set per test module)."""
+    started = start_exchange(chain, tmp_path_factory.mktemp("exchange"))
+    yield started
+    for gateway in started.gateways.values():
+        gateway.stop()
+        gateway.client.close()

@@ -1,0 +1,370 @@
+"""The gateway's part in the exchange: answering other agencies' signed requests (provider)
+and asking other agencies for this agency's systems (requester).
+
+Provider: a request is checked against the chain at its latest block
+(:mod:`ledger_node.exchange.provider`), then against the outbox (nonce, the subject's
+anchored facts); the answer is sealed to the requester's registered encryption key and
+stored with its ``disclosure.made`` record, and the record is committed to the outbox — both
+durably, before the answer leaves. The record is anchored in the next batch like any other.
+
+Requester: a query from this agency's systems becomes a request signed with the agency key,
+sent to the provider's gateway named in the consortium directory; the answer is opened and
+every bundle verified against the chain (:mod:`ledger_node.exchange.requester`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import httpx
+import orjson
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from gateway.connection import AgencyChain
+from gateway.errors import ApiError
+from gateway.faults import crash_point
+from gateway.ingest import Ingestor, Rejection, invalid_request, pydantic_problems
+from gateway.metrics import GatewayMetrics
+from gateway.models import ExchangeQueryCreate
+from gateway.outbox import Outbox
+from gateway.outbox.exchanges import StoredAnswer
+from gateway.proofs import stored_bundle
+from ledger_node.bundle import ProofBundle, to_hex
+from ledger_node.eip712 import Domain
+from ledger_node.errors import ConfigurationError, LedgerValueError, ProofBundleError
+from ledger_node.exchange.directory import Directory
+from ledger_node.exchange.messages import ZERO32, Answer, SignedExchange, sealed_document
+from ledger_node.exchange.provider import ChainReads, admit, check_consent
+from ledger_node.exchange.refusals import Refusal
+from ledger_node.exchange.requester import BlockVerifiers, open_answer, sign_exchange
+from ledger_node.exchange.sealing import seal
+from ledger_node.exchange.subjects import subject_tag_of
+from ledger_node.hashing import keccak256
+from ledger_node.keys import EncryptionKey
+from ledger_node.purposes import Purpose
+from ledger_node.records.clock import CHINA_TIME
+from ledger_node.records.identifiers import invoice_number_problem, is_valid_uscc
+from ledger_node.records.schemas import DISCLOSURE_MADE
+from ledger_node.verify.errors import VerificationFailure
+from ledger_node.verify.verifier import Verified
+
+log = logging.getLogger(__name__)
+
+#: Largest request body a provider reads (a request with a consent bundle is a few KB).
+MAX_REQUEST_BYTES: Final = 64 * 1024
+#: Attempts to deliver one signed request (a retry carries the same nonce: idempotent).
+DELIVERY_ATTEMPTS: Final = 3
+
+Answered = tuple[int, bytes]
+
+
+@dataclass
+class ExchangeService:
+    """One gateway's exchange: its provider and requester sides."""
+
+    chain: AgencyChain
+    outbox: Outbox
+    ingestor: Ingestor
+    metrics: GatewayMetrics
+    consortium_key: bytes
+    encryption_key: EncryptionKey | None
+    directory: Directory | None
+    reads: ChainReads = field(init=False)
+    domain: Domain = field(init=False)
+    _verifiers: BlockVerifiers | None = field(init=False, default=None)
+    _client: httpx.AsyncClient | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        self.reads = ChainReads(self.chain.ledger)
+        self.domain = Domain(self.chain.ledger.chain_id, self.chain.ledger.address)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def recover(self) -> int:
+        """Commit the disclosure records of stored answers that a crash left unrecorded."""
+        rows = self.outbox.exchanges.unrecorded()
+        if rows:
+            self.outbox.accept(rows)
+            log.warning("recorded %d disclosure(s) a crash had left unrecorded", len(rows))
+        return len(rows)
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+    def verifiers(self) -> BlockVerifiers:
+        if self._verifiers is None:
+            if self.chain.deployment is None:
+                raise ConfigurationError("the exchange needs the deployment file of the ledger")
+            self._verifiers = BlockVerifiers(self.chain.ledger, self.chain.deployment)
+        return self._verifiers
+
+    # -- provider ----------------------------------------------------------------------------
+
+    async def answer(self, body: bytes) -> Answered:
+        """``POST /v1/exchange/requests``: the sealed answer, or a refusal (ApiError)."""
+        started = time.perf_counter()
+        requester = "?"
+        try:
+            if len(body) > MAX_REQUEST_BYTES:
+                raise Refusal(
+                    "request_too_large", f"an exchange request is at most {MAX_REQUEST_BYTES} bytes"
+                )
+            try:
+                doc = orjson.loads(body)
+            except orjson.JSONDecodeError as exc:
+                raise Refusal("malformed_request", f"the body is not JSON: {exc}") from None
+            signed = SignedExchange.from_dict(doc)
+            requester = str(signed.request.requester)
+            stored, new = await run_in_threadpool(self._prepare_answer, signed)
+        except Refusal as refusal:
+            self.metrics.exchange_refusals.labels(refusal.code).inc()
+            # No subject, no identifier: the requester and the reason only.
+            log.info("exchange request refused: %s (requester agency %s)", refusal.code, requester)
+            raise ApiError(refusal.status, refusal.code, refusal.message) from None
+        # Committed (a retry's record is a duplicate: nothing new) before the answer leaves.
+        await self.outbox.accept_async([stored.disclosure])
+        crash_point("disclosure-recorded")
+        self.metrics.disclosures.labels("new" if new else "stored").inc()
+        self.metrics.exchange_seconds.labels("provider").observe(time.perf_counter() - started)
+        return 200, stored.answer
+
+    def _prepare_answer(self, signed: SignedExchange) -> tuple[StoredAnswer, bool]:
+        """Checks, then the answer and its disclosure record, stored (in a worker thread)."""
+        snapshot = self.reads.latest()
+        now = time.time()
+        admitted = admit(snapshot, self.domain, self.chain.agency_id, signed, now)
+        request = signed.request
+        exchanges = self.outbox.exchanges
+        earlier = exchanges.answer(request.requester, request.nonce)
+        if earlier is not None:
+            if earlier.request_hash != admitted.digest:
+                raise Refusal(
+                    "nonce_replayed",
+                    "this nonce was used by another request of the same agency; sign the new "
+                    "request with a fresh nonce",
+                )
+            return earlier, False
+        exchanges.index_anchored()
+        check_consent(
+            admitted,
+            lambda: self._verify_consent(signed),
+            lambda uscc: subject_tag_of(self.consortium_key, "taxpayer", uscc),
+            # A consent's dates are days in China, as the e-tax bureau gives them.
+            datetime.datetime.now(CHINA_TIME).date(),
+        )
+        bundles = self._bundles_about(signed)
+        if not bundles:
+            raise Refusal(
+                "unknown_subject",
+                f"agency {self.chain.name} holds no anchored {', '.join(signed.schemas)} fact "
+                "about this subject",
+            )
+        public_key = snapshot.encryption_key(request.requester)
+        if public_key is None:
+            raise Refusal(
+                "no_encryption_key",
+                f"agency {request.requester} has no encryption key registered; an answer "
+                "could not be sealed to it",
+            )
+        disclosure_id = f"dx-{request.requester}-{request.nonce.hex()[:48]}"
+        plaintext = Answer(admitted.digest, disclosure_id, tuple(bundles)).to_bytes()
+        record: dict[str, Any] = {
+            "disclosure_id": disclosure_id,
+            "discloser": self.chain.name,
+            "recipient": admitted.requester.name,
+            "subject_tag": to_hex(request.subject),
+            "schemas": list(signed.schemas),
+            "purpose": signed.purpose.label,
+            "request_hash": to_hex(admitted.digest),
+            "response_hash": to_hex(keccak256(plaintext)),
+            "disclosed_at": datetime.datetime.fromtimestamp(now, datetime.UTC).isoformat(
+                timespec="seconds"
+            ),
+        }
+        if request.consent != ZERO32:
+            record["consent"] = to_hex(request.consent)
+        row = self.ingestor.prepare(
+            {"schema": DISCLOSURE_MADE, "id": disclosure_id, "record": record}, None, now
+        )
+        if type(row) is Rejection:
+            raise RuntimeError(f"the disclosure record does not validate: {row.problems}")
+        sealed = seal(plaintext, public_key, admitted.digest)
+        answer = orjson.dumps(sealed_document(disclosure_id, sealed))
+        stored = exchanges.save(
+            request.requester,
+            request.nonce,
+            StoredAnswer(admitted.digest, row, answer),  # type: ignore[arg-type]
+        )
+        crash_point("answer-saved")
+        return stored, stored.answer == answer
+
+    def _verify_consent(self, signed: SignedExchange) -> Verified:
+        """The cited consent's bundle (this gateway's own fact, or the one the request
+        carries), verified against the chain."""
+        consent = signed.request.consent
+        record_id = self.outbox.exchanges.id_of_commitment(consent)
+        bundle: ProofBundle
+        if record_id is not None and (stored := self.outbox.record(record_id)) is not None:
+            bundle = stored_bundle(self.chain, self.outbox, stored)
+        elif signed.consent_bundle is not None:
+            try:
+                bundle = ProofBundle.from_dict(signed.consent_bundle)
+            except ProofBundleError as exc:
+                raise VerificationFailure(0, "malformed_bundle", str(exc)) from None
+        else:
+            raise Refusal(
+                "consent_missing",
+                f"no consent fact {to_hex(consent)} is known to agency {self.chain.name}; "
+                "send its proof bundle with the request",
+            )
+        return self.verifiers().current().verify(bundle)
+
+    def _bundles_about(self, signed: SignedExchange) -> list[dict[str, Any]]:
+        wanted = set(signed.schemas)
+        schema_of = self.outbox.records.schema_of
+        bundles = []
+        for seq, record_id in self.outbox.exchanges.ids_about(signed.request.subject):
+            if schema_of(seq) not in wanted:
+                continue
+            stored = self.outbox.record(record_id)
+            if stored is None or stored.status == "revoked" or stored.batch is None:
+                continue
+            bundles.append(stored_bundle(self.chain, self.outbox, stored).to_dict())
+        return bundles
+
+    # -- requester ---------------------------------------------------------------------------
+
+    async def query(self, body: object) -> tuple[int, dict[str, Any]]:
+        """``POST /v1/exchange/queries``: ask the provider, verify its answer."""
+        started = time.perf_counter()
+        try:
+            query = ExchangeQueryCreate.model_validate(body)
+        except ValidationError as exc:
+            raise ApiError.of(invalid_request(pydantic_problems(exc.errors()))) from None
+        if self.encryption_key is None or self.directory is None:
+            raise ApiError(
+                409,
+                "exchange_not_configured",
+                f"gateway {self.chain.name} has no encryption_key_file or directory_file in its "
+                "settings; both are needed to ask other agencies",
+            )
+        kind, identifier = _subject(query.taxpayer, query.invoice)
+        assert self.chain.deployment is not None
+        try:
+            provider = self.chain.deployment.agency(query.provider)
+            url = self.directory.url_of(provider.name)
+        except ConfigurationError as exc:
+            raise ApiError(422, "unknown_provider", str(exc)) from None
+        if provider.agency_id == self.chain.agency_id:
+            raise ApiError(422, "unknown_provider", "an agency reads its own facts directly")
+        signed = sign_exchange(
+            self.chain.agency_key,
+            self.domain,
+            requester=self.chain.agency_id,
+            provider=provider.agency_id,
+            subject=subject_tag_of(self.consortium_key, kind, identifier),
+            schemas=query.schemas,
+            purpose=Purpose.parse(query.purpose),
+            consent=ZERO32 if query.consent is None else bytes.fromhex(query.consent[2:]),
+            consent_bundle=query.consent_bundle,
+        )
+        response = await self._deliver(f"{url}/v1/exchange/requests", signed, provider.name)
+        if response.status_code != 200:
+            self.metrics.exchange_queries.labels("refused").inc()
+            code, message = _error_of(response)
+            status = response.status_code if 400 <= response.status_code < 500 else 502
+            raise ApiError(status, code, f"agency {provider.name} refused: {message}")
+        try:
+            result = await run_in_threadpool(
+                open_answer,
+                signed,
+                self.domain,
+                response.json(),
+                self.encryption_key,
+                self.verifiers().current(),
+            )
+        except (LedgerValueError, ValueError) as exc:
+            self.metrics.exchange_queries.labels("failed").inc()
+            raise ApiError(502, "bad_answer", f"agency {provider.name}'s answer: {exc}") from None
+        self.metrics.exchange_queries.labels("verified").inc()
+        self.metrics.exchange_seconds.labels("requester").observe(time.perf_counter() - started)
+        return 200, {
+            "provider": provider.name,
+            "subject_tag": to_hex(signed.request.subject),
+            "disclosure_id": result.disclosure_id,
+            "facts": [
+                {
+                    "schema": fact.bundle.schema,
+                    "commitment": to_hex(fact.bundle.commitment),
+                    "block_number": fact.write.block_number,
+                    "record": fact.bundle.record,
+                    "bundle": fact.bundle.to_dict(),
+                }
+                for fact in result.verified
+            ],
+            "failed": [failure.to_dict() for failure in result.failed],
+        }
+
+    async def _deliver(self, url: str, signed: SignedExchange, provider: str) -> httpx.Response:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                timeout=10.0,
+                limits=httpx.Limits(max_connections=256, max_keepalive_connections=256),
+            )
+        body = orjson.dumps(signed.to_dict())
+        headers = {"Content-Type": "application/json"}
+        for attempt in range(DELIVERY_ATTEMPTS):
+            try:
+                return await self._client.post(url, content=body, headers=headers)
+            except httpx.TransportError as exc:
+                if attempt + 1 == DELIVERY_ATTEMPTS:
+                    self.metrics.exchange_queries.labels("failed").inc()
+                    raise ApiError(
+                        502,
+                        "provider_unreachable",
+                        f"agency {provider}'s gateway at {url} did not answer: "
+                        f"{type(exc).__name__}",
+                    ) from None
+                await asyncio.sleep(0.2 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+
+def _subject(taxpayer: str | None, invoice: str | None) -> tuple[str, str]:
+    if (taxpayer is None) == (invoice is None):
+        raise ApiError(
+            422, "invalid_request", "give the subject as exactly one of taxpayer or invoice"
+        )
+    if taxpayer is not None:
+        if not is_valid_uscc(taxpayer):
+            raise ApiError(
+                422,
+                "invalid_request",
+                f"taxpayer {taxpayer!r} is not a valid unified social credit code",
+                (("taxpayer", "uscc_format", "not a valid USCC"),),
+            )
+        return "taxpayer", taxpayer
+    assert invoice is not None
+    problem = invoice_number_problem(invoice, None)
+    if problem is not None:
+        raise ApiError(
+            422,
+            "invalid_request",
+            f"invoice {invoice!r}: {problem[1]}",
+            (("invoice", problem[0], problem[1]),),
+        )
+    return "invoice", invoice
+
+
+def _error_of(response: httpx.Response) -> tuple[str, str]:
+    try:
+        error = response.json()["error"]
+        return str(error["code"]), str(error["message"])
+    except (ValueError, KeyError, TypeError):
+        return "provider_failed", f"HTTP {response.status_code}"

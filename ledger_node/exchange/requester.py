@@ -1,0 +1,176 @@
+"""The requester's side: sign a request, open the sealed answer, verify every fact.
+
+Every bundle of an answer goes through the same :class:`~ledger_node.verify.Verifier` as
+``taxledger verify``, then through the exchange's own checks: the fact is the provider's,
+of a schema asked for, about the subject asked about. A bundle that fails is named with its
+check number (``x`` for the exchange's own checks) and kept out of the verified facts.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from ledger_node.bundle import ProofBundle
+from ledger_node.chain.ledger import LedgerClient
+from ledger_node.deployment import Deployment
+from ledger_node.eip712 import Domain, ExchangeRequest
+from ledger_node.errors import LedgerValueError, ProofBundleError
+from ledger_node.exchange.messages import ZERO32, Answer, SignedExchange, parse_sealed
+from ledger_node.exchange.sealing import open_sealed
+from ledger_node.keys import EncryptionKey, LocalKey
+from ledger_node.purposes import Purpose
+from ledger_node.records.schemas import DISCLOSURE_MADE, get_schema
+from ledger_node.verify.errors import VerificationFailure
+from ledger_node.verify.verifier import Verified, Verifier
+from ledger_node.verify.view import ChainView
+
+#: Seconds a request stays valid: long enough for a retry, short for a replay.
+REQUEST_LIFETIME: Final = 120
+#: The check number of the exchange's own checks of a bundle.
+EXCHANGE_CHECK: Final = "x"
+
+
+def sign_exchange(
+    agency_key: LocalKey,
+    domain: Domain,
+    *,
+    requester: int,
+    provider: int,
+    subject: bytes,
+    schemas: Sequence[str],
+    purpose: Purpose,
+    consent: bytes = ZERO32,
+    consent_bundle: dict[str, Any] | None = None,
+    now: float | None = None,
+) -> SignedExchange:
+    """A request signed with the requester's agency key, with a fresh nonce."""
+    request = ExchangeRequest(
+        requester=requester,
+        provider=provider,
+        subject=subject,
+        schema_ids=tuple(get_schema(name).schema_id for name in schemas),
+        purpose=int(purpose),
+        consent=consent,
+        nonce=secrets.token_bytes(32),
+        deadline=int(time.time() if now is None else now) + REQUEST_LIFETIME,
+    )
+    signature = agency_key.sign_digest(domain.digest(request.struct_hash()))
+    return SignedExchange(request, tuple(schemas), purpose, signature, consent_bundle)
+
+
+@dataclass(frozen=True)
+class FailedFact:
+    """A bundle of an answer that did not verify."""
+
+    index: int
+    check: int | str
+    code: str
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "check": self.check,
+            "code": self.code,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class ExchangeResult:
+    """An opened answer: the verified facts and the bundles that failed."""
+
+    disclosure_id: str
+    verified: tuple[Verified, ...]
+    failed: tuple[FailedFact, ...]
+
+
+def _about(bundle: ProofBundle, subject: bytes) -> bool:
+    if bundle.schema == DISCLOSURE_MADE:
+        return bool(bundle.record.get("subject_tag") == "0x" + subject.hex())
+    return subject in bundle.subjects
+
+
+def open_answer(
+    signed: SignedExchange,
+    domain: Domain,
+    sealed: object,
+    key: EncryptionKey,
+    verifier: Verifier,
+) -> ExchangeResult:
+    """Open the provider's sealed answer to ``signed`` and verify each of its bundles;
+    LedgerValueError if the answer itself is unusable."""
+    digest = signed.digest(domain)
+    disclosure_id, ciphertext = parse_sealed(sealed)
+    answer = Answer.from_bytes(open_sealed(ciphertext, key, digest))
+    if answer.request_digest != digest or answer.disclosure_id != disclosure_id:
+        raise LedgerValueError("the answer is for another request")
+    request = signed.request
+    verified: list[Verified] = []
+    failed: list[FailedFact] = []
+    for index, raw in enumerate(answer.bundles):
+        try:
+            bundle = ProofBundle.from_dict(raw)
+        except ProofBundleError as exc:
+            failed.append(FailedFact(index, 0, "malformed_bundle", str(exc)))
+            continue
+        try:
+            fact = verifier.verify(bundle)
+        except VerificationFailure as exc:
+            failed.append(FailedFact(index, exc.check, exc.code, exc.message))
+            continue
+        if bundle.anchor.agency_id != request.provider:
+            failed.append(
+                FailedFact(
+                    index,
+                    EXCHANGE_CHECK,
+                    "not_providers",
+                    f"the fact is agency {bundle.anchor.agency_id}'s, not the provider's",
+                )
+            )
+        elif bundle.schema_id not in request.schema_ids:
+            failed.append(
+                FailedFact(index, EXCHANGE_CHECK, "not_requested", f"{bundle.schema} not asked for")
+            )
+        elif not _about(bundle, request.subject):
+            failed.append(
+                FailedFact(
+                    index, EXCHANGE_CHECK, "other_subject", "the fact is not about the subject"
+                )
+            )
+        else:
+            verified.append(fact)
+    return ExchangeResult(disclosure_id, tuple(verified), tuple(failed))
+
+
+class BlockVerifiers:
+    """A :class:`Verifier` for the chain's latest block: a new one whenever the head moves
+    (its revocation answers are cached for its lifetime), over one :class:`ChainView` whose
+    membership history grows with the chain."""
+
+    def __init__(
+        self, client: LedgerClient, deployment: Deployment, interval: float = 0.25
+    ) -> None:
+        self._view = ChainView(client, deployment)
+        self._interval = interval
+        self._lock = threading.Lock()
+        self._verifier = Verifier(self._view)
+        self._head = self._view.head()
+        self._checked = time.monotonic()
+
+    def current(self) -> Verifier:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._checked >= self._interval:
+                self._checked = now
+                self._view.refresh()
+                head = self._view.head()
+                if head != self._head:
+                    self._head = head
+                    self._verifier = Verifier(self._view)
+            return self._verifier

@@ -1,0 +1,148 @@
+"""Helpers of the exchange tests: the agencies' gateways started as real processes that
+find each other through one consortium directory, and signed requests made by hand."""
+
+from __future__ import annotations
+
+import datetime
+import random
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gateway_harness import PASSWORD, Chain, GatewayProcess, wait_for, write_config
+
+from gateway.apikeys import Role, add_key
+from ledger_node.eip712 import Domain
+from ledger_node.exchange.directory import Directory
+from ledger_node.exchange.messages import SignedExchange
+from ledger_node.exchange.requester import sign_exchange
+from ledger_node.exchange.subjects import subject_tag_of
+from ledger_node.localnode import free_port
+from ledger_node.purposes import Purpose
+from ledger_node.records import samples
+
+AGENCIES = ("tax-bureau", "bank", "market-regulator")
+
+
+@dataclass
+class Exchange:
+    """The gateways of a consortium on one chain, their shared tag key and directory."""
+
+    chain: Chain
+    gateways: dict[str, GatewayProcess]
+    consortium_key: bytes
+    directory: Path
+
+    @property
+    def domain(self) -> Domain:
+        deployment = self.chain.consortium.deployment
+        return Domain(deployment.chain_id, deployment.ledger)
+
+    def agency_id(self, name: str) -> int:
+        return self.chain.consortium.deployment.agency(name).agency_id
+
+    def tag(self, uscc: str) -> bytes:
+        return subject_tag_of(self.consortium_key, "taxpayer", uscc)
+
+    def sign(
+        self,
+        requester: str,
+        provider: str,
+        uscc: str,
+        schemas: list[str],
+        purpose: Purpose,
+        *,
+        consent: bytes = bytes(32),
+        key: str | None = None,
+    ) -> SignedExchange:
+        """A request of ``requester`` signed with ``key``'s agency key (its own by default)."""
+        return sign_exchange(
+            self.chain.consortium.keys[key or requester],
+            self.domain,
+            requester=self.agency_id(requester),
+            provider=self.agency_id(provider),
+            subject=self.tag(uscc),
+            schemas=schemas,
+            purpose=purpose,
+            consent=consent,
+        )
+
+    def submit_anchored(self, agency: str, schema: str, record_id: str, record: Any) -> str:
+        """Post a record to ``agency``'s gateway and wait until it is anchored; its
+        commitment."""
+        gateway = self.gateways[agency]
+        response = gateway.post(
+            "/v1/records", {"schema": schema, "id": record_id, "record": record}
+        )
+        assert response.status_code == 202, response.text
+        wait_for(
+            lambda: gateway.get(f"/v1/records/{record_id}").json()["status"] != "accepted",
+            60,
+            f"record {record_id} anchored",
+        )
+        commitment: str = response.json()["commitment"]
+        return commitment
+
+
+def start_exchange(chain: Chain, directory: Path, **overrides: Any) -> Exchange:
+    """Start the gateways of :data:`AGENCIES`, each with its encryption key file, one
+    consortium key and a directory naming them all."""
+    directory.mkdir(parents=True, exist_ok=True)
+    consortium_key = secrets.token_bytes(32)
+    key_file = directory / "consortium.key"
+    key_file.write_text(consortium_key.hex())
+    ports = {name: free_port() for name in AGENCIES}
+    deployment = chain.consortium.deployment
+    directory_file = directory / "directory.json"
+    Directory(
+        deployment.chain_id,
+        deployment.ledger,
+        {name: f"http://127.0.0.1:{port}" for name, port in ports.items()},
+    ).save(directory_file)
+    gateways: dict[str, GatewayProcess] = {}
+    try:
+        for name in AGENCIES:
+            folder = directory / name
+            folder.mkdir()
+            encryption = folder / "encryption.pem"
+            encryption.write_text(chain.consortium.encryption_keys[name].to_pem(PASSWORD))
+            config = write_config(
+                folder,
+                chain,
+                name,
+                ports[name],
+                consortium_key_file=str(key_file),
+                encryption_key_file=str(encryption),
+                directory_file=str(directory_file),
+                batch_interval_ms=200,
+                confirmations=1,
+                **overrides,
+            )
+            keys_file = folder / "api-keys.json"
+            keys = {
+                "all": add_key(keys_file, "all", frozenset(Role)),
+                "read": add_key(keys_file, "reader", frozenset({Role.READ})),
+                "submit": add_key(keys_file, "submitter", frozenset({Role.SUBMIT})),
+            }
+            gateway = GatewayProcess(config, ports[name], folder / "gateway.log", keys)
+            gateways[name] = gateway
+            gateway.start()
+    except BaseException:
+        for gateway in gateways.values():
+            gateway.stop()
+        raise
+    return Exchange(chain, gateways, consortium_key, directory_file)
+
+
+def rating_with_consent(exchange: Exchange, seed: int) -> tuple[str, dict[str, Any], str, str]:
+    """A company's tax rating and its consent for the bank, both anchored at the tax
+    bureau: ``(uscc, rating, rating commitment, consent commitment)``."""
+    rng = random.Random(seed)
+    (rating,) = samples.generate("credit.tax-rating/v1", 1, seed=seed)
+    uscc = rating["uscc"]
+    granted = datetime.datetime.now(samples.CHINA_TIME) - datetime.timedelta(hours=1)
+    consent = samples.consent(rng, uscc, "bank", granted.replace(microsecond=0))
+    rating_c = exchange.submit_anchored("tax-bureau", "credit.tax-rating/v1", f"rt-{seed}", rating)
+    consent_c = exchange.submit_anchored("tax-bureau", "consent.granted/v1", f"cs-{seed}", consent)
+    return uscc, rating, rating_c, consent_c
