@@ -25,6 +25,7 @@ from ledger_node.eip712 import (
     AttestRequest,
     BatchRequest,
     Domain,
+    ExchangeRequest,
     LeafRevokeRequest,
     RevokeRequest,
     SignedRequest,
@@ -133,6 +134,57 @@ def test_the_field_lists_are_the_type_strings() -> None:
 @given(data=st.data())
 def test_digest_is_eth_accounts(request_type: type[SignedRequest], data: st.DataObject) -> None:
     _check(data.draw(DOMAINS), data.draw(REQUESTS[request_type][0]))
+
+
+_EXCHANGE_FIELDS = [
+    ("requester", "uint32"),
+    ("provider", "uint32"),
+    ("subject", "bytes32"),
+    ("schemas", "bytes32[]"),
+    ("purpose", "uint8"),
+    ("consent", "bytes32"),
+    ("nonce", "bytes32"),
+    ("deadline", "uint64"),
+]
+EXCHANGE_REQUESTS = st.builds(
+    ExchangeRequest,
+    _uint(32),
+    _uint(32),
+    WORD,
+    st.lists(WORD, max_size=5).map(tuple),
+    _uint(8),
+    WORD,
+    WORD,
+    _uint(64),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(domain=DOMAINS, request=EXCHANGE_REQUESTS)
+def test_the_exchange_request_digest_is_eth_accounts(
+    domain: Domain, request: ExchangeRequest
+) -> None:
+    listed = ",".join(f"{typ} {name}" for name, typ in _EXCHANGE_FIELDS)
+    assert request.TYPE.decode() == f"ExchangeRequest({listed})"
+    typed = _typed_data(domain, BatchRequest(bytes(32), bytes(32), 0, 0))
+    del typed["types"]["AnchorBatch"]
+    typed["types"]["ExchangeRequest"] = [{"name": n, "type": t} for n, t in _EXCHANGE_FIELDS]
+    typed["primaryType"] = "ExchangeRequest"
+    values = (
+        request.requester,
+        request.provider,
+        request.subject,
+        list(request.schema_ids),
+        request.purpose,
+        request.consent,
+        request.nonce,
+        request.deadline,
+    )
+    typed["message"] = dict(zip((n for n, _ in _EXCHANGE_FIELDS), values, strict=True))
+    signable = encode_typed_data(full_message=typed)
+    assert signable.body == request.struct_hash()
+    signed = Account.sign_message(signable, _KEY)
+    assert bytes(signed.message_hash) == domain.digest(request.struct_hash())
 
 
 ABI = load_artifact("TaxLedger").abi

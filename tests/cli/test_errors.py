@@ -163,3 +163,26 @@ def test_a_bundle_that_is_not_json(
     assert line.endswith(
         "give a proof bundle, the JSON document a gateway serves at /v1/records/ID/proof"
     )
+
+
+def test_an_exchange_query_to_a_gateway_that_is_not_there(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    key = tmp_path / "api-key"
+    key.write_text("tlk_some-key\n")
+    asked = ("--provider", "tax-bureau", "--taxpayer", "91310110666007217T")
+    why = ("--schema", "credit.tax-rating/v1", "--purpose", "credit-assessment")
+    run = taxledger(
+        "exchange", "query", "--gateway", url, "--api-key-file", str(key), *asked, *why,
+        "--out", str(tmp_path / "out"),
+    )  # fmt: skip
+    assert one_line(run) == (
+        f"error: gateway {url} did not answer (ConnectError); check --gateway and that the "
+        "gateway runs"
+    )
+    empty = tmp_path / "empty"
+    empty.write_text("")
+    run = taxledger(
+        "exchange", "query", "--gateway", url, "--api-key-file", str(empty), *asked, *why,
+        "--out", str(tmp_path / "out"),
+    )  # fmt: skip
+    assert one_line(run) == f"error: API-key file {empty} is empty; put the gateway API key in it"
