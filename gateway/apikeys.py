@@ -32,6 +32,8 @@ class Role(enum.StrEnum):
     REVOKE = "revoke"
     #: Ask other agencies for facts through this gateway (``POST /v1/exchange/queries``).
     QUERY = "query"
+    #: List who saw what about a taxpayer, for its portal (``GET /v1/disclosures``).
+    PORTAL = "portal"
 
     @classmethod
     def parse_list(cls, text: str) -> frozenset[Role]:

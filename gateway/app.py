@@ -23,7 +23,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.models import DOCUMENTED_REQUESTS
 from gateway.outbox import Outbox
 from gateway.preparers import Preparers
-from gateway.routes import exchange, health, records
+from gateway.routes import disclosures, exchange, health, records
 from gateway.service import Gateway
 from gateway.settings import (
     GatewaySettings,
@@ -108,7 +108,6 @@ def create_app(settings: GatewaySettings, *, chain: AgencyChain | None = None) -
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await gateway.preparers.start()
-        gateway.exchange.recover()
         gateway.batcher.start()
         try:
             yield
@@ -133,6 +132,7 @@ def create_app(settings: GatewaySettings, *, chain: AgencyChain | None = None) -
     install_handlers(app)
     app.include_router(records.router)
     app.include_router(exchange.router)
+    app.include_router(disclosures.router)
     app.include_router(health.router)
     app.add_middleware(BodyGuard, limit=settings.max_body_bytes, timeout=settings.body_timeout)
 

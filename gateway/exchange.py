@@ -4,8 +4,8 @@ and asking other agencies for this agency's systems (requester).
 Provider: a request is checked against the chain at its latest block
 (:mod:`ledger_node.exchange.provider`), then against the outbox (nonce, the subject's
 anchored facts); the answer is sealed to the requester's registered encryption key and
-stored with its ``disclosure.made`` record, and the record is committed to the outbox — both
-durably, before the answer leaves. The record is anchored in the next batch like any other.
+committed with its ``disclosure.made`` record in one group-commit transaction — durably,
+before the answer leaves. The record is anchored in the next batch like any other.
 
 Requester: a query from this agency's systems becomes a request signed with the agency key,
 sent to the provider's gateway named in the consortium directory; the answer is opened and
@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-import httpx
+import aiohttp
 import orjson
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -35,14 +35,21 @@ from gateway.models import ExchangeQueryCreate
 from gateway.outbox import Outbox
 from gateway.outbox.exchanges import StoredAnswer
 from gateway.proofs import stored_bundle
+from ledger_node.audit.disclosures import disclosures_about
 from ledger_node.bundle import ProofBundle, to_hex
+from ledger_node.deployment import AgencyEntry
 from ledger_node.eip712 import Domain
 from ledger_node.errors import ConfigurationError, LedgerValueError, ProofBundleError
 from ledger_node.exchange.directory import Directory
 from ledger_node.exchange.messages import ZERO32, Answer, SignedExchange, sealed_document
 from ledger_node.exchange.provider import ChainReads, admit, check_consent
 from ledger_node.exchange.refusals import Refusal
-from ledger_node.exchange.requester import BlockVerifiers, open_answer, sign_exchange
+from ledger_node.exchange.requester import (
+    BlockVerifiers,
+    ExchangeResult,
+    open_answer,
+    sign_exchange,
+)
 from ledger_node.exchange.sealing import seal
 from ledger_node.exchange.subjects import subject_tag_of
 from ledger_node.hashing import keccak256
@@ -60,6 +67,8 @@ log = logging.getLogger(__name__)
 MAX_REQUEST_BYTES: Final = 64 * 1024
 #: Attempts to deliver one signed request (a retry carries the same nonce: idempotent).
 DELIVERY_ATTEMPTS: Final = 3
+#: Seconds one attempt may take.
+DELIVERY_TIMEOUT: Final = 10.0
 
 Answered = tuple[int, bytes]
 
@@ -78,7 +87,7 @@ class ExchangeService:
     reads: ChainReads = field(init=False)
     domain: Domain = field(init=False)
     _verifiers: BlockVerifiers | None = field(init=False, default=None)
-    _client: httpx.AsyncClient | None = field(init=False, default=None)
+    _session: aiohttp.ClientSession | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.reads = ChainReads(self.chain.ledger)
@@ -86,17 +95,9 @@ class ExchangeService:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def recover(self) -> int:
-        """Commit the disclosure records of stored answers that a crash left unrecorded."""
-        rows = self.outbox.exchanges.unrecorded()
-        if rows:
-            self.outbox.accept(rows)
-            log.warning("recorded %d disclosure(s) a crash had left unrecorded", len(rows))
-        return len(rows)
-
     async def close(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
 
     def verifiers(self) -> BlockVerifiers:
         if self._verifiers is None:
@@ -122,21 +123,32 @@ class ExchangeService:
                 raise Refusal("malformed_request", f"the body is not JSON: {exc}") from None
             signed = SignedExchange.from_dict(doc)
             requester = str(signed.request.requester)
-            stored, new = await run_in_threadpool(self._prepare_answer, signed)
+            prepared, new = await run_in_threadpool(self._prepare_answer, signed)
         except Refusal as refusal:
             self.metrics.exchange_refusals.labels(refusal.code).inc()
             # No subject, no identifier: the requester and the reason only.
             log.info("exchange request refused: %s (requester agency %s)", refusal.code, requester)
             raise ApiError(refusal.status, refusal.code, refusal.message) from None
-        # Committed (a retry's record is a duplicate: nothing new) before the answer leaves.
-        await self.outbox.accept_async([stored.disclosure])
+        stored = prepared
+        if new:
+            # The record and the answer, in one transaction, before the answer leaves.
+            request = signed.request
+            exchanges = self.outbox.exchanges
+            accepted = await self.outbox.accept_async(
+                [prepared.disclosure], exchanges.saving(request.requester, request.nonce, prepared)
+            )
+            if not accepted.new:  # the same request, answered concurrently: its answer stands
+                found = await run_in_threadpool(exchanges.answer, request.requester, request.nonce)
+                assert found is not None
+                stored = found
         crash_point("disclosure-recorded")
         self.metrics.disclosures.labels("new" if new else "stored").inc()
         self.metrics.exchange_seconds.labels("provider").observe(time.perf_counter() - started)
         return 200, stored.answer
 
     def _prepare_answer(self, signed: SignedExchange) -> tuple[StoredAnswer, bool]:
-        """Checks, then the answer and its disclosure record, stored (in a worker thread)."""
+        """Checks, then the answer and its disclosure record (in a worker thread); True with
+        a new answer, False with the one stored for an earlier try of this request."""
         snapshot = self.reads.latest()
         now = time.time()
         admitted = admit(snapshot, self.domain, self.chain.agency_id, signed, now)
@@ -197,13 +209,7 @@ class ExchangeService:
             raise RuntimeError(f"the disclosure record does not validate: {row.problems}")
         sealed = seal(plaintext, public_key, admitted.digest)
         answer = orjson.dumps(sealed_document(disclosure_id, sealed))
-        stored = exchanges.save(
-            request.requester,
-            request.nonce,
-            StoredAnswer(admitted.digest, row, answer),  # type: ignore[arg-type]
-        )
-        crash_point("answer-saved")
-        return stored, stored.answer == answer
+        return StoredAnswer(admitted.digest, row, answer), True  # type: ignore[arg-type]
 
     def _verify_consent(self, signed: SignedExchange) -> Verified:
         """The cited consent's bundle (this gateway's own fact, or the one the request
@@ -224,7 +230,7 @@ class ExchangeService:
                 f"no consent fact {to_hex(consent)} is known to agency {self.chain.name}; "
                 "send its proof bundle with the request",
             )
-        return self.verifiers().current().verify(bundle)
+        return self.verifiers().verify(bundle)
 
     def _bundles_about(self, signed: SignedExchange) -> list[dict[str, Any]]:
         wanted = set(signed.schemas)
@@ -249,12 +255,7 @@ class ExchangeService:
         except ValidationError as exc:
             raise ApiError.of(invalid_request(pydantic_problems(exc.errors()))) from None
         if self.encryption_key is None or self.directory is None:
-            raise ApiError(
-                409,
-                "exchange_not_configured",
-                f"gateway {self.chain.name} has no encryption_key_file or directory_file in its "
-                "settings; both are needed to ask other agencies",
-            )
+            raise _not_configured(self.chain.name)
         kind, identifier = _subject(query.taxpayer, query.invoice)
         assert self.chain.deployment is not None
         try:
@@ -264,36 +265,15 @@ class ExchangeService:
             raise ApiError(422, "unknown_provider", str(exc)) from None
         if provider.agency_id == self.chain.agency_id:
             raise ApiError(422, "unknown_provider", "an agency reads its own facts directly")
-        signed = sign_exchange(
-            self.chain.agency_key,
-            self.domain,
-            requester=self.chain.agency_id,
-            provider=provider.agency_id,
-            subject=subject_tag_of(self.consortium_key, kind, identifier),
-            schemas=query.schemas,
-            purpose=Purpose.parse(query.purpose),
-            consent=ZERO32 if query.consent is None else bytes.fromhex(query.consent[2:]),
-            consent_bundle=query.consent_bundle,
+        result, signed = await self._ask(
+            provider,
+            url,
+            subject_tag_of(self.consortium_key, kind, identifier),
+            query.schemas,
+            Purpose.parse(query.purpose),
+            ZERO32 if query.consent is None else bytes.fromhex(query.consent[2:]),
+            query.consent_bundle,
         )
-        response = await self._deliver(f"{url}/v1/exchange/requests", signed, provider.name)
-        if response.status_code != 200:
-            self.metrics.exchange_queries.labels("refused").inc()
-            code, message = _error_of(response)
-            status = response.status_code if 400 <= response.status_code < 500 else 502
-            raise ApiError(status, code, f"agency {provider.name} refused: {message}")
-        try:
-            result = await run_in_threadpool(
-                open_answer,
-                signed,
-                self.domain,
-                response.json(),
-                self.encryption_key,
-                self.verifiers().current(),
-            )
-        except (LedgerValueError, ValueError) as exc:
-            self.metrics.exchange_queries.labels("failed").inc()
-            raise ApiError(502, "bad_answer", f"agency {provider.name}'s answer: {exc}") from None
-        self.metrics.exchange_queries.labels("verified").inc()
         self.metrics.exchange_seconds.labels("requester").observe(time.perf_counter() - started)
         return 200, {
             "provider": provider.name,
@@ -312,18 +292,124 @@ class ExchangeService:
             "failed": [failure.to_dict() for failure in result.failed],
         }
 
-    async def _deliver(self, url: str, signed: SignedExchange, provider: str) -> httpx.Response:
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                timeout=10.0,
-                limits=httpx.Limits(max_connections=256, max_keepalive_connections=256),
+    async def _ask(
+        self,
+        provider: AgencyEntry,
+        url: str,
+        subject: bytes,
+        schemas: list[str],
+        purpose: Purpose,
+        consent: bytes = ZERO32,
+        consent_bundle: dict[str, Any] | None = None,
+    ) -> tuple[ExchangeResult, SignedExchange]:
+        """Sign a request, send it to ``provider``'s gateway at ``url``, open and verify
+        the answer; ApiError with the provider's code if it refuses."""
+        assert self.encryption_key is not None
+        signed = sign_exchange(
+            self.chain.agency_key,
+            self.domain,
+            requester=self.chain.agency_id,
+            provider=provider.agency_id,
+            subject=subject,
+            schemas=schemas,
+            purpose=purpose,
+            consent=consent,
+            consent_bundle=consent_bundle,
+        )
+        status, body = await self._deliver(f"{url}/v1/exchange/requests", signed, provider.name)
+        if status != 200:
+            self.metrics.exchange_queries.labels("refused").inc()
+            code, message = _error_of(status, body)
+            raise ApiError(
+                status if 400 <= status < 500 else 502,
+                code,
+                f"agency {provider.name} refused: {message}",
+            )
+        try:
+            result = await run_in_threadpool(
+                open_answer,
+                signed,
+                self.domain,
+                orjson.loads(body),
+                self.encryption_key,
+                self.verifiers().verify,
+            )
+        except (LedgerValueError, ValueError) as exc:
+            self.metrics.exchange_queries.labels("failed").inc()
+            raise ApiError(502, "bad_answer", f"agency {provider.name}'s answer: {exc}") from None
+        self.metrics.exchange_queries.labels("verified").inc()
+        return result, signed
+
+    # -- the taxpayer portal ------------------------------------------------------------------
+
+    async def disclosures(self, taxpayer: str | None, invoice: str | None) -> dict[str, Any]:
+        """``GET /v1/disclosures``: every disclosure about a subject across the consortium —
+        this gateway's own, and each other member's, asked through the exchange (for the
+        taxpayer portal, as the read policy allows) — each verified against the chain."""
+        kind, identifier = _subject(taxpayer, invoice)
+        if self.encryption_key is None or self.directory is None:
+            raise _not_configured(self.chain.name)
+        assert self.chain.deployment is not None
+        deployment = self.chain.deployment
+        subject = subject_tag_of(self.consortium_key, kind, identifier)
+        facts = list(await run_in_threadpool(self._own_disclosures, subject))
+        others = [
+            (deployment.agency(name), url)
+            for name, url in sorted(self.directory.gateways.items())
+            if name != self.chain.name
+        ]
+        asked = await asyncio.gather(
+            *(
+                self._ask(agency, url, subject, [DISCLOSURE_MADE], Purpose.TAXPAYER_PORTAL)
+                for agency, url in others
+            ),
+            return_exceptions=True,
+        )
+        unavailable = []
+        for (agency, _), outcome in zip(others, asked, strict=True):
+            if isinstance(outcome, ApiError):
+                if outcome.rejection.code != "unknown_subject":  # it disclosed nothing
+                    unavailable.append({"agency": agency.name, "code": outcome.rejection.code})
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            else:
+                facts.extend(outcome[0].verified)
+        names = {a.agency_id: a.name for a in deployment.agencies}
+        entries = disclosures_about(facts, subject, lambda i: names.get(i, f"agency {i}"))
+        return {
+            "subject_tag": to_hex(subject),
+            "disclosures": [entry.to_json() for entry in entries],
+            "unavailable": unavailable,
+        }
+
+    def _own_disclosures(self, subject: bytes) -> list[Verified]:
+        self.outbox.exchanges.index_anchored()
+        verify = self.verifiers().verify
+        schema_of = self.outbox.records.schema_of
+        facts = []
+        for seq, record_id in self.outbox.exchanges.ids_about(subject):
+            stored = self.outbox.record(record_id) if schema_of(seq) == DISCLOSURE_MADE else None
+            if stored is not None and stored.batch is not None:
+                facts.append(verify(stored_bundle(self.chain, self.outbox, stored)))
+        return facts
+
+    async def _deliver(self, url: str, signed: SignedExchange, provider: str) -> tuple[int, bytes]:
+        """POST the signed request; a retry after a transport failure sends the same bytes
+        (its nonce makes it idempotent at the provider)."""
+        if self._session is None:
+            # aiohttp: one pooled session per gateway, whose cost per request does not grow
+            # with the connections it keeps open.
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=DELIVERY_TIMEOUT),
+                connector=aiohttp.TCPConnector(limit=256),
             )
         body = orjson.dumps(signed.to_dict())
         headers = {"Content-Type": "application/json"}
         for attempt in range(DELIVERY_ATTEMPTS):
             try:
-                return await self._client.post(url, content=body, headers=headers)
-            except httpx.TransportError as exc:
+                async with self._session.post(url, data=body, headers=headers) as response:
+                    return response.status, await response.read()
+            except (aiohttp.ClientError, TimeoutError) as exc:
                 if attempt + 1 == DELIVERY_ATTEMPTS:
                     self.metrics.exchange_queries.labels("failed").inc()
                     raise ApiError(
@@ -334,6 +420,15 @@ class ExchangeService:
                     ) from None
                 await asyncio.sleep(0.2 * (attempt + 1))
         raise AssertionError("unreachable")
+
+
+def _not_configured(agency: str) -> ApiError:
+    return ApiError(
+        409,
+        "exchange_not_configured",
+        f"gateway {agency} has no encryption_key_file or directory_file in its settings; both "
+        "are needed to ask other agencies",
+    )
 
 
 def _subject(taxpayer: str | None, invoice: str | None) -> tuple[str, str]:
@@ -362,9 +457,9 @@ def _subject(taxpayer: str | None, invoice: str | None) -> tuple[str, str]:
     return "invoice", invoice
 
 
-def _error_of(response: httpx.Response) -> tuple[str, str]:
+def _error_of(status: int, body: bytes) -> tuple[str, str]:
     try:
-        error = response.json()["error"]
+        error = orjson.loads(body)["error"]
         return str(error["code"]), str(error["message"])
     except (ValueError, KeyError, TypeError):
-        return "provider_failed", f"HTTP {response.status_code}"
+        return "provider_failed", f"HTTP {status}"

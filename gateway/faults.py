@@ -23,8 +23,8 @@ CRASH_POINTS: Final = frozenset(
         "revocation-saved",  # a revocation's signed transaction is stored, nothing sent
         "revocation-sent",  # the revocation is with the node, its receipt not yet seen
         "worker-chunk-sent",  # a preparation worker sent a chunk of a bulk request, not its last
-        "answer-saved",  # an exchange answer is stored, its disclosure record not yet
-        "disclosure-recorded",  # the disclosure record is committed, the answer not yet sent
+        "disclosure-recorded",  # an exchange answer and its disclosure record are committed,
+        # the answer not yet sent
     }
 )
 _CHOSEN = os.environ.get(ENV)

@@ -15,7 +15,8 @@ batch of 10,000 records writes one row and a record can never disagree with its 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from gateway.outbox.batches import Batches, batch_of
@@ -90,9 +91,11 @@ class Outbox:
         """Commit the new rows (group commit); report the others as duplicates or conflicts."""
         return self._commit.accept(rows)
 
-    async def accept_async(self, rows: Sequence[Row]) -> Accepted:
-        """:meth:`accept` for the event loop."""
-        return await self._commit.accept_async(rows)
+    async def accept_async(
+        self, rows: Sequence[Row], also: Callable[[sqlite3.Connection], None] | None = None
+    ) -> Accepted:
+        """:meth:`accept` for the event loop; ``also`` writes more in the same transaction."""
+        return await self._commit.accept_async(rows, also)
 
     # -- reading -------------------------------------------------------------------------------
 

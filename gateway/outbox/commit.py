@@ -49,11 +49,17 @@ class _Ticket:
     leaves its first chunks committed, which a client's retry meets as duplicates.
     """
 
-    __slots__ = ("done", "error", "finish", "new", "others", "rows")
+    __slots__ = ("also", "done", "error", "finish", "new", "others", "rows")
 
-    def __init__(self, rows: Sequence[Row], finish: Callable[[_Ticket], None]) -> None:
+    def __init__(
+        self,
+        rows: Sequence[Row],
+        finish: Callable[[_Ticket], None],
+        also: Callable[[sqlite3.Connection], None] | None = None,
+    ) -> None:
         self.rows = rows
         self.finish = finish
+        self.also = also
         self.done = 0
         self.new = 0
         self.others: list[tuple[int, Outcome, Receipt]] = []
@@ -94,8 +100,12 @@ class GroupCommit:
             raise ticket.error
         return ticket.result
 
-    async def accept_async(self, rows: Sequence[Row]) -> Accepted:
-        """:meth:`accept` for the event loop: waits for the group commit without a thread."""
+    async def accept_async(
+        self, rows: Sequence[Row], also: Callable[[sqlite3.Connection], None] | None = None
+    ) -> Accepted:
+        """:meth:`accept` for the event loop: waits for the group commit without a thread.
+        ``also`` writes more in the same transaction, after the rows (all of them or
+        nothing is committed)."""
         if not rows:
             return Accepted(0)
         loop = asyncio.get_running_loop()
@@ -104,7 +114,7 @@ class GroupCommit:
         def finish(_: _Ticket) -> None:
             loop.call_soon_threadsafe(_resolve, future)
 
-        ticket = self._enqueue(rows, finish)
+        ticket = self._enqueue(rows, finish, also)
         await asyncio.shield(future)  # a client that hangs up does not undo the commit
         if ticket.error is not None:
             raise ticket.error
@@ -117,8 +127,13 @@ class GroupCommit:
             self._queue_ready.notify()
         self._thread.join()
 
-    def _enqueue(self, rows: Sequence[Row], finish: Callable[[_Ticket], None]) -> _Ticket:
-        ticket = _Ticket(rows, finish)
+    def _enqueue(
+        self,
+        rows: Sequence[Row],
+        finish: Callable[[_Ticket], None],
+        also: Callable[[sqlite3.Connection], None] | None = None,
+    ) -> _Ticket:
+        ticket = _Ticket(rows, finish, also)
         with self._queue_ready:
             self._queue.append(ticket)
             self._queue_ready.notify()
@@ -154,6 +169,9 @@ class GroupCommit:
                     (ticket, start, end, self._inserter.insert(conn, ticket.rows[start:end]))
                     for ticket, start, end in chunks
                 ]
+                for ticket, _, end in chunks:
+                    if ticket.also is not None and end == len(ticket.rows):
+                        ticket.also(conn)
         except Exception as exc:
             self._inserter.rolled_back()
             for ticket, _, _ in chunks:

@@ -5,16 +5,17 @@ by commitment, and every answer given, by requester and nonce.
   (those in a mined batch), found by subject tag (a disclosure record by the tag it names)
   and by commitment (a cited consent). Filled batch by batch as batches are mined
   (:meth:`Exchanges.index_anchored`); re-indexing a batch is harmless.
-* ``exchange_answers`` — the sealed answer to each request and its ``disclosure.made``
-  record, stored before the answer leaves: a retry with the same nonce gets the same answer
-  and makes no second disclosure record, and a record not yet in ``records`` (a crash
-  between the two writes) is recorded again at start (:meth:`Exchanges.unrecorded`).
+* ``exchange_answers`` — the sealed answer to each request with its ``disclosure.made``
+  record, written in the transaction that commits the record to ``records``
+  (:meth:`Exchanges.saving`), before the answer leaves: a retry with the same nonce gets the
+  same answer and makes no second disclosure record.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import orjson
@@ -179,36 +180,29 @@ class Exchanges:
         )
         return None if row is None else _stored(row)
 
-    def save(self, requester: int, nonce: bytes, stored: StoredAnswer) -> StoredAnswer:
-        """Store an answer (durably, before it is sent); if a concurrent request with the
-        same nonce stored one first, that one is returned and this one is dropped."""
+    def saving(
+        self, requester: int, nonce: bytes, stored: StoredAnswer
+    ) -> Callable[[sqlite3.Connection], None]:
+        """The write of an answer, for the transaction that commits its disclosure record; if
+        a concurrent request with the same nonce stored one first, that one stays."""
         record_id, _, record, blob, accepted_at = stored.disclosure
-        with self._database.transaction() as conn:
-            conn.execute(
-                "INSERT OR IGNORE INTO exchange_answers VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    requester,
-                    nonce,
-                    stored.request_hash,
-                    record_id,
-                    record,
-                    blob,
-                    accepted_at,
-                    stored.answer,
-                ),
-            )
-        found = self.answer(requester, nonce)
-        assert found is not None
-        return found
-
-    def unrecorded(self) -> list[Row]:
-        """Disclosure records of stored answers that are not in ``records`` yet."""
-        rows = self._database.reader().execute(
-            "SELECT a.request_hash, a.disclosure_id, a.disclosure, a.digests, a.accepted_at,"
-            " a.answer FROM exchange_answers a LEFT JOIN records r ON r.id = a.disclosure_id"
-            " WHERE r.id IS NULL"
+        values = (
+            requester,
+            nonce,
+            stored.request_hash,
+            record_id,
+            record,
+            blob,
+            accepted_at,
+            stored.answer,
         )
-        return [_stored(row).disclosure for row in rows]
+
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT OR IGNORE INTO exchange_answers VALUES (?, ?, ?, ?, ?, ?, ?, ?)", values
+            )
+
+        return write
 
 
 def _stored(row: sqlite3.Row) -> StoredAnswer:

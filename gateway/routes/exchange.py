@@ -14,7 +14,7 @@ from gateway.models import ErrorResponse, ExchangeQueryCreate
 
 router = APIRouter(prefix="/v1/exchange", tags=["exchange"])
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse}
     for status in (400, 401, 403, 404, 408, 409, 413, 415, 422, 502)
 }
@@ -22,7 +22,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 @router.post(
     "/queries",
-    responses=_ERRORS,
+    responses=ERRORS,
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -48,7 +48,7 @@ async def create_query(request: Request, gateway: GatewayDep, _: Querier) -> Res
     "/requests",
     responses={
         200: {"description": "A taxledger.exchange-sealed/v1 answer"},
-        **_ERRORS,
+        **ERRORS,
     },
     summary="Answer another agency's signed request (gateway to gateway)",
 )

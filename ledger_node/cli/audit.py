@@ -189,3 +189,91 @@ def provenance_command(
     for e in entries:
         click.echo(f"block {e.block_number}  {e.event:<10} {e.agency} ({e.signer})")
         click.echo(f"    {e.summary}" + (f"  [{e.verdict}]" if e.verdict else ""))
+
+
+@audit.command("disclosures")
+@reader_options(
+    deployment_help="The ledger's deployment file.",
+    index_help="A SQLite index synced by `taxledger audit` (instead of --rpc).",
+    confirmations_help="Accept only disclosures with this many blocks on top.",
+)
+@click.option(
+    "--records",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    required=True,
+    help="Proof bundles (searched recursively): the disclosure.made facts among them count.",
+)
+@click.option("--invoice", default=None, help="An invoice number.")
+@click.option("--taxpayer", default=None, help="A taxpayer's USCC.")
+@click.option(
+    "--consortium-key-file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    required=True,
+    help="File holding the consortium's subject-tag key (hex).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+def disclosures_command(
+    rpc: str | None,
+    deployment: Path | None,
+    index: Path | None,
+    confirmations: int,
+    records: Path,
+    invoice: str | None,
+    taxpayer: str | None,
+    consortium_key_file: Path,
+    as_json: bool,
+) -> None:
+    """Every disclosure of facts about one taxpayer or invoice: who asked, who answered,
+    when, for what purpose, under which consent, each proven against the chain. A bundle
+    that fails verification is listed as FAIL with its check; exit 1 if any did."""
+    from gateway.settings import read_consortium_key
+    from ledger_node.audit.disclosures import disclosures_about
+    from ledger_node.audit.report import bundle_paths
+    from ledger_node.bundle import ProofBundle
+    from ledger_node.cli.verify import open_verifier
+    from ledger_node.errors import LedgerValueError
+    from ledger_node.exchange.subjects import subject_tag_of
+    from ledger_node.records.schemas import DISCLOSURE_MADE
+    from ledger_node.verify import VerificationFailure
+
+    if (invoice is None) == (taxpayer is None):
+        raise click.UsageError("give exactly one of --invoice or --taxpayer")
+    kind, identifier = ("invoice", invoice) if invoice is not None else ("taxpayer", taxpayer)
+    assert identifier is not None
+    subject = subject_tag_of(read_consortium_key(consortium_key_file), kind, identifier)
+    verifier = open_verifier(rpc, deployment, index, confirmations)
+    names = {}
+    if deployment is not None:
+        from ledger_node.deployment import Deployment
+
+        names = {a.agency_id: a.name for a in Deployment.load(deployment).agencies}
+    verified, failed = [], []
+    for path in bundle_paths(records):
+        try:
+            bundle = ProofBundle.load(path)
+        except (LedgerValueError, OSError):
+            continue  # not a bundle at all: `taxledger verify` reports those
+        if bundle.schema != DISCLOSURE_MADE or bundle.record.get("subject_tag") != (
+            "0x" + subject.hex()
+        ):
+            continue
+        try:
+            verified.append(verifier.verify(bundle))
+        except VerificationFailure as exc:
+            failed.append((path, exc))
+    entries = disclosures_about(verified, subject, lambda i: names.get(i, f"agency {i}"))
+    if as_json:
+        doc = {
+            "subject": "0x" + subject.hex(),
+            "disclosures": [e.to_json() for e in entries],
+            "failed": [{"file": str(p), "check": f.check, "message": f.message} for p, f in failed],
+        }
+        click.echo(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
+    else:
+        click.echo(f"disclosures about 0x{subject.hex()}: {len(entries)}")
+        for entry in entries:
+            click.echo(entry.line())
+        for path, problem in failed:
+            click.echo(f"FAIL: {path}: ({problem.check}) {problem.message}")
+    if failed:
+        raise SystemExit(1)

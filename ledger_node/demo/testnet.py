@@ -1,11 +1,12 @@
 """A local testnet: a real node process and one gateway process per agency, on loopback.
 
-``up`` writes everything under one directory — keystores, deployment, gateway configs, API
-keys, logs, the node's state — and ``testnet.json``, which ``down``, a later ``up`` and
-``taxledger demo --testnet`` read. The node (anvil) keeps its chain in ``node-state.json``,
-saved every second and when it stops, so ``up`` on an existing directory resumes the same
-chain: it starts again whatever of the testnet is not running, on the same ports. Keys,
-passwords and the outbox are owner-only files (:mod:`ledger_node.private_files`).
+``up`` writes everything under one directory — keystores and encryption keys, deployment,
+gateway configs, API keys, the consortium directory (the gateways ask each other through the
+exchange over loopback HTTP), logs, the node's state — and ``testnet.json``, which ``down``,
+a later ``up`` and ``taxledger demo --testnet`` read. The node (anvil) keeps its chain in
+``node-state.json``, saved every second and when it stops, so ``up`` on an existing directory
+resumes the same chain: it starts again whatever of the testnet is not running, on the same
+ports. Keys, passwords and the outbox are owner-only files (:mod:`ledger_node.private_files`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from ledger_node.chain.deploy import STANDARD_MEMBERS, found_consortium
 from ledger_node.chain.rpc import Rpc, connect
 from ledger_node.demo.agencies import DemoError
 from ledger_node.demo.run import GATEWAY_AGENCIES
-from ledger_node.keys import LocalKey, new_keystore
+from ledger_node.exchange.directory import Directory
+from ledger_node.keys import LocalKey, new_encryption_keyfile, new_keystore
 from ledger_node.localnode import LocalNode, free_port, start_node, stop_process_group
 from ledger_node.private_files import private_directory, write_private
 
@@ -95,16 +97,30 @@ def testnet_up(
         keys: dict[str, LocalKey] = {
             name: new_keystore(keys_dir / f"{name}.json", password) for name, _ in STANDARD_MEMBERS
         }
-        founded = found_consortium(Rpc(connect(local.url)), STANDARD_MEMBERS, keys=keys)
+        # Each agency's X25519 key, registered at founding: what others seal answers to.
+        sealing = {
+            name: new_encryption_keyfile(keys_dir / f"{name}.encryption.pem", password)
+            for name, _ in STANDARD_MEMBERS
+        }
+        founded = found_consortium(
+            Rpc(connect(local.url)), STANDARD_MEMBERS, keys=keys, encryption_keys=sealing
+        )
         deployment_path = directory / "deployment.json"
         founded.deployment.save(deployment_path)
         echo(f"ledger {founded.deployment.ledger} deployed; wrote {deployment_path}")
         key_file = write_private(directory / "consortium.key", secrets.token_bytes(32).hex() + "\n")
         doc.update(deployment=str(deployment_path), consortium_key_file=str(key_file))
-        for offset, name in enumerate(GATEWAY_AGENCIES, start=1):
-            entry = _configure_gateway(
-                directory, name, local.url, _port(base_port, offset), keys_dir
-            )
+        ports = {
+            name: _port(base_port, offset) for offset, name in enumerate(GATEWAY_AGENCIES, start=1)
+        }
+        # The gateways find each other, over loopback, through the consortium directory.
+        Directory(
+            founded.deployment.chain_id,
+            founded.deployment.ledger,
+            {name: f"http://127.0.0.1:{port}" for name, port in ports.items()},
+        ).save(directory / "directory.json")
+        for name in GATEWAY_AGENCIES:
+            entry = _configure_gateway(directory, name, local.url, ports[name], keys_dir)
             entry["pid"] = _start_gateway(Path(entry["config"]), logs / f"{name}.log")
             doc["gateways"][name] = entry
             echo(f"{name} gateway at {entry['url']}")
@@ -165,6 +181,8 @@ def _configure_gateway(
                 f'database = "{folder / "outbox.sqlite"}"',
                 f'api_keys = "{folder / "api-keys.json"}"',
                 f'consortium_key_file = "{directory / "consortium.key"}"',
+                f'encryption_key_file = "{keys_dir / f"{name}.encryption.pem"}"',
+                f'directory_file = "{directory / "directory.json"}"',
                 "batch_size = 1000",
                 "batch_interval_ms = 500",
                 "confirmations = 1",

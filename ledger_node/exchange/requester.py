@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -101,7 +101,7 @@ def open_answer(
     domain: Domain,
     sealed: object,
     key: EncryptionKey,
-    verifier: Verifier,
+    verify: Callable[[ProofBundle], Verified],
 ) -> ExchangeResult:
     """Open the provider's sealed answer to ``signed`` and verify each of its bundles;
     LedgerValueError if the answer itself is unusable."""
@@ -120,7 +120,7 @@ def open_answer(
             failed.append(FailedFact(index, 0, "malformed_bundle", str(exc)))
             continue
         try:
-            fact = verifier.verify(bundle)
+            fact = verify(bundle)
         except VerificationFailure as exc:
             failed.append(FailedFact(index, exc.check, exc.code, exc.message))
             continue
@@ -149,9 +149,11 @@ def open_answer(
 
 
 class BlockVerifiers:
-    """A :class:`Verifier` for the chain's latest block: a new one whenever the head moves
-    (its revocation answers are cached for its lifetime), over one :class:`ChainView` whose
-    membership history grows with the chain."""
+    """Verification against the chain's latest block: a new :class:`Verifier` whenever the
+    head moves (its revocation answers are cached for its lifetime), over one
+    :class:`ChainView` whose membership history grows with the chain. Safe to use from
+    several threads: verifications take turns (the view's history is not for concurrent
+    writers, and the work is CPU-bound under the GIL anyway)."""
 
     def __init__(
         self, client: LedgerClient, deployment: Deployment, interval: float = 0.25
@@ -163,14 +165,18 @@ class BlockVerifiers:
         self._head = self._view.head()
         self._checked = time.monotonic()
 
-    def current(self) -> Verifier:
+    def _current(self) -> Verifier:
+        now = time.monotonic()
+        if now - self._checked >= self._interval:
+            self._checked = now
+            self._view.refresh()
+            head = self._view.head()
+            if head != self._head:
+                self._head = head
+                self._verifier = Verifier(self._view)
+        return self._verifier
+
+    def verify(self, bundle: ProofBundle) -> Verified:
+        """:meth:`Verifier.verify` at the latest block."""
         with self._lock:
-            now = time.monotonic()
-            if now - self._checked >= self._interval:
-                self._checked = now
-                self._view.refresh()
-                head = self._view.head()
-                if head != self._head:
-                    self._head = head
-                    self._verifier = Verifier(self._view)
-            return self._verifier
+            return self._current().verify(bundle)

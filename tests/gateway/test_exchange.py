@@ -152,3 +152,84 @@ def test_the_command_line_writes_the_verified_bundles(exchange: Exchange, tmp_pa
     assert refused.returncode == 2 and refused.stdout == ""
     assert refused.stderr.startswith("error: consent_missing: agency tax-bureau refused: ")
     assert len(refused.stderr.splitlines()) == 1
+
+
+def test_who_saw_my_data_through_the_portal_and_the_audit(
+    exchange: Exchange, tmp_path: Path
+) -> None:
+    uscc, _, _, consent_c = rating_with_consent(exchange, 5)
+    rating = dict(
+        provider="tax-bureau",
+        taxpayer=uscc,
+        schemas=["credit.tax-rating/v1"],
+        purpose="credit-assessment",
+        consent=consent_c,
+    )
+    status, by_tax = query(exchange, **rating)
+    assert status == 200
+    (payment,) = samples.generate("payment.settled/v1", 1, seed=8)
+    payment["payee"]["tax_id"] = uscc
+    exchange.submit_anchored("bank", "payment.settled/v1", "pay-8", payment)
+    response = exchange.gateways["market-regulator"].post(
+        "/v1/exchange/queries",
+        {
+            "provider": "bank",
+            "taxpayer": uscc,
+            "schemas": ["payment.settled/v1"],
+            "purpose": "market-supervision",
+        },
+    )
+    assert response.status_code == 200, response.text
+    by_bank = response.json()
+    proofs = {}
+    for agency, disclosure_id in (
+        ("tax-bureau", by_tax["disclosure_id"]),
+        ("bank", by_bank["disclosure_id"]),
+    ):
+        gateway = exchange.gateways[agency]
+        wait_for(
+            lambda g=gateway, d=disclosure_id: (
+                g.get(f"/v1/records/{d}").json()["status"] in ("anchored", "final")
+            ),
+            60,
+            f"{agency}'s disclosure anchored",
+        )
+        proofs[disclosure_id] = gateway.get(f"/v1/records/{disclosure_id}/proof").content
+    portal = exchange.gateways["tax-bureau"].get(f"/v1/disclosures?taxpayer={uscc}")
+    assert portal.status_code == 200, portal.text
+    listed = portal.json()
+    assert listed["unavailable"] == []
+    seen = [(d["discloser"], d["recipient"], d["purpose"]) for d in listed["disclosures"]]
+    assert seen == [
+        ("tax-bureau", "bank", "credit-assessment"),
+        ("bank", "market-regulator", "market-supervision"),
+    ]
+    assert listed["disclosures"][0]["consent"] == consent_c
+    assert (
+        exchange.gateways["tax-bureau"]
+        .get(f"/v1/disclosures?taxpayer={uscc}", role="read")
+        .status_code
+        == 403
+    )
+    # The auditor's view of the same facts, from the bundles and the chain.
+    records = tmp_path / "bundles"
+    records.mkdir()
+    for disclosure_id, raw in proofs.items():
+        (records / f"{disclosure_id}.json").write_bytes(raw)
+    key_file = tmp_path / "consortium.key"
+    key_file.write_text(exchange.consortium_key.hex())
+    chain = exchange.chain
+    run = subprocess.run(
+        [TAXLEDGER, "audit", "disclosures", "--rpc", chain.node.url, "--deployment",
+         str(chain.directory / "deployment.json"), "--records", str(records), "--taxpayer",
+         uscc, "--consortium-key-file", str(key_file)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    head, *lines = run.stdout.splitlines()
+    assert head == f"disclosures about 0x{exchange.tag(uscc).hex()}: 2"
+    assert " tax-bureau -> bank  credit-assessment  credit.tax-rating/v1  consent " in lines[0]
+    assert (
+        " bank -> market-regulator  market-supervision  payment.settled/v1  no consent"
+        in (lines[1])
+    )
