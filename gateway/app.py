@@ -32,17 +32,24 @@ from gateway.settings import (
     read_consortium_key,
 )
 from ledger_node.exchange.directory import Directory
+from ledger_node.keys import EncryptionKey
 
 #: Seconds beyond the RPC deadline before a batcher pass still running counts as hung.
 _STALE_MARGIN = 2.0
 
 
-def build_gateway(settings: GatewaySettings, *, chain: AgencyChain | None = None) -> Gateway:
+def build_gateway(
+    settings: GatewaySettings,
+    *,
+    chain: AgencyChain | None = None,
+    encryption_key: EncryptionKey | None = None,
+) -> Gateway:
     """Open the outbox and keys and connect to the chain (not started yet).
 
     ``chain`` is an already connected agency (several gateways in one process on one
-    embedded chain); without it the keystores are decrypted and the chain is connected
-    from the settings. Raises ConfigurationError for a missing or weak secret.
+    embedded chain), with its ``encryption_key`` if it takes part in the exchange; without
+    it the keystores are decrypted and the chain is connected from the settings. Raises
+    ConfigurationError for a missing or weak secret.
     """
     keys = ApiKeyring(settings.api_keys)
     if chain is None:
@@ -59,7 +66,8 @@ def build_gateway(settings: GatewaySettings, *, chain: AgencyChain | None = None
         )
     else:
         consortium_key = read_consortium_key(settings.consortium_key_file)
-        encryption_key = load_encryption_key(settings)
+        if encryption_key is None:
+            encryption_key = load_encryption_key(settings)
     outbox = Outbox(settings.database, settings.sqlite_synchronous)
     outbox.bind(
         {
@@ -101,9 +109,14 @@ def build_gateway(settings: GatewaySettings, *, chain: AgencyChain | None = None
     )
 
 
-def create_app(settings: GatewaySettings, *, chain: AgencyChain | None = None) -> FastAPI:
+def create_app(
+    settings: GatewaySettings,
+    *,
+    chain: AgencyChain | None = None,
+    encryption_key: EncryptionKey | None = None,
+) -> FastAPI:
     """The gateway's app; its batcher runs while the app does (lifespan)."""
-    gateway = build_gateway(settings, chain=chain)
+    gateway = build_gateway(settings, chain=chain, encryption_key=encryption_key)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

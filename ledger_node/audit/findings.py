@@ -34,6 +34,27 @@ FINDING_CODES: dict[str, tuple[str, str]] = {
     "seller_tax_abnormal": ("error", "the seller was an abnormal or absconded taxpayer then"),
     "red_exceeds_blue": ("error", "red invoices reverse more than their blue invoice's total"),
     "invoice_missing": ("warning", "a payment refers to an invoice not among the records"),
+    # the exchange (bank decisions that cite facts, disclosures that cite consents)
+    "decision_rating_not_obtained": (
+        "error",
+        "a bank decision relies on a rating the bank obtained through no disclosure",
+    ),
+    "decision_rating_mismatch": (
+        "error",
+        "a bank decision cites a rating that is not the taxpayer's attested rating",
+    ),
+    "decision_rating_revoked": (
+        "error",
+        "a bank decision cites a rating revoked before the decision",
+    ),
+    "decision_without_consent": (
+        "error",
+        "a bank decision made without the taxpayer's consent in force at its block",
+    ),
+    "disclosure_without_consent": (
+        "error",
+        "a disclosure citing a consent that was not in force at its block",
+    ),
 }
 
 

@@ -43,6 +43,7 @@ from typing import Any
 
 import jinja2
 
+from ledger_node.audit.exchange_checks import check_exchange
 from ledger_node.audit.findings import FINDING_CODES, Finding
 from ledger_node.audit.flows import InvoiceAudit, check_flows
 from ledger_node.audit.index import AuditIndex, SyncResult
@@ -193,6 +194,7 @@ def run_audit(
         ]
         invoices, loose = check_flows(checked, index, history)
         findings += loose + [f for i in invoices for f in i.findings]
+        findings += check_exchange(checked, index, history)
         stamps = index.block_timestamps(rpc, {e.block_number for i in invoices for e in i.timeline})
         for invoice in invoices:
             invoice.timeline = [

@@ -23,10 +23,18 @@ from ledger_node.chain.errors import LedgerUnknownSigner
 from ledger_node.chain.ledger import LedgerClient
 from ledger_node.chain.rpc import EMBEDDED, Rpc, connect
 from ledger_node.demo.agencies import DemoError, GatewayHandle, remote_gateways, write_bundle
+from ledger_node.demo.exchange import exchange_story
 from ledger_node.demo.risk import RiskCheck, check_risk
-from ledger_node.demo.scenario import DemoScenario, Submission, build_scenario, tamper
+from ledger_node.demo.scenario import (
+    DemoScenario,
+    Planted,
+    Submission,
+    build_scenario,
+    tamper,
+)
 from ledger_node.deployment import Deployment
-from ledger_node.keys import LocalKey
+from ledger_node.exchange.directory import Directory
+from ledger_node.keys import EncryptionKey, LocalKey
 from ledger_node.localnode import free_port
 
 #: The agencies that run gateways (the auditor only reads).
@@ -59,16 +67,29 @@ def _consortium_key_file(out: Path) -> tuple[Path, bytes]:
 
 @contextmanager
 def local_gateways(
-    w3: Any, deployment: Deployment, keys: dict[str, LocalKey], out: Path, key_file: Path
+    w3: Any,
+    deployment: Deployment,
+    keys: dict[str, LocalKey],
+    encryption_keys: dict[str, EncryptionKey],
+    out: Path,
+    key_file: Path,
 ) -> Iterator[dict[str, GatewayHandle]]:
     """The agencies' gateways served by this process on loopback ports, each with its own
-    outbox, all on one chain (the embedded chain lives in this process)."""
+    outbox, all on one chain (the embedded chain lives in this process); they ask each
+    other through the exchange over loopback HTTP, found in ``out/directory.json``."""
     from gateway.apikeys import Role, add_key
     from gateway.app import create_app
     from gateway.connection import for_deployment
     from gateway.server import serve_in_thread
     from gateway.settings import GatewaySettings
 
+    ports = {name: free_port() for name in GATEWAY_AGENCIES}
+    directory = out / "directory.json"
+    Directory(
+        deployment.chain_id,
+        deployment.ledger,
+        {name: f"http://127.0.0.1:{port}" for name, port in ports.items()},
+    ).save(directory)
     with ExitStack() as stack:
         handles = {}
         for name in GATEWAY_AGENCIES:
@@ -86,14 +107,19 @@ def local_gateways(
                     "database": folder / "outbox.sqlite",
                     "api_keys": api_keys,
                     "consortium_key_file": key_file,
+                    "directory_file": directory,
                     "batch_size": 500,
                     "batch_interval_ms": 200,
                     "confirmations": 1,
                 }
             )
             ledger = LedgerClient.from_deployment(w3, deployment)
-            app = create_app(settings, chain=for_deployment(ledger, deployment, name, keys[name]))
-            url = stack.enter_context(serve_in_thread(app, settings, free_port()))
+            app = create_app(
+                settings,
+                chain=for_deployment(ledger, deployment, name, keys[name]),
+                encryption_key=encryption_keys[name],
+            )
+            url = stack.enter_context(serve_in_thread(app, settings, ports[name]))
             client = stack.enter_context(httpx.Client(base_url=url, timeout=120))
             handles[name] = GatewayHandle(name, client, api_key)
         yield handles
@@ -106,6 +132,7 @@ DEMO_OUTPUTS = (
     "audit-index.sqlite",
     "deployment.json",
     "consortium.key",
+    "directory.json",
     "report.html",
     "report.json",
     "risk.html",
@@ -203,14 +230,16 @@ def _export(scene: DemoScenario, gateways: dict[str, GatewayHandle], bundles: Pa
     path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def _compare(scene: DemoScenario, report: Any, risk: RiskCheck) -> DemoResult:
+def _compare(
+    scene: DemoScenario, exchanged: list[Planted], report: Any, risk: RiskCheck
+) -> DemoResult:
     found: list[tuple[str, str]] = []
     for finding in report.findings:
         subject = finding.subject
         if finding.code == "verification_failed":
             subject = Path(subject).stem
         found.append((finding.code, subject))
-    planted = [(p.code, p.subject, p.what) for p in scene.planted]
+    planted = [(p.code, p.subject, p.what) for p in [*scene.planted, *exchanged]]
     expected = {(code, subject) for code, subject, _ in planted}
     missed = [p for p in planted if (p[0], p[1]) not in found]
     unexpected = [f for f in found if f not in expected]
@@ -259,7 +288,7 @@ def run_demo(
                 f"threshold {deployment.threshold}"
             )
             gateways = stack.enter_context(
-                local_gateways(w3, deployment, founded.keys, out, key_file)
+                local_gateways(w3, deployment, founded.keys, founded.encryption_keys, out, key_file)
             )
             echo("gateways running: " + ", ".join(gateways))
         rpc_client = Rpc(w3)
@@ -283,10 +312,18 @@ def run_demo(
             gateways[agency].revoke(record_id, reason)
             gateways[agency].wait_status(record_id, "revoked", 120, tick)
             echo(f"{agency} revoked {record_id} ({reason})")
+        story = exchange_story(scene, gateways, echo)
+        exchanged = [*story.disclosed, *((d.agency, d.record_id) for d in story.decisions)]
+        for agency, exchanged_id in exchanged:
+            gateways[agency].wait_status(exchanged_id, "final", 120, tick)
+        echo(f"{len(story.disclosed)} disclosure records anchored and final")
         _export(scene, gateways, bundles)
+        for agency, exchanged_id in exchanged:
+            write_bundle(bundles, agency, exchanged_id, gateways[agency].proof(exchanged_id))
         template = bundles / scene.tampered[0] / f"{scene.tampered[1]}.json"
         _forge(w3, rpc_client, deployment, scene, bundles, template, consortium_key, echo)
-        echo(f"wrote {len(scene.submissions) + len(scene.late) + 1} proof bundles under {bundles}")
+        written = len(scene.submissions) + len(scene.late) + 1 + len(exchanged)
+        echo(f"wrote {written} proof bundles under {bundles}")
 
     index = AuditIndex.create_or_open(out / "audit-index.sqlite", deployment)
     try:
@@ -302,4 +339,4 @@ def run_demo(
         index.close()
     (out / "report.json").write_text(json.dumps(report.to_json(), indent=2) + "\n", "utf-8")
     (out / "report.html").write_text(report.to_html(), encoding="utf-8")
-    return _compare(scene, report, risk)
+    return _compare(scene, story.planted, report, risk)

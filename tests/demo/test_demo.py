@@ -66,13 +66,22 @@ def test_demo_on_the_embedded_chain_finds_exactly_the_planted_problems(tmp_path:
     out = tmp_path / "demo"
     proc = taxledger("demo", "--invoices", str(MIN_INVOICES), "--out", str(out))
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "OK: the audit found all 10 planted problems and nothing else" in proc.stdout
+    assert "OK: the audit found all 11 planted problems and nothing else" in proc.stdout
     assert "the risk report ranks exactly the" in proc.stdout
     assert "refused by the ledger: LedgerUnknownSigner" in proc.stdout
+    # The exchange: a rating read with consent and verified, the same without it refused,
+    # the payments to an abnormal company read by the regulator; both disclosures on chain.
+    assert "from the tax bureau with its consent CST-" in proc.stdout
+    assert "the same request without the consent was refused: 403 consent_missing" in proc.stdout
+    assert "exchange: the market regulator read the 1 payment(s) to the abnormal company" in (
+        proc.stdout
+    )
+    assert "2 disclosure records anchored and final" in proc.stdout
     report = json.loads((out / "report.json").read_text())
-    assert report["summary"]["findings"] == 10
+    assert report["summary"]["findings"] == 11
     assert report["summary"]["findings_by_code"] == {
         "amount_mismatch": 1,
+        "decision_rating_not_obtained": 1,
         "invoice_missing": 1,
         "invoice_revoked": 1,
         "payee_not_seller": 1,
@@ -123,7 +132,10 @@ def test_testnet_up_demo_over_http_and_down(tmp_path: Path) -> None:
             str(tmp_path / "o"),
         )
         assert run.returncode == 0, run.stdout + run.stderr
-        assert "OK: the audit found all 10 planted problems and nothing else" in run.stdout
+        assert "OK: the audit found all 11 planted problems and nothing else" in run.stdout
+        assert "the same request without the consent was refused: 403 consent_missing" in (
+            run.stdout
+        )
     finally:
         down = taxledger("testnet", "down", "--dir", str(net))
     assert down.returncode == 0, down.stderr
