@@ -16,6 +16,7 @@ import pytest
 from exchange_harness import Exchange, rating_with_consent
 from gateway_harness import GatewayProcess, wait_for
 
+from ledger_node.chain.governance import Action, Governance
 from ledger_node.eip712 import ExchangeRequest
 from ledger_node.exchange.messages import SignedExchange
 from ledger_node.exchange.requester import open_answer
@@ -225,3 +226,35 @@ def test_a_provider_killed_before_answering_keeps_one_disclosure(
         60,
         "the disclosure anchored",
     )
+
+
+def test_a_suspended_requester_is_refused_until_reinstated(
+    exchange: Exchange, consented: tuple[str, bytes]
+) -> None:
+    uscc, consent = consented
+    chain = exchange.chain
+    ledger = chain.ledger
+    governance = Governance(ledger)
+    keys = chain.consortium.keys
+    tax = exchange.gateways["tax-bureau"]
+
+    def decide(action: Action) -> None:
+        proposal = governance.propose(ledger.sender(keys["tax-bureau"]), action)
+        for name in ("market-regulator", "auditor"):
+            governance.approve(ledger.sender(keys[name]), proposal)
+        governance.execute(ledger.sender(keys["tax-bureau"]), proposal)
+        # In force from the next block.
+        after = ledger.block_number() + 1
+        wait_for(lambda: ledger.block_number() > after, 30, "the next blocks")
+
+    bank = exchange.agency_id("bank")
+    decide(Action.suspend(bank))
+    try:
+        response = send(tax, rating_request(exchange, uscc, consent).to_dict())
+        assert (response.status_code, response.json()["error"]["code"]) == (
+            403,
+            "requester_suspended",
+        )
+    finally:
+        decide(Action.reinstate(bank))
+    assert send(tax, rating_request(exchange, uscc, consent).to_dict()).status_code == 200
