@@ -103,7 +103,9 @@ class ExchangeService:
         if self._verifiers is None:
             if self.chain.deployment is None:
                 raise ConfigurationError("the exchange needs the deployment file of the ledger")
-            self._verifiers = BlockVerifiers(self.chain.ledger, self.chain.deployment)
+            self._verifiers = BlockVerifiers(
+                self.chain.ledger, self.chain.deployment, consortium_key=self.consortium_key
+            )
         return self._verifiers
 
     # -- provider ----------------------------------------------------------------------------

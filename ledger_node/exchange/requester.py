@@ -90,10 +90,12 @@ class ExchangeResult:
     failed: tuple[FailedFact, ...]
 
 
-def _about(bundle: ProofBundle, subject: bytes) -> bool:
-    if bundle.schema == DISCLOSURE_MADE:
-        return bool(bundle.record.get("subject_tag") == "0x" + subject.hex())
-    return subject in bundle.subjects
+def _about(fact: Verified, subject: bytes) -> bool:
+    """The fact is about ``subject``: by a tag the verifier proved (a disclosure record names
+    its subject in a field of the record)."""
+    if fact.bundle.schema == DISCLOSURE_MADE:
+        return bool(fact.bundle.record.get("subject_tag") == "0x" + subject.hex())
+    return subject in fact.tags
 
 
 def open_answer(
@@ -137,7 +139,7 @@ def open_answer(
             failed.append(
                 FailedFact(index, EXCHANGE_CHECK, "not_requested", f"{bundle.schema} not asked for")
             )
-        elif not _about(bundle, request.subject):
+        elif not _about(fact, request.subject):
             failed.append(
                 FailedFact(
                     index, EXCHANGE_CHECK, "other_subject", "the fact is not about the subject"
@@ -156,12 +158,18 @@ class BlockVerifiers:
     writers, and the work is CPU-bound under the GIL anyway)."""
 
     def __init__(
-        self, client: LedgerClient, deployment: Deployment, interval: float = 0.25
+        self,
+        client: LedgerClient,
+        deployment: Deployment,
+        *,
+        consortium_key: bytes | None = None,
+        interval: float = 0.25,
     ) -> None:
         self._view = ChainView(client, deployment)
         self._interval = interval
         self._lock = threading.Lock()
-        self._verifier = Verifier(self._view)
+        self._consortium_key = consortium_key
+        self._verifier = Verifier(self._view, consortium_key=consortium_key)
         self._head = self._view.head()
         self._checked = time.monotonic()
 
@@ -173,7 +181,7 @@ class BlockVerifiers:
             head = self._view.head()
             if head != self._head:
                 self._head = head
-                self._verifier = Verifier(self._view)
+                self._verifier = Verifier(self._view, consortium_key=self._consortium_key)
         return self._verifier
 
     def verify(self, bundle: ProofBundle) -> Verified:
