@@ -25,14 +25,12 @@ from gateway.outbox import Outbox
 from gateway.preparers import Preparers
 from gateway.routes import disclosures, exchange, health, records
 from gateway.service import Gateway
-from gateway.settings import (
-    GatewaySettings,
-    load_encryption_key,
-    load_secrets,
-    read_consortium_key,
-)
+from gateway.settings import GatewaySettings, load_secrets
+from ledger_node.errors import ConfigurationError
 from ledger_node.exchange.directory import Directory
+from ledger_node.keyring import check_registered, registered_on
 from ledger_node.keys import EncryptionKey
+from ledger_node.tagging import Keyring
 
 #: Seconds beyond the RPC deadline before a batcher pass still running counts as hung.
 _STALE_MARGIN = 2.0
@@ -42,19 +40,21 @@ def build_gateway(
     settings: GatewaySettings,
     *,
     chain: AgencyChain | None = None,
+    keyring: Keyring | None = None,
     encryption_key: EncryptionKey | None = None,
 ) -> Gateway:
     """Open the outbox and keys and connect to the chain (not started yet).
 
-    ``chain`` is an already connected agency (several gateways in one process on one
-    embedded chain), with its ``encryption_key`` if it takes part in the exchange; without
-    it the keystores are decrypted and the chain is connected from the settings. Raises
-    ConfigurationError for a missing or weak secret.
+    ``chain`` is an already connected agency with its ``keyring`` and, if it takes part in
+    the exchange, its ``encryption_key`` (several gateways in one process on one embedded
+    chain); without it the keystores, encryption key and keyring are decrypted and the chain
+    is connected from the settings. The keyring must hold only key versions the ledger
+    registered. Raises ConfigurationError for a missing or weak secret.
     """
     keys = ApiKeyring(settings.api_keys)
     if chain is None:
         secrets = load_secrets(settings)
-        consortium_key = secrets.consortium_key
+        keyring = secrets.keyring
         encryption_key = secrets.encryption_key
         chain = connect_agency(
             settings.chain,
@@ -64,10 +64,9 @@ def build_gateway(
             secrets.sender_key,
             rpc_timeout=settings.rpc_timeout,
         )
-    else:
-        consortium_key = read_consortium_key(settings.consortium_key_file)
-        if encryption_key is None:
-            encryption_key = load_encryption_key(settings)
+    elif keyring is None:
+        raise ConfigurationError("a gateway handed its chain must be handed its keyring too")
+    check_registered(keyring, registered_on(chain.ledger))
     outbox = Outbox(settings.database, settings.sqlite_synchronous)
     outbox.bind(
         {
@@ -85,16 +84,14 @@ def build_gateway(
         batch_interval=settings.batch_interval_ms / 1000,
         confirmations=settings.confirmations,
     )
-    ingestor = Ingestor(chain.name, chain.kind, consortium_key)
-    preparers = Preparers(ingestor, consortium_key, settings.workers)
+    ingestor = Ingestor(chain.name, chain.kind, keyring)
+    preparers = Preparers(ingestor, settings.workers)
     directory = None
     if settings.directory_file is not None:
         directory = Directory.load(
             settings.directory_file, chain_id=chain.ledger.chain_id, ledger=chain.ledger.address
         )
-    exchange = ExchangeService(
-        chain, outbox, ingestor, metrics, consortium_key, encryption_key, directory
-    )
+    exchange = ExchangeService(chain, outbox, ingestor, metrics, keyring, encryption_key, directory)
     return Gateway(
         chain,
         outbox,
@@ -113,10 +110,11 @@ def create_app(
     settings: GatewaySettings,
     *,
     chain: AgencyChain | None = None,
+    keyring: Keyring | None = None,
     encryption_key: EncryptionKey | None = None,
 ) -> FastAPI:
     """The gateway's app; its batcher runs while the app does (lifespan)."""
-    gateway = build_gateway(settings, chain=chain, encryption_key=encryption_key)
+    gateway = build_gateway(settings, chain=chain, keyring=keyring, encryption_key=encryption_key)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -34,11 +34,11 @@ from gateway.outbox.rows import (
 )
 from ledger_node._fastpaths import array_items
 from ledger_node.agencies import AgencyKind
-from ledger_node.commitment import SALT_SIZE, commit_record
-from ledger_node.errors import LedgerValueError, RecordValidationError
+from ledger_node.commitment import SALT_SIZE, commit_record_v2
+from ledger_node.errors import ConfigurationError, LedgerValueError, RecordValidationError
 from ledger_node.records.schemas import SCHEMAS
 from ledger_node.records.validation import validate
-from ledger_node.subject import record_subject_tags
+from ledger_node.tagging import SCHEMA_TAG_DOMAINS, Keyring, MissingTagKeyError, record_subject_tags
 
 if TYPE_CHECKING:
     from pydantic_core import ErrorDetails
@@ -271,10 +271,22 @@ class BulkChunk:
 class Ingestor:
     """Turns request items into outbox rows for one agency."""
 
-    def __init__(self, agency: str, kind: AgencyKind, consortium_key: bytes) -> None:
+    def __init__(self, agency: str, kind: AgencyKind, keyring: Keyring) -> None:
         self.agency = agency
         self.kind = kind
-        self._consortium_key = consortium_key
+        self.keyring = keyring
+        # Every domain this agency tags records in must be in its keyring: checked once here,
+        # so that a record is never refused for what is the gateway's configuration.
+        for schema in SCHEMAS.values():
+            if kind in schema.attesters:
+                for domain in SCHEMA_TAG_DOMAINS[schema.name].values():
+                    try:
+                        keyring.current(domain)
+                    except MissingTagKeyError as exc:
+                        raise ConfigurationError(
+                            f"agency {agency} attests {schema.name}, whose subjects are tagged "
+                            f"in domain {domain}: {exc}"
+                        ) from None
 
     def _envelope(self, item: object, prefix: str) -> tuple[str, str, dict[str, Any]] | Rejection:
         """``(schema, id, record)`` of a ``{"schema", "id", "record"}`` item."""
@@ -322,9 +334,11 @@ class Ingestor:
                 f"attested by: {allowed}. Send them through that agency's gateway",
                 ((join_path(_prefix(index), "schema"), "attester_kind", "schema not allowed"),),
             )
-        # (3) the record's fields
+        # (3) the record's fields, committed one by one with its subject tags (proof v2)
         try:
-            committed = commit_record(validate(schema_name, record), salt)
+            validated = validate(schema_name, record)
+            tags = record_subject_tags(self.keyring, validated)
+            committed = commit_record_v2(validated, tags, salt)
         except RecordValidationError as exc:
             record_path = join_path(_prefix(index), "record")
             return Rejection(
@@ -343,8 +357,8 @@ class Ingestor:
                 "the record has no canonical JSON form",
                 ((join_path(_prefix(index), "record"), "canonical_form", str(exc)),),
             )
-        # (4) what the outbox keeps
-        tags = record_subject_tags(self._consortium_key, committed.validated.subject_identifiers())
+        # (4) what the outbox keeps: the master salt, the tags' values (their domains follow
+        # from the schema, their versions from the keyring that made them)
         return (
             record_id,
             schema_name,
@@ -354,7 +368,7 @@ class Ingestor:
                 committed.salt,
                 committed.commitment,
                 committed.leaf,
-                b"".join(tags),
+                b"".join(t.tag for t in tags),
             ),
             now,
         )

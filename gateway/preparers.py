@@ -68,11 +68,19 @@ def _frame(data: bytes) -> Prepared:
 class Preparers:
     """Prepares bulk bodies in worker processes (in a thread of the gateway if none)."""
 
-    def __init__(self, ingestor: Ingestor, consortium_key: bytes, workers: int) -> None:
+    def __init__(self, ingestor: Ingestor, workers: int) -> None:
         self.ingestor = ingestor
         self.size = workers
+        # The keyring goes to the worker over its stdin pipe, never through a file.
         self._init = orjson.dumps(
-            {"agency": ingestor.agency, "kind": int(ingestor.kind), "key": consortium_key.hex()}
+            {
+                "agency": ingestor.agency,
+                "kind": int(ingestor.kind),
+                "keys": {
+                    domain: {str(v): key.hex() for v, key in versions.items()}
+                    for domain, versions in ingestor.keyring.keys.items()
+                },
+            }
         )
         self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
         self._all: list[_Worker] = []

@@ -36,8 +36,9 @@ from gateway.metrics import GatewayMetrics
 from gateway.models import RevokeCreate
 from gateway.outbox import Outbox, Outcome, Receipt, StoredRecord
 from gateway.preparers import Preparers
-from gateway.proofs import stored_bundle
+from gateway.proofs import NotDisclosable, stored_bundle
 from ledger_node.bundle import to_hex
+from ledger_node.fieldtree import FieldPathError, parse_field_paths
 from ledger_node.hashing import keccak256
 
 Answer = tuple[int, dict[str, Any]]
@@ -196,8 +197,10 @@ class Gateway:
             }
         return body
 
-    def proof(self, record_id: str) -> dict[str, Any]:
-        """``GET /v1/records/{id}/proof``: the ``taxledger.proof/v1`` bundle, once anchored."""
+    def proof(self, record_id: str, fields: str | None = None) -> dict[str, Any]:
+        """``GET /v1/records/{id}/proof[?fields=...]``: the record's bundle once anchored —
+        ``taxledger.proof/v2``, whole or showing only ``fields`` (a record accepted by an
+        earlier, v1 gateway: its ``taxledger.proof/v1`` bundle, whole only)."""
         stored = self._stored(record_id)
         batch = stored.batch
         if batch is None or batch.block_number is None:
@@ -207,7 +210,23 @@ class Gateway:
                 f"record {record_id!r} is not anchored yet; ask again once its status is "
                 "anchored (batches are cut every few seconds)",
             )
-        return stored_bundle(self.chain, self.outbox, stored).to_dict()
+        paths = None
+        if fields is not None:
+            try:
+                paths = parse_field_paths(fields)
+            except FieldPathError as exc:
+                raise ApiError(
+                    422, "invalid_fields", str(exc), (("fields", "field_path", exc.reason),)
+                ) from None
+        try:
+            bundle = stored_bundle(self.chain, self.outbox, stored, self.ingestor.keyring, paths)
+        except NotDisclosable as exc:
+            raise ApiError(409, "not_disclosable", f"{exc}; ask without fields") from None
+        except FieldPathError as exc:
+            raise ApiError(
+                422, "invalid_fields", str(exc), (("fields", "field_path", exc.reason),)
+            ) from None
+        return bundle.to_dict()
 
     # -- revoking --------------------------------------------------------------------------
 

@@ -1,8 +1,8 @@
 """Gateway settings: a TOML or JSON file, overridden by ``TAXLEDGER_GATEWAY_*`` variables.
 
 Relative paths in the file are relative to the file. Secrets are not settings: the file names
-where they live (keystore password file or variable, consortium key file, API-key file), and
-:func:`load_secrets` reads them and refuses missing, default or weak ones.
+where they live (keystore password file or variable, encryption key file, keyring file, API-key
+file), and :func:`load_secrets` reads them and refuses missing, default or weak ones.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from ledger_node.chain.rpc import EMBEDDED
 from ledger_node.errors import ConfigurationError
+from ledger_node.keyring import open_keyring
 from ledger_node.keys import (
     EncryptionKey,
     LocalKey,
@@ -26,13 +27,11 @@ from ledger_node.keys import (
     load_keystore,
     read_password,
 )
-from ledger_node.subject import MIN_KEY_SIZE
+from ledger_node.tagging import Keyring
 
 ENV_PREFIX = "TAXLEDGER_GATEWAY_"
 #: Placeholder secrets shipped in examples; a gateway holding one of them must not start.
 DEFAULT_SECRETS = frozenset({"changethis", "changeme", "password", "secret", "taxledger"})
-#: Fewest distinct byte values a 32-byte consortium key may have (random keys have ~30).
-_MIN_DISTINCT_KEY_BYTES = 16
 _PATH_FIELDS = (
     "keystore",
     "password_file",
@@ -41,6 +40,7 @@ _PATH_FIELDS = (
     "deployment",
     "database",
     "api_keys",
+    "keyring",
     "consortium_key_file",
     "encryption_key_file",
     "encryption_password_file",
@@ -77,14 +77,21 @@ class GatewaySettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65_535)
     api_keys: Path = Field(description="API-key file (see `taxledger gateway keys add`).")
-    consortium_key_file: Path = Field(
-        description="File holding the consortium's subject-tag key, hex, 32 bytes or more."
+    keyring: Path | None = Field(
+        None,
+        description="The agency's keyring file (taxledger.keyring/v1): its subject-tag domain "
+        "keys, sealed to its encryption key (see `taxledger keyring issue`).",
+    )
+    consortium_key_file: Path | None = Field(
+        None,
+        description="No longer read: subject tags are keyed per domain (keyring). A config "
+        "that still names it is refused with what to do.",
     )
     encryption_key_file: Path | None = Field(
         None,
         description="The agency's X25519 encryption key file (`taxledger keys new "
-        "--encryption`), whose public key the member registry holds: needed to ask other "
-        "agencies through the exchange.",
+        "--encryption`), whose public key the member registry holds: it opens the keyring "
+        "and the answers of other agencies through the exchange.",
     )
     encryption_password_file: Path | None = Field(
         None, description="Password of the encryption key file (default: the keystore's)."
@@ -128,6 +135,13 @@ class GatewaySettings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_sources(self) -> Self:
+        if self.consortium_key_file is not None:
+            raise ValueError(
+                "consortium_key_file is no longer used: subject tags are keyed per domain. Ask "
+                "the consortium for this agency's keyring (`taxledger keyring issue`) and set "
+                "keyring and encryption_key_file instead; keep the old key only to verify v1 bundles "
+                "(`taxledger verify --consortium-key-file`)"
+            )
         if self.password_file is None and self.password_env is None:
             raise ValueError("give password_file or password_env for the agency keystore")
         if self.chain == EMBEDDED and self.deployment is not None:
@@ -199,8 +213,8 @@ class Secrets:
 
     agency_key: LocalKey
     sender_key: LocalKey
-    consortium_key: bytes
-    encryption_key: EncryptionKey | None
+    keyring: Keyring
+    encryption_key: EncryptionKey
 
 
 def _password(file: Path | None, env: str | None, what: str) -> str:
@@ -213,42 +227,14 @@ def _password(file: Path | None, env: str | None, what: str) -> str:
     return password
 
 
-def read_consortium_key(path: Path) -> bytes:
-    """The consortium subject-tag key: hex in ``path``; refuses missing, default or weak keys."""
-    if not path.is_file():
-        raise ConfigurationError(
-            f"consortium key file {path} does not exist; every member gateway needs the "
-            "consortium's shared key to compute subject tags"
-        )
-    text = path.read_text(encoding="utf-8").strip()
-    if text.lower() in DEFAULT_SECRETS:
-        raise ConfigurationError(
-            f"consortium key file {path} holds the default placeholder {text!r}; "
-            "put the consortium's real key there"
-        )
-    try:
-        key = bytes.fromhex(text.removeprefix("0x"))
-    except ValueError:
-        raise ConfigurationError(
-            f"consortium key file {path} must hold the key as hex (64 hex digits or more)"
-        ) from None
-    if len(key) < MIN_KEY_SIZE:
-        raise ConfigurationError(
-            f"consortium key in {path} is {len(key)} bytes; it must be at least {MIN_KEY_SIZE} "
-            "bytes, or tags could be brute-forced"
-        )
-    if len(set(key)) < _MIN_DISTINCT_KEY_BYTES:
-        raise ConfigurationError(
-            f"consortium key in {path} is not random (only {len(set(key))} distinct byte "
-            "values); generate one with `python -c 'import secrets; print(secrets.token_hex(32))'`"
-        )
-    return key
-
-
 def load_secrets(settings: GatewaySettings) -> Secrets:
     """Read and check every secret, refusing default or weak ones; the cheap checks run
     before the (deliberately slow) keystore decryption."""
-    consortium_key = read_consortium_key(settings.consortium_key_file)
+    if settings.keyring is None or settings.encryption_key_file is None:
+        raise ConfigurationError(
+            "a gateway needs keyring (its subject-tag keys, issued with `taxledger keyring "
+            "issue`) and encryption_key_file (the key file that keyring is sealed to)"
+        )
     password = _password(settings.password_file, settings.password_env, "agency keystore")
     sender_password = None
     if settings.sender_keystore is not None:
@@ -256,19 +242,16 @@ def load_secrets(settings: GatewaySettings) -> Secrets:
         if file is None and env is None:
             file, env = settings.password_file, settings.password_env
         sender_password = _password(file, env, "sender keystore")
+    encryption_password = password
+    if settings.encryption_password_file or settings.encryption_password_env:
+        encryption_password = _password(
+            settings.encryption_password_file, settings.encryption_password_env, "encryption key"
+        )
+    encryption_key = load_encryption_keyfile(settings.encryption_key_file, encryption_password)
+    keyring = open_keyring(settings.keyring, encryption_key)
     agency_key = load_keystore(settings.keystore, password)
     sender_key = agency_key
     if settings.sender_keystore is not None and sender_password is not None:
         sender_key = load_keystore(settings.sender_keystore, sender_password)
-    return Secrets(agency_key, sender_key, consortium_key, load_encryption_key(settings))
+    return Secrets(agency_key, sender_key, keyring, encryption_key)
 
-
-def load_encryption_key(settings: GatewaySettings) -> EncryptionKey | None:
-    """The agency's encryption key, decrypted once at start (None if none is configured)."""
-    if settings.encryption_key_file is None:
-        return None
-    file, env = settings.encryption_password_file, settings.encryption_password_env
-    if file is None and env is None:
-        file, env = settings.password_file, settings.password_env
-    password = _password(file, env, "encryption key")
-    return load_encryption_keyfile(settings.encryption_key_file, password)

@@ -16,10 +16,10 @@ before the gateway's commit, so a worker dying loses nothing (its request is pre
 in the gateway). A worker exits when the gateway closes its stdin, or dies.
 
 Protocol over the worker's stdin and stdout, little-endian: first an init frame
-``u32 length, JSON {agency, kind, key}``; then per request ``u64 length, f64 now, body``
-answered by frames ``u64 length, u8 more, pickle``: a :class:`~gateway.ingest.Rejection` of
-the whole body, or its chunks in order, or an error's text (after which the request is
-over); ``more`` is 1 while frames of the request follow.
+``u32 length, JSON {agency, kind, keys: {domain: {version: key hex}}}`` (the keyring); then
+per request ``u64 length, f64 now, body`` answered by frames ``u64 length, u8 more, pickle``:
+a :class:`~gateway.ingest.Rejection` of the whole body, or its chunks in order, or an error's
+text (after which the request is over); ``more`` is 1 while frames of the request follow.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ import orjson
 from gateway.faults import crash_point
 from gateway.ingest import BulkItems, Ingestor, Rejection
 from ledger_node.agencies import AgencyKind
+from ledger_node.tagging import Keyring
 
 INIT = struct.Struct("<I")
 REQUEST = struct.Struct("<Qd")
@@ -55,7 +56,13 @@ def main() -> None:
     if header is None:
         return
     init = orjson.loads(_read(stdin, INIT.unpack(header)[0]) or b"null")
-    ingestor = Ingestor(init["agency"], AgencyKind(init["kind"]), bytes.fromhex(init["key"]))
+    keyring = Keyring(
+        {
+            domain: {int(v): bytes.fromhex(key) for v, key in versions.items()}
+            for domain, versions in init["keys"].items()
+        }
+    )
+    ingestor = Ingestor(init["agency"], AgencyKind(init["kind"]), keyring)
     # A worker holds JSON values, tuples and bytes, none of which can form a cycle: reference
     # counting frees them, and the cyclic collector would only re-scan a request's hundreds
     # of thousands of objects over and over while it is parsed.

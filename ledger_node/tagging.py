@@ -12,7 +12,7 @@ stay verifiable by whoever holds that version's key.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -155,3 +155,41 @@ def record_subject_tags(keyring: Keyring, validated: ValidatedRecord) -> list[Su
         if tag not in tags:
             tags.append(tag)
     return tags
+
+
+def stored_tags(
+    keyring: Keyring, validated: ValidatedRecord, values: Sequence[bytes]
+) -> list[SubjectTag]:
+    """The :class:`SubjectTag` of each tag value stored with a record (a gateway keeps only
+    the 32-byte values): each identifier's tag in its domain, under the held key version that
+    made it. Raises :class:`MissingTagKeyError` for a value no held version makes."""
+    domains = SCHEMA_TAG_DOMAINS[validated.schema.name]
+    made: dict[bytes, SubjectTag] = {}
+    for kind, identifier in validated.subject_identifiers():
+        domain = domains.get(kind)
+        if domain is None:
+            continue
+        for version, key in keyring.keys.get(domain, {}).items():
+            value = _hmac_tag(key, kind, identifier)
+            made.setdefault(value, SubjectTag(domain, version, value))
+    found: list[SubjectTag] = []
+    for value in values:
+        tag = made.get(value)
+        if tag is None:
+            raise MissingTagKeyError(
+                f"subject tag 0x{value.hex()} of this {validated.schema.name} record is made by "
+                "no key version this keyring holds"
+            )
+        found.append(tag)
+    return found
+
+
+def identifier_tags(keyring: Keyring, kind: str, identifier: str) -> list[SubjectTag]:
+    """Every tag ``identifier`` of ``kind`` has under the keys held: one per domain that tags
+    that kind and per key version (to look a subject up across domains and rotations)."""
+    domains = sorted({d[kind] for d in SCHEMA_TAG_DOMAINS.values() if kind in d})
+    return [
+        SubjectTag(domain, version, _hmac_tag(key, kind, identifier))
+        for domain in domains
+        for version, key in sorted(keyring.keys.get(domain, {}).items())
+    ]

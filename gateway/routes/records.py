@@ -8,9 +8,9 @@ process); the OpenAPI schema still documents them.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
@@ -87,14 +87,31 @@ async def read_record(record_id: str, gateway: GatewayDep, _: Reader) -> Respons
 @router.get(
     "/{record_id}/proof",
     responses={
-        200: {"description": "A taxledger.proof/v1 bundle (ledger_node/bundle.schema.json)"},
+        200: {
+            "description": "A taxledger.proof/v2 bundle (ledger_node/bundle-v2.schema.json), "
+            "or v1 (ledger_node/bundle.schema.json) for a record an earlier gateway accepted"
+        },
         **_ERRORS,
     },
-    summary="Get a record's proof bundle",
+    summary="Get a record's proof bundle, whole or showing only some fields",
 )
-async def read_proof(record_id: str, gateway: GatewayDep, _: Reader) -> Response:
-    """The proof bundle that lets anyone check the record against the chain."""
-    return json_response(200, await run_in_threadpool(gateway.proof, record_id))
+async def read_proof(
+    record_id: str,
+    gateway: GatewayDep,
+    _: Reader,
+    fields: Annotated[
+        str | None,
+        Query(
+            description="Comma-separated field paths to show (seller.tax_id,total, "
+            "settles[].invoice_number, lines[0], *); every other field is a digest. "
+            "A path that names no field of the record is a 422 naming it.",
+            max_length=4096,
+        ),
+    ] = None,
+) -> Response:
+    """The proof bundle that lets anyone check the record, or the fields shown, against the
+    chain."""
+    return json_response(200, await run_in_threadpool(gateway.proof, record_id, fields))
 
 
 @router.post(

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "chain",
     "gateway",
     "verify",
+    "keyring",
     "audit",
     "exchange",
     "risk",

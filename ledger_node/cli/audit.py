@@ -11,7 +11,12 @@ import click
 import orjson
 
 from ledger_node.cli import main
-from ledger_node.cli.options import connect_node, reader_options
+from ledger_node.cli.options import (
+    connect_node,
+    password_options,
+    read_cli_password,
+    reader_options,
+)
 
 
 class _Progress:
@@ -126,8 +131,23 @@ def audit(
     help="A SQLite index synced by `taxledger audit`.",
 )
 @click.option("--tag", default=None, help="The subject tag (0x + 64 hex).")
-@click.option("--invoice", default=None, help="An invoice number (needs the consortium key).")
-@click.option("--taxpayer", default=None, help="A taxpayer's USCC (needs the consortium key).")
+@click.option("--invoice", default=None, help="An invoice number (needs keys: see below).")
+@click.option("--taxpayer", default=None, help="A taxpayer's USCC (needs keys: see below).")
+@click.option(
+    "--keyring",
+    "keyring_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Your keyring file: --invoice/--taxpayer are looked up under their tag in every "
+    "domain and key version it holds.",
+)
+@click.option(
+    "--encryption-key",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="The encryption key file the keyring is sealed to (with --password-file/-env).",
+)
+@password_options
 @click.option(
     "--consortium-key-file",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
@@ -147,45 +167,73 @@ def provenance_command(
     tag: str | None,
     invoice: str | None,
     taxpayer: str | None,
+    keyring_file: Path | None,
+    encryption_key: Path | None,
+    password_file: Path | None,
+    password_env: str | None,
     consortium_key_file: Path | None,
     records: Path | None,
     as_json: bool,
 ) -> None:
     """Every fact about one subject, in chain order: who attested it, at which block, and
-    what revoked or superseded it. Give --tag, or --invoice/--taxpayer with the key."""
+    what revoked or superseded it. Give --tag, or --invoice/--taxpayer with a keyring (tags
+    per domain) or the v1 consortium key."""
     from ledger_node.audit.index import AuditIndex
-    from ledger_node.audit.records import check_records, provenance
+    from ledger_node.audit.records import check_records, provenance, sort_timeline
     from ledger_node.audit.report import bundle_paths
     from ledger_node.cli.verify import read_consortium_key
+    from ledger_node.keyring import open_keyring
+    from ledger_node.keys import load_encryption_keyfile
     from ledger_node.subject import subject_tag
+    from ledger_node.tagging import identifier_tags
     from ledger_node.verify import Verifier
 
     chosen = [x for x in (tag, invoice, taxpayer) if x is not None]
     if len(chosen) != 1:
         raise click.UsageError("give exactly one of --tag, --invoice or --taxpayer")
     key = read_consortium_key(consortium_key_file)
+    subjects: list[bytes] = []
     if tag is not None:
         if not (tag.startswith("0x") and len(tag) == 66):
             raise click.BadParameter("a tag is 0x followed by 64 hex digits", param_hint="--tag")
-        subject = bytes.fromhex(tag[2:])
+        subjects.append(bytes.fromhex(tag[2:]))
     else:
-        if key is None:
-            raise click.UsageError("--invoice and --taxpayer need --consortium-key-file")
+        if key is None and keyring_file is None:
+            raise click.UsageError(
+                "--invoice and --taxpayer need --keyring (with --encryption-key) or "
+                "--consortium-key-file"
+            )
         kind, identifier = ("invoice", invoice) if invoice is not None else ("taxpayer", taxpayer)
         assert identifier is not None
-        subject = subject_tag(key, kind, identifier)
+        if keyring_file is not None:
+            if encryption_key is None:
+                raise click.UsageError("--keyring needs --encryption-key, the key it is sealed to")
+            keyring = open_keyring(
+                keyring_file,
+                load_encryption_keyfile(
+                    encryption_key, read_cli_password(password_file, password_env)
+                ),
+            )
+            subjects += [t.tag for t in identifier_tags(keyring, kind, identifier)]
+        if key is not None:
+            subjects.append(subject_tag(key, kind, identifier))
     store = AuditIndex.open(index)
     checked = (
         check_records(Verifier.from_index(store, consortium_key=key), store, bundle_paths(records))
         if records is not None
         else []
     )
-    entries = provenance(store, subject, checked)
+    entries = sort_timeline(e for subject in subjects for e in provenance(store, subject, checked))
+    shown = ", ".join("0x" + s.hex() for s in subjects)
     if as_json:
-        doc = {"subject": "0x" + subject.hex(), "timeline": [e.to_json() for e in entries]}
+        doc = {
+            "subject": "0x" + subjects[0].hex(),
+            "subjects": ["0x" + s.hex() for s in subjects],
+            "timeline": [e.to_json() for e in entries],
+        }
         click.echo(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
         return
-    click.echo(f"provenance of 0x{subject.hex()}: {len(entries)} entr(y/ies)")
+    click.echo(f"provenance of {shown}: {len(entries)} entr(y/ies)")
     for e in entries:
         click.echo(f"block {e.block_number}  {e.event:<10} {e.agency} ({e.signer})")
         click.echo(f"    {e.summary}" + (f"  [{e.verdict}]" if e.verdict else ""))

@@ -18,7 +18,12 @@ from typing import Any
 import click
 import httpx
 
-from ledger_node.chain.deploy import STANDARD_MEMBERS, found_consortium, fund_from_node
+from ledger_node.chain.deploy import (
+    STANDARD_MEMBERS,
+    FoundedConsortium,
+    found_consortium,
+    fund_from_node,
+)
 from ledger_node.chain.errors import LedgerUnknownSigner
 from ledger_node.chain.ledger import LedgerClient
 from ledger_node.chain.rpc import EMBEDDED, Rpc, connect
@@ -36,6 +41,8 @@ from ledger_node.deployment import Deployment
 from ledger_node.exchange.directory import Directory
 from ledger_node.keys import EncryptionKey, LocalKey
 from ledger_node.localnode import free_port
+from ledger_node.private_files import private_directory
+from ledger_node.tagging import Keyring
 
 #: The agencies that run gateways (the auditor only reads).
 GATEWAY_AGENCIES = ("tax-bureau", "bank", "market-regulator")
@@ -57,12 +64,23 @@ class DemoResult:
         return not self.missed and not self.unexpected and self.risk.ok
 
 
-def _consortium_key_file(out: Path) -> tuple[Path, bytes]:
-    key = secrets.token_bytes(32)
-    path = out / "consortium.key"
-    path.write_text(key.hex() + "\n", encoding="utf-8")
-    path.chmod(0o600)
-    return path, key
+def _issue_keyrings(w3: Any, founded: FoundedConsortium, out: Path) -> dict[str, Keyring]:
+    """Each agency's keyring, issued as a consortium does: sealed to the encryption key it
+    registered (files under ``out/keys``), then opened with its own key."""
+    from ledger_node.keyring import open_keyring, provision_agencies
+
+    password = secrets.token_urlsafe(24)
+    files = provision_agencies(
+        LedgerClient.from_deployment(w3, founded.deployment),
+        Keyring.of(founded.tag_keys),
+        founded.encryption_keys,
+        private_directory(out / "keys"),
+        password,
+    )
+    return {
+        name: open_keyring(keyring, founded.encryption_keys[name])
+        for name, (_, keyring) in files.items()
+    }
 
 
 @contextmanager
@@ -72,11 +90,11 @@ def local_gateways(
     keys: dict[str, LocalKey],
     encryption_keys: dict[str, EncryptionKey],
     out: Path,
-    key_file: Path,
+    keyrings: dict[str, Keyring],
 ) -> Iterator[dict[str, GatewayHandle]]:
     """The agencies' gateways served by this process on loopback ports, each with its own
-    outbox, all on one chain (the embedded chain lives in this process); they ask each
-    other through the exchange over loopback HTTP, found in ``out/directory.json``."""
+    outbox and keyring, all on one chain (the embedded chain lives in this process); they ask
+    each other through the exchange over loopback HTTP, found in ``out/directory.json``."""
     from gateway.apikeys import Role, add_key
     from gateway.app import create_app
     from gateway.connection import for_deployment
@@ -106,7 +124,6 @@ def local_gateways(
                     "password_env": "TAXLEDGER_DEMO_UNUSED",
                     "database": folder / "outbox.sqlite",
                     "api_keys": api_keys,
-                    "consortium_key_file": key_file,
                     "directory_file": directory,
                     "batch_size": 500,
                     "batch_interval_ms": 200,
@@ -117,6 +134,7 @@ def local_gateways(
             app = create_app(
                 settings,
                 chain=for_deployment(ledger, deployment, name, keys[name]),
+                keyring=keyrings[name],
                 encryption_key=encryption_keys[name],
             )
             url = stack.enter_context(serve_in_thread(app, settings, ports[name]))
@@ -131,8 +149,8 @@ DEMO_OUTPUTS = (
     "gateways",
     "audit-index.sqlite",
     "deployment.json",
-    "consortium.key",
     "directory.json",
+    "keys",
     "report.html",
     "report.json",
     "risk.html",
@@ -173,21 +191,24 @@ def _forge(
     scene: DemoScenario,
     bundles: Path,
     template: Path,
-    key: bytes,
     echo: Echo,
 ) -> None:
     """A key that is not a member's signs a rating; the ledger refuses it, and the forger's
-    bundle — pointing at a real transaction — is written where an auditor would find it."""
-    from ledger_node.anchoring import AnchoredBatch
-    from ledger_node.commitment import commit_record
+    bundle — pointing at a real transaction, its tags made with keys of its own — is written
+    where an auditor would find it."""
+    from ledger_node.anchoring import AnchoredBatch, commit_for_bundle
     from ledger_node.eip712 import BatchRequest
     from ledger_node.merkle import MerkleTree
     from ledger_node.records.validation import validate
+    from ledger_node.tagkeys import DEFAULT_TAG_DOMAINS, new_domain_key
 
     stranger = LocalKey.generate()
     fund_from_node(rpc, [stranger.address])
     ledger = LedgerClient.from_deployment(w3, deployment)
-    committed = commit_record(validate(scene.forged.schema, scene.forged.record))
+    own_keys = Keyring.of({d.name: new_domain_key() for d in DEFAULT_TAG_DOMAINS})
+    committed = commit_for_bundle(
+        validate(scene.forged.schema, scene.forged.record), consortium_key=None, keyring=own_keys
+    )
     tree = MerkleTree([committed.leaf])
     prepared = ledger.prepare_anchor(
         stranger, schema_id=committed.validated.schema.schema_id, root=tree.root, count=1
@@ -210,7 +231,7 @@ def _forge(
         tx_hash=bytes.fromhex(real["tx_hash"][2:]),
         block_number=int(real["block_number"]),
     )
-    bundle = forged.bundle_of(committed, tree.proof(0), key)
+    bundle = forged.bundle_v2(committed, tree.proof(0))
     write_bundle(bundles, scene.forged.agency, scene.forged.record_id, bundle.to_json().encode())
 
 
@@ -226,7 +247,12 @@ def _export(scene: DemoScenario, gateways: dict[str, GatewayHandle], bundles: Pa
     agency, record_id = scene.tampered
     path = bundles / agency / f"{record_id}.json"
     doc = json.loads(path.read_bytes())
-    doc["record"] = tamper(doc["record"])
+    # Each edited field's value in the bundle's field tree; its salt and digest left alone.
+    members = [m for m in doc["fields"]["members"] if "key" in m]
+    edited = tamper({m["key"]: m.get("value") for m in members})
+    for member in members:
+        if "value" in member:
+            member["value"] = edited[member["key"]]
     path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
@@ -272,7 +298,6 @@ def run_demo(
             doc = json.loads((testnet / "testnet.json").read_text(encoding="utf-8"))
             w3 = connect(doc["rpc"])
             deployment = Deployment.load(doc["deployment"])
-            consortium_key = bytes.fromhex(Path(doc["consortium_key_file"]).read_text().strip())
             gateways = stack.enter_context(remote_gateways(doc["gateways"]))
             deployment.save(out / "deployment.json")
             echo(f"using the testnet in {testnet}: node {doc['rpc']}, ledger {deployment.ledger}")
@@ -281,14 +306,16 @@ def run_demo(
             founded = found_consortium(Rpc(w3), STANDARD_MEMBERS)
             deployment = founded.deployment
             deployment.save(out / "deployment.json")
-            key_file, consortium_key = _consortium_key_file(out)
+            keyrings = _issue_keyrings(w3, founded, out)
             echo(
                 f"founded the consortium on {'the embedded chain' if rpc is None else rpc}: "
                 f"ledger {deployment.ledger}, {len(deployment.agencies)} agencies, "
                 f"threshold {deployment.threshold}"
             )
             gateways = stack.enter_context(
-                local_gateways(w3, deployment, founded.keys, founded.encryption_keys, out, key_file)
+                local_gateways(
+                    w3, deployment, founded.keys, founded.encryption_keys, out, keyrings
+                )
             )
             echo("gateways running: " + ", ".join(gateways))
         rpc_client = Rpc(w3)
@@ -321,7 +348,7 @@ def run_demo(
         for agency, exchanged_id in exchanged:
             write_bundle(bundles, agency, exchanged_id, gateways[agency].proof(exchanged_id))
         template = bundles / scene.tampered[0] / f"{scene.tampered[1]}.json"
-        _forge(w3, rpc_client, deployment, scene, bundles, template, consortium_key, echo)
+        _forge(w3, rpc_client, deployment, scene, bundles, template, echo)
         written = len(scene.submissions) + len(scene.late) + 1 + len(exchanged)
         echo(f"wrote {written} proof bundles under {bundles}")
 

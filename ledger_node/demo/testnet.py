@@ -24,13 +24,16 @@ from typing import Any
 import httpx
 
 from ledger_node.chain.deploy import STANDARD_MEMBERS, found_consortium
+from ledger_node.chain.ledger import LedgerClient
 from ledger_node.chain.rpc import Rpc, connect
 from ledger_node.demo.agencies import DemoError
 from ledger_node.demo.run import GATEWAY_AGENCIES
 from ledger_node.exchange.directory import Directory
-from ledger_node.keys import LocalKey, new_encryption_keyfile, new_keystore
+from ledger_node.keyring import issue_keyrings, keyring_path
+from ledger_node.keys import LocalKey, new_keystore
 from ledger_node.localnode import LocalNode, free_port, start_node, stop_process_group
 from ledger_node.private_files import private_directory, write_private
+from ledger_node.tagging import Keyring
 
 FORMAT = "taxledger.testnet/v1"
 #: The node's chain, kept across restarts of the node.
@@ -108,8 +111,14 @@ def testnet_up(
         deployment_path = directory / "deployment.json"
         founded.deployment.save(deployment_path)
         echo(f"ledger {founded.deployment.ledger} deployed; wrote {deployment_path}")
-        key_file = write_private(directory / "consortium.key", secrets.token_bytes(32).hex() + "\n")
-        doc.update(deployment=str(deployment_path), consortium_key_file=str(key_file))
+        # Each agency's subject-tag keys, sealed to the encryption key it registered.
+        issue_keyrings(
+            LedgerClient.from_deployment(connect(local.url), founded.deployment),
+            Keyring.of(founded.tag_keys),
+            keys_dir,
+            founded.encryption_keys,
+        )
+        doc.update(deployment=str(deployment_path))
         ports = {
             name: _port(base_port, offset) for offset, name in enumerate(GATEWAY_AGENCIES, start=1)
         }
@@ -180,7 +189,7 @@ def _configure_gateway(
                 f'deployment = "{directory / "deployment.json"}"',
                 f'database = "{folder / "outbox.sqlite"}"',
                 f'api_keys = "{folder / "api-keys.json"}"',
-                f'consortium_key_file = "{directory / "consortium.key"}"',
+                f'keyring = "{keyring_path(keys_dir, name)}"',
                 f'encryption_key_file = "{keys_dir / f"{name}.encryption.pem"}"',
                 f'directory_file = "{directory / "directory.json"}"',
                 "batch_size = 1000",

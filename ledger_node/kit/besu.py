@@ -256,7 +256,8 @@ def gateway_config(member: Member) -> str:
     rows: list[tuple[str, object] | str] = [
         f"Gateway of {member.name}, next to its own node. Put the files named here beside it:",
         "its keystores and password file, the deployment file of `taxledger chain deploy`,",
-        "the API keys (`taxledger gateway keys add`) and the consortium's tag key.",
+        "the API keys (`taxledger gateway keys add`), its encryption key file and the keyring",
+        "issued to it (`taxledger keyring issue`), sealed to that key.",
         ("agency", member.name),
         ("chain", member.rpc_url),
         ("deployment", "deployment.json"),
@@ -273,7 +274,8 @@ def gateway_config(member: Member) -> str:
     rows += [
         ("database", "outbox.sqlite"),
         ("api_keys", "api-keys.json"),
-        ("consortium_key_file", "consortium.key"),
+        ("keyring", f"{member.name}.keyring.json"),
+        ("encryption_key", f"{member.name}.encryption.pem"),
         ("host", "127.0.0.1"),
         ("port", 8080),
     ]

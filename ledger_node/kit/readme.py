@@ -170,21 +170,31 @@ def render_readme(network: Network, sizing: qbft.GasSizing, writers: frozenset[A
         f"{first.rpc_url}` shows its peers, and `eth_blockNumber` grows every "
         f"{qbft.BLOCK_PERIOD_SECONDS} s once more than two thirds of the validators run.",
         "3. Each agency makes its encryption key (`taxledger keys new --encryption`) and hands "
-        "its public key to the deploying member, who deploys the ledger against its own node, "
-        "from the deployer account funded in the genesis (no `--fund-from-node`):",
+        "its public key to the deploying member. The tax bureau, custodian of the subject-tag "
+        "keys, makes them sealed to its own encryption key: `taxledger keyring new "
+        "--encryption-key tax-bureau.encryption.pem --out custodian.keyring.json` prints one "
+        "`--tag-key DOMAIN:KINDS:0xCOMMITMENT` per domain. The deploying member deploys the "
+        "ledger against its own node, from the deployer account funded in the genesis (no "
+        "`--fund-from-node`):",
         "",
         "   ```bash",
         f"   taxledger chain deploy --rpc {first.rpc_url} --keystore deployer.keystore.json \\",
         f"     --password-file deployer.password {members} \\",
+        "     --tag-key ... --tag-key ... --tag-key ... \\",
         f"     --threshold {threshold} --out deployment.json",
         "   ```",
         "",
-        "   and hands `deployment.json` to every member.",
+        "   and hands `deployment.json` to every member. The tax bureau then issues each "
+        "member its keyring, sealed to the member's registered encryption key and holding the "
+        "domains its kind may hold (`taxledger keyring issue --keyring custodian.keyring.json "
+        "--encryption-key tax-bureau.encryption.pem --password-file F --rpc URL --deployment "
+        "deployment.json --agency NAME --out NAME.keyring.json`).",
         "4. Each agency that submits records runs its gateway next to its own node with "
         f"`gateways/NAME/gateway.toml` ({', '.join(gateways)}): it names the node's JSON-RPC "
         "URL and `confirmations = 1`, since a QBFT block is final once added. Put the "
-        "keystores, the password file, `deployment.json`, the API keys and the consortium key "
-        "beside it, then `taxledger gateway serve --config gateways/NAME/gateway.toml`.",
+        "keystores, the password file, `deployment.json`, the API keys, the encryption key "
+        "file and the keyring beside it, then `taxledger gateway serve --config "
+        "gateways/NAME/gateway.toml`.",
         "5. Auditors run `taxledger audit --rpc URL --deployment deployment.json ...` against "
         "any member's node.",
         "",

@@ -12,7 +12,6 @@ import json
 import multiprocessing
 import os
 import re
-import secrets
 import signal
 import subprocess
 import sys
@@ -26,11 +25,14 @@ import orjson
 
 from gateway.apikeys import Role, add_key
 from ledger_node.chain.deploy import found_consortium
+from ledger_node.chain.ledger import LedgerClient
 from ledger_node.chain.rpc import Rpc, connect
 from ledger_node.commitment import commit_records
+from ledger_node.keyring import encryption_key_path, keyring_path, provision_agencies
 from ledger_node.localnode import LocalNode, free_port, stop_process_group
 from ledger_node.records.schemas import SCHEMAS
 from ledger_node.records.validation import validate
+from ledger_node.tagging import Keyring
 from taxledger_dev.benchmarks.harness import inputs_set_aside
 
 PASSWORD = "bench-password-0"  # noqa: S105 - a throwaway keystore of a benchmark
@@ -142,7 +144,13 @@ class Gateway:
         consortium.deployment.save(workdir / "deployment.json")
         (workdir / "password").write_text(PASSWORD)
         (workdir / "key.json").write_text(json.dumps(consortium.keys[agency].to_keystore(PASSWORD)))
-        (workdir / "consortium.key").write_text(secrets.token_hex(32))
+        provision_agencies(
+            LedgerClient.from_deployment(connect(node.url), consortium.deployment),
+            Keyring.of(consortium.tag_keys),
+            {agency: consortium.encryption_keys[agency]},
+            workdir,
+            PASSWORD,
+        )
         self.port = free_port()
         settings = {
             "agency": agency,
@@ -152,7 +160,8 @@ class Gateway:
             "deployment": "deployment.json",
             "database": "outbox.db",
             "api_keys": "api-keys.json",
-            "consortium_key_file": "consortium.key",
+            "keyring": str(keyring_path(workdir, agency)),
+            "encryption_key": str(encryption_key_path(workdir, agency)),
             "batch_size": batch_size,
             "batch_interval_ms": 500,
             "confirmations": 2,

@@ -19,6 +19,8 @@ import httpx
 import pytest
 from eth_account import Account
 
+from ledger_node.keyring import open_keyring
+from ledger_node.keys import load_encryption_keyfile
 from ledger_node.records import samples
 
 INVOICE = "invoice.issued/v1"
@@ -89,12 +91,20 @@ def _mode(path: Path) -> int:
 
 
 def _private_keys(net: Path) -> list[str]:
-    """The agencies' keys (from their keystores) and anvil's development keys, as hex."""
+    """The agencies' keys (from their keystores), their subject-tag domain keys (from their
+    keyrings) and anvil's development keys, as hex."""
     password = (net / "keys" / "password").read_text().strip()
     keys = [
         Account.decrypt(json.loads(path.read_text()), password).hex()
         for path in (net / "keys").glob("*.json")
+        if not path.name.endswith(".keyring.json")
     ]
+    for path in (net / "keys").glob("*.keyring.json"):
+        name = path.name.removesuffix(".keyring.json")
+        opened = open_keyring(
+            path, load_encryption_keyfile(net / "keys" / f"{name}.encryption.pem", password)
+        )
+        keys += [key.hex() for versions in opened.keys.values() for key in versions.values()]
     Account.enable_unaudited_hdwallet_features()
     keys += [
         Account.from_mnemonic(ANVIL_MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}").key.hex()
@@ -153,7 +163,8 @@ def test_the_node_restarted_mid_load_resumes_its_chain(tmp_path: Path) -> None:
         assert _mode(net / "keys") == 0o700
         for secret in (
             "keys/password",
-            "consortium.key",
+            "keys/tax-bureau.keyring.json",
+            "keys/tax-bureau.encryption.pem",
             "testnet.json",
             "keys/tax-bureau.json",
             "gateways/tax-bureau/outbox.sqlite",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import signal
 import sqlite3
 import subprocess
@@ -25,9 +24,11 @@ from ledger_node.chain.deploy import FoundedConsortium, found_consortium
 from ledger_node.chain.events import TOPICS, EventReader
 from ledger_node.chain.ledger import LedgerClient
 from ledger_node.chain.rpc import Rpc, connect
+from ledger_node.keyring import encryption_key_path, keyring_path, provision_agencies
 from ledger_node.localnode import LocalNode, free_port, stop_process_group
 from ledger_node.merkle import MerkleTree
 from ledger_node.records import samples
+from ledger_node.tagging import Keyring
 from ledger_node.verify.verifier import Verifier
 
 PASSWORD = "gateway-test-password"
@@ -72,6 +73,14 @@ def found_chain(node: LocalNode, directory: Path) -> Chain:
         (directory / f"{name}.json").write_text(
             json.dumps(key.to_keystore(PASSWORD, scrypt_n=SCRYPT_N))
         )
+    # Each agency's encryption key file and the keyring issued to it, as a consortium does.
+    provision_agencies(
+        LedgerClient.from_deployment(connect(node.url), consortium.deployment),
+        Keyring.of(consortium.tag_keys),
+        consortium.encryption_keys,
+        directory,
+        PASSWORD,
+    )
     return Chain(node, consortium, directory)
 
 
@@ -218,11 +227,8 @@ def settled(gateway: GatewayProcess) -> bool:
 
 
 def write_config(directory: Path, chain: Chain, agency: str, port: int, **overrides: Any) -> Path:
-    """A gateway config for ``agency`` in ``directory`` (TOML), with a fresh consortium key."""
+    """A gateway config for ``agency`` in ``directory`` (TOML), with the keyring issued to it."""
     directory.mkdir(parents=True, exist_ok=True)
-    key_file = directory / "consortium.key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_hex(32))
     settings: dict[str, Any] = {
         "agency": agency,
         "keystore": str(chain.directory / f"{agency}.json"),
@@ -231,7 +237,8 @@ def write_config(directory: Path, chain: Chain, agency: str, port: int, **overri
         "deployment": str(chain.directory / "deployment.json"),
         "database": str(directory / "outbox.db"),
         "api_keys": str(directory / "api-keys.json"),
-        "consortium_key_file": str(key_file),
+        "keyring": str(keyring_path(chain.directory, agency)),
+        "encryption_key": str(encryption_key_path(chain.directory, agency)),
         "batch_size": 500,
         "batch_interval_ms": 300,
         "confirmations": 2,

@@ -6,13 +6,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from gateway_harness import Chain, GatewayProcess, wait_for
 
-from ledger_node.bundle import ProofBundle
+from ledger_node.bundle import ProofBundleV2, bundle_from_dict
 from ledger_node.merkle import verify
 from ledger_node.records import samples
+from ledger_node.verify import Verifier
 
 INVOICE = "invoice.issued/v1"
 PAYMENT = "payment.settled/v1"
@@ -51,10 +53,42 @@ def test_submit_anchor_finalise_and_prove(tax_gateway: GatewayProcess, chain: Ch
 
     proof = tax_gateway.get(f"/v1/records/{body['id']}/proof")
     assert proof.status_code == 200
-    bundle = ProofBundle.from_dict(proof.json())
+    bundle = bundle_from_dict(proof.json())
+    assert isinstance(bundle, ProofBundleV2) and bundle.complete
     assert bundle.record == body["record"]
+    assert [t.tag.hex() for t in bundle.subjects] == [s[2:] for s in final["subjects"]]
     assert bundle.anchor.tx_hash.hex() == anchor["tx_hash"][2:]
     assert verify(bundle.root, bundle.leaf, bundle.proof)
+    Verifier.from_chain(chain.ledger, chain.consortium.deployment).verify(bundle)
+
+
+def test_a_proof_shows_only_the_fields_asked_for(tax_gateway: GatewayProcess, chain: Chain) -> None:
+    body = item(seed=21)
+    assert tax_gateway.post("/v1/records", body).status_code == 202
+    wait_status(tax_gateway, body["id"], "anchored", "final")
+    url = f"/v1/records/{body['id']}/proof"
+    partial = tax_gateway.get(url + "?fields=seller.tax_id,total,lines[].rate")
+    assert partial.status_code == 200, partial.text
+    bundle = bundle_from_dict(partial.json())
+    assert isinstance(bundle, ProofBundleV2) and not bundle.complete
+    record = body["record"]
+    assert bundle.record == {
+        "seller": {"tax_id": record["seller"]["tax_id"]},
+        "total": record["total"],
+        "lines": [{"rate": line["rate"]} for line in record["lines"]],
+    }
+    assert record["buyer"]["name"] not in partial.text
+    Verifier.from_chain(chain.ledger, chain.consortium.deployment).verify(bundle)
+    for fields, reason in (
+        ("seller.taxid", "field path 'seller.taxid': names no field"),
+        ("lines[x].rate", "field path 'lines[x].rate': step 'lines[x]'"),
+        ("", "field path '': no field named"),
+    ):
+        refused = tax_gateway.get(f"{url}?{urlencode({'fields': fields})}")
+        assert refused.status_code == 422, refused.text
+        error = refused.json()["error"]
+        assert error["code"] == "invalid_fields"
+        assert error["message"].startswith(reason), error
 
 
 def test_revoke_an_anchored_record(tax_gateway: GatewayProcess, chain: Chain) -> None:

@@ -14,7 +14,10 @@ from gateway_harness import TAXLEDGER, Chain, write_config
 from gateway.apikeys import Role, add_key
 from gateway.app import build_gateway
 from gateway.settings import load_settings
+from ledger_node.agencies import AgencyKind
 from ledger_node.errors import ConfigurationError
+from ledger_node.keyring import issue_keyring, registered_on, write_keyring
+from ledger_node.tagging import Keyring
 
 
 def serve(config: Path) -> subprocess.CompletedProcess[str]:
@@ -34,44 +37,89 @@ def config(chain: Chain, tmp_path: Path) -> Path:
     return path
 
 
+def _own_copy(config: Path, chain: Chain, name: str) -> Path:
+    """Point ``config`` at a copy of the chain's shared file ``name``, to change it alone."""
+    shared = chain.directory / name
+    path = config.parent / name
+    path.write_bytes(shared.read_bytes())
+    config.write_text(config.read_text().replace(str(shared), str(path)))
+    return path
+
+
+def _altered_envelope(path: Path) -> None:
+    document = json.loads(path.read_text())
+    envelope = document["keys"][0]["envelope"]
+    document["keys"][0]["envelope"] = envelope[:-2] + ("00" if envelope[-2:] != "00" else "01")
+    path.write_text(json.dumps(document))
+
+
 @pytest.mark.parametrize(
-    ("secret", "content", "message"),
+    ("secret", "change", "message"),
     [
-        ("consortium.key", None, "consortium key file .* does not exist"),
-        ("consortium.key", "changethis", "default placeholder"),
-        ("consortium.key", "ab" * 16 + "", "it must be at least 32 bytes"),
-        ("consortium.key", "00" * 32, "is not random"),
-        ("consortium.key", "not hex at all", "must hold the key as hex"),
+        ("tax-bureau.keyring.json", None, "keyring file .* does not exist"),
+        ("tax-bureau.keyring.json", "bank", "is sealed to 0x.*not to this agency's encryption key"),
+        ("tax-bureau.keyring.json", "altered", "does not open with this agency's key"),
+        ("tax-bureau.encryption.pem", None, "encryption key file .* does not exist"),
         ("api-keys.json", None, "API-key file .* does not exist"),
         ("password", "changeme\n", "default placeholder"),
         ("password", "short\n", "at least 8 characters"),
     ],
 )
 def test_refuses_missing_or_weak_secrets(
-    config: Path, chain: Chain, secret: str, content: str | None, message: str
+    config: Path, chain: Chain, secret: str, change: str | None, message: str
 ) -> None:
     """In-process: the same check ``serve`` runs first (a subprocess case follows)."""
-    if secret == "password":  # the chain's password file is shared: point at a copy
-        path = config.parent / "password"
-        text = config.read_text().replace(str(chain.directory / "password"), str(path))
-        config.write_text(text)
-    else:
-        path = config.parent / secret
-    if content is None:
+    path = config.parent / secret if secret == "api-keys.json" else _own_copy(config, chain, secret)
+    if change is None:
         path.unlink()
+    elif change == "bank":
+        path.write_bytes((chain.directory / "bank.keyring.json").read_bytes())
+    elif change == "altered":
+        _altered_envelope(path)
     else:
-        path.write_text(content)
+        path.write_text(change)
     with pytest.raises(ConfigurationError, match=message):
         build_gateway(load_settings(config))
 
 
-def test_serve_exits_with_the_reason_and_no_traceback(config: Path) -> None:
-    (config.parent / "consortium.key").write_text("changethis")
+def test_refuses_a_keyring_without_a_domain_its_records_need(config: Path, chain: Chain) -> None:
+    """A keyring sealed to the tax bureau but holding only the bank's domains."""
+    client = chain.ledger
+    bank_keys = issue_keyring(
+        Keyring.of(chain.consortium.tag_keys), registered_on(client), AgencyKind.BANK
+    )
+    path = _own_copy(config, chain, "tax-bureau.keyring.json")
+    write_keyring(path, bank_keys, chain.consortium.encryption_keys["tax-bureau"].public_key, "x")
+    with pytest.raises(ConfigurationError, match="tagged in domain invoice: this keyring holds"):
+        build_gateway(load_settings(config))
+
+
+def test_refuses_a_key_the_ledger_did_not_register(config: Path, chain: Chain) -> None:
+    forged = Keyring.of({**chain.consortium.tag_keys, "invoice": bytes(range(32))})
+    path = _own_copy(config, chain, "tax-bureau.keyring.json")
+    write_keyring(path, forged, chain.consortium.encryption_keys["tax-bureau"].public_key, "x")
+    with pytest.raises(ConfigurationError, match="invoice version 1 is not the one the ledger"):
+        build_gateway(load_settings(config))
+
+
+def test_an_old_config_with_a_consortium_key_is_refused_with_what_to_do(config: Path) -> None:
+    (config.parent / "consortium.key").write_text("ab" * 32)
+    config.write_text(config.read_text() + 'consortium_key_file = "consortium.key"\n')
     result = serve(config)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
-    assert result.stderr.startswith("error: consortium key file ")
-    assert "default placeholder" in result.stderr
+    assert "consortium_key_file is no longer used: subject tags are keyed per domain" in (
+        result.stderr
+    )
+    assert "taxledger keyring issue" in result.stderr
+
+
+def test_serve_exits_with_the_reason_and_no_traceback(config: Path, chain: Chain) -> None:
+    _own_copy(config, chain, "tax-bureau.keyring.json").unlink()
+    result = serve(config)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: keyring file ")
 
 
 def test_refuses_a_bad_config(tmp_path: Path) -> None:
@@ -80,7 +128,7 @@ def test_refuses_a_bad_config(tmp_path: Path) -> None:
     result = serve(path)
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
-    for field in ("batch_size", "keystore", "database", "api_keys", "consortium_key_file"):
+    for field in ("batch_size", "keystore", "database", "api_keys"):
         assert field in result.stderr
 
 

@@ -65,7 +65,7 @@ def test_milestones_activate_every_fork_up_to_the_contracts_evm() -> None:
 
 def test_the_gas_limit_holds_ten_batches_per_agency_and_the_deployment() -> None:
     small = qbft.size_gas_limit(4)
-    assert small.deploy_gas == 11_778_125 and small.batches_gas == 2_531_720
+    assert small.deploy_gas == 11_767_976 and small.batches_gas == 2_531_720
     assert small.gas_limit == 12_000_000 and small.batches_per_block == 189
     large = qbft.size_gas_limit(40)
     assert large.gas_limit == 26_000_000 > large.deploy_gas

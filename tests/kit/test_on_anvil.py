@@ -6,7 +6,6 @@ in the block that anchors it (one confirmation); and the demo runs end to end on
 from __future__ import annotations
 
 import json
-import secrets
 import subprocess
 import sys
 import time
@@ -25,7 +24,7 @@ from ledger_node.chain.rpc import Rpc, as_int, connect
 from ledger_node.demo.scenario import MIN_INVOICES
 from ledger_node.deployment import Deployment
 from ledger_node.hashing import keccak256
-from ledger_node.keys import EncryptionKey
+from ledger_node.keys import EncryptionKey, encryption_public_key
 from ledger_node.kit import genesis as qbft
 from ledger_node.kit.besu import Network
 from ledger_node.localnode import LocalNode, free_port, start_node
@@ -79,34 +78,37 @@ def _keystore(path: Path, members: MemberList, name: str) -> Path:
 
 
 def _deploy(members: MemberList, out: Path, node: LocalNode) -> Deployment:
+    """Deploy as a consortium would: the tax bureau (the key custodian) makes the domain keys
+    sealed to its encryption key, and the ledger is founded with their commitments."""
     password = out / "deployer.password"
     password.write_text(PASSWORD + "\n")
+    bureau_key = out / "tax-bureau.encryption.pem"
+    if not bureau_key.exists():
+        bureau_key.write_text(EncryptionKey.generate().to_pem(PASSWORD))
+    custodian = out / "custodian.keyring.json"
+    custodian.unlink(missing_ok=True)
+    made = _run("keyring", "new", "--encryption-key", str(bureau_key), "--out", str(custodian))
+    tag_keys = made.stdout.split()
+    assert len(tag_keys) == 6 and tag_keys[::2] == ["--tag-key"] * 3, made.stdout
+    public = {"tax-bureau": "0x" + encryption_public_key(bureau_key).hex()}
     founders = [
-        f"--member={m.name}:{m.kind.label}:{m.signing_key}:{EncryptionKey.generate().public_hex}"
+        f"--member={m.name}:{m.kind.label}:{m.signing_key}:"
+        + public.get(m.name, EncryptionKey.generate().public_hex)
         for m in members.consortium.members
     ]
-    run = subprocess.run(
-        [
-            TAXLEDGER,
-            "chain",
-            "deploy",
-            "--rpc",
-            node.url,
-            "--keystore",
-            str(_keystore(out / "deployer.keystore.json", members, "deployer")),
-            "--password-file",
-            str(password),
-            *founders,
-            "--threshold",
-            "3",
-            "--out",
-            str(out / "deployment.json"),
-        ],
-        capture_output=True,
-        text=True,
+    _run(
+        *("chain", "deploy", "--rpc", node.url),
+        *("--keystore", str(_keystore(out / "deployer.keystore.json", members, "deployer"))),
+        *("--password-file", str(password), *founders, *tag_keys, "--threshold", "3"),
+        *("--out", str(out / "deployment.json")),
     )
-    assert run.returncode == 0, run.stderr
     return Deployment.load(out / "deployment.json")
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    run = subprocess.run([TAXLEDGER, *args], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    return run
 
 
 def test_the_genesis_boots_with_its_chain_id_gas_limit_fees_and_funds(
@@ -168,7 +170,16 @@ def _gateway(members: MemberList, out: Path, deployment: Path, port: int) -> Gat
     _keystore(folder / "tax-bureau-sender.keystore.json", members, "tax-bureau-sender")
     (folder / "tax-bureau.password").write_text(PASSWORD + "\n")
     (folder / "deployment.json").write_bytes(deployment.read_bytes())
-    (folder / "consortium.key").write_text(secrets.token_hex(32))
+    # The keyring the custodian issues to the tax bureau, and the key it is sealed to.
+    bureau_key = out / "tax-bureau.encryption.pem"
+    (folder / "tax-bureau.encryption.pem").write_bytes(bureau_key.read_bytes())
+    _run(
+        *("keyring", "issue", "--keyring", str(out / "custodian.keyring.json")),
+        *("--encryption-key", str(bureau_key), "--password-file", str(out / "deployer.password")),
+        *("--rpc", members.consortium.member("tax-bureau").rpc_url),
+        *("--deployment", str(deployment), "--agency", "tax-bureau"),
+        *("--out", str(folder / "tax-bureau.keyring.json")),
+    )
     keys = {"all": add_key(folder / "api-keys.json", "kit-test", frozenset(Role))}
     return GatewayProcess(folder / "gateway.toml", port, folder / "gateway.log", keys)
 
