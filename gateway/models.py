@@ -143,6 +143,13 @@ class RevocationPublic(BaseModel):
     """A record's revocation."""
 
     reason: str
+    reason_salt: str = Field(
+        description="The salt of the reason's on-chain commitment, for a verifier to show it."
+    )
+    reason_commitment: str = Field(
+        description="keccak256(0x05 ‖ reason_salt ‖ utf8(reason)), the revocation's on-chain "
+        "reason."
+    )
     status: Literal["requested", "pending", "revoked"]
     tx_hash: str | None
     block_number: int | None

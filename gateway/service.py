@@ -38,8 +38,8 @@ from gateway.outbox import Outbox, Outcome, Receipt, StoredRecord
 from gateway.preparers import Preparers
 from gateway.proofs import NotDisclosable, stored_bundle
 from ledger_node.bundle import to_hex
+from ledger_node.commitment import reason_commitment, reason_salt
 from ledger_node.fieldtree import FieldPathError, parse_field_paths
-from ledger_node.hashing import keccak256
 
 Answer = tuple[int, dict[str, Any]]
 
@@ -190,6 +190,9 @@ class Gateway:
         if revocation is not None:
             body["revocation"] = {
                 "reason": revocation.reason,
+                # What a verifier needs to show the reason: the on-chain value is salted.
+                "reason_salt": to_hex(reason_salt(stored.salt)),
+                "reason_commitment": to_hex(revocation.reason_hash),
                 "status": revocation.status.value,
                 "tx_hash": None if revocation.write is None else to_hex(revocation.write.tx_hash),
                 "block_number": revocation.block_number,
@@ -245,7 +248,7 @@ class Gateway:
                 "chain, so ask again once its status is anchored",
             )
         outcome, revocation = self.outbox.revocations.request(
-            record_id, request.reason, keccak256(request.reason.encode())
+            record_id, request.reason, reason_commitment(request.reason, reason_salt(stored.salt))
         )
         if outcome is Outcome.CONFLICT:
             raise ApiError(

@@ -195,3 +195,28 @@ def commit_record_v2(
     return CommittedRecord(
         validated, master, digest, binding, leaf(schema_id, binding), tuple(tags)
     )
+
+
+# --- revocation reasons ------------------------------------------------------------------
+#
+# A revocation's reason goes on chain as ``keccak256(0x05 ‖ salt ‖ utf8(reason))``, never as
+# the hash of its text: reasons are few and guessable ("红冲", "开具错误"), so an unsalted
+# hash would tell anyone why a fact was revoked. The salt is derived from the record's master
+# salt (``keccak256("taxledger.revocation-reason" ‖ master)``), so the gateway that holds the
+# record keeps reason and salt without storing more; it shows both to the record's readers,
+# and a verifier given them shows the reason.
+
+REASON_NODE = b"\x05"
+_REASON_SALT = b"taxledger.revocation-reason"
+
+
+def reason_salt(master: bytes) -> bytes:
+    """The salt of a record's revocation reason, from the record's master salt."""
+    _require_bytes32("salt", master)
+    return keccak256(_REASON_SALT + master)
+
+
+def reason_commitment(reason: str, salt: bytes) -> bytes:
+    """The bytes32 a revocation puts on chain for ``reason``."""
+    _require_bytes32("reason salt", salt)
+    return keccak256(REASON_NODE + salt + reason.encode())

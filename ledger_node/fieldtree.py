@@ -35,6 +35,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+import orjson
 import sha3
 
 from ledger_node.canonical import canonical_bytes
@@ -158,35 +159,83 @@ def commitment_salt(master: bytes) -> bytes:
 
 
 def fields_digest(record: dict[str, Any], master: bytes) -> tuple[bytes, bytes]:
-    """``(commitment salt, digest of the record's tree)``: the commit path, no nodes built."""
+    """``(commitment salt, digest of the record's tree)`` of a validated record: the commit
+    path, no nodes built (the same digest as :func:`node_digest` of :func:`build_tree`)."""
     if type(record) is not dict:
         raise LedgerValueError("a record is a JSON object")
-    stream = salt_stream(master, node_count(record))
-    digest, _ = _digest_of(record, "", stream, 32)
+    # Most records have fewer nodes than this: one XOF call, no counting pass.
+    stream = salt_stream(master, _USUAL_NODES)
+    try:
+        digest, _ = _digest_of(record, "", b"\x00\x00", stream, 32)
+    except _MoreSalts:
+        stream = salt_stream(master, node_count(record))
+        digest, _ = _digest_of(record, "", b"\x00\x00", stream, 32)
     return stream[:32], digest
 
 
-def _digest_of(value: Any, path: str, stream: bytes, offset: int) -> tuple[bytes, int]:
+_USUAL_NODES = 80
+
+
+class _MoreSalts(Exception):
+    """The record has more nodes than the salts drawn for it."""
+
+
+#: ``(parent path, member key or item index) -> (path, enc(path))``: records of one schema
+#: share their paths, so each is formatted and encoded once.
+_PATHS: dict[tuple[str, str | int], tuple[str, bytes]] = {}
+_MAX_PATHS = 100_000
+_dumps = orjson.dumps
+_JSONEncodeError = orjson.JSONEncodeError
+
+
+def _path_of(parent: str, step: str | int) -> tuple[str, bytes]:
+    known = _PATHS.get((parent, step))
+    if known is None:
+        if len(_PATHS) > _MAX_PATHS:
+            _PATHS.clear()
+        path = item_path(parent, step) if type(step) is int else child_path(parent, str(step))
+        known = _PATHS[(parent, step)] = (path, _enc(path))
+    return known
+
+
+def _digest_of(
+    value: Any, path: str, encoded: bytes, stream: bytes, offset: int
+) -> tuple[bytes, int]:
+    """:func:`node_digest` of the complete tree of ``value`` at ``path`` (``encoded`` is
+    ``enc(path)``), its salts from ``stream`` at ``offset``; the offset after its subtree."""
     salt = stream[offset : offset + 32]
+    if len(salt) != 32:
+        raise _MoreSalts
     offset += 32
     kind = type(value)
     if kind is dict:
         children = []
         for key in sorted(value):
-            if _KEY.fullmatch(key) is None:
-                raise LedgerValueError(
-                    f"field name {key!r} at {path or 'the root'} is not [A-Za-z0-9_]+"
-                )
-            digest, offset = _digest_of(value[key], child_path(path, key), stream, offset)
+            child, child_encoded = _path_of(path, key)
+            digest, offset = _digest_of(value[key], child, child_encoded, stream, offset)
             children.append(digest)
-        return inner_digest(OBJECT_NODE, salt, path, children), offset
+        return _keccak(
+            OBJECT_NODE + salt + encoded + _pack_count(len(children)) + b"".join(children)
+        ).digest(), offset
     if kind is list:
         children = []
         for index, item in enumerate(value):
-            digest, offset = _digest_of(item, item_path(path, index), stream, offset)
+            child, child_encoded = _path_of(path, index)
+            digest, offset = _digest_of(item, child, child_encoded, stream, offset)
             children.append(digest)
-        return inner_digest(ARRAY_NODE, salt, path, children), offset
-    return value_digest(salt, path, value), offset
+        return _keccak(
+            ARRAY_NODE + salt + encoded + _pack_count(len(children)) + b"".join(children)
+        ).digest(), offset
+    if kind is str or kind is bool or value is None:
+        # orjson writes a validated record's strings, booleans and null exactly as JCS does
+        # (see ledger_node.canonical); anything else takes the reference encoding.
+        try:
+            scalar = _dumps(value)
+        except _JSONEncodeError:
+            scalar = canonical_bytes(value)
+    else:
+        scalar = canonical_bytes(value)
+    return _keccak(VALUE_NODE + salt + encoded + scalar).digest(), offset
 
 
 def build_tree(record: dict[str, Any], master: bytes) -> ObjectNode:
@@ -244,6 +293,43 @@ def node_digest(node: Node | Hidden, path: str = "") -> bytes:
         path,
         [node_digest(item, item_path(path, i)) for i, item in enumerate(node.items)],
     )
+
+
+class FieldMismatch(LedgerValueError):
+    """A disclosed field's salt and value do not hash to the digest its bundle states."""
+
+    def __init__(self, path: str, computed: bytes, stated: bytes) -> None:
+        self.path, self.computed, self.stated = path, computed, stated
+        super().__init__(f"field {path}: hashes to 0x{computed.hex()}, stated 0x{stated.hex()}")
+
+
+def checked_digest(node: Node | Hidden, path: str = "", encoded: bytes = b"\x00\x00") -> bytes:
+    """:func:`node_digest`, checking on the way that every disclosed scalar hashes to the
+    digest stated for it (:class:`FieldMismatch` names the first that does not)."""
+    if isinstance(node, Hidden):
+        return node.digest
+    if isinstance(node, ValueNode):
+        computed = _keccak(VALUE_NODE + node.salt + encoded + canonical_bytes(node.value)).digest()
+        if computed != node.digest:
+            raise FieldMismatch(path, computed, node.digest)
+        return computed  # type: ignore[no-any-return]
+    children = []
+    if isinstance(node, ObjectNode):
+        kind = OBJECT_NODE
+        for member in node.members:
+            if isinstance(member, Hidden):
+                children.append(member.digest)
+            else:
+                child, child_encoded = _path_of(path, member[0])
+                children.append(checked_digest(member[1], child, child_encoded))
+    else:
+        kind = ARRAY_NODE
+        for index, item in enumerate(node.items):
+            child, child_encoded = _path_of(path, index)
+            children.append(checked_digest(item, child, child_encoded))
+    return _keccak(  # type: ignore[no-any-return]
+        kind + node.salt + encoded + _pack_count(len(children)) + b"".join(children)
+    ).digest()
 
 
 def disclosed_record(node: Node) -> Any:

@@ -30,28 +30,7 @@ from ledger_node.records import schemas
 from ledger_node.records.economy import generate_market
 from ledger_node.records.samples import generate
 from ledger_node.records.validation import validate
-from taxledger_dev.benchmarks.harness import inputs_set_aside
-
-#: Share of each schema in the mix: invoices dominate, then their payments.
-MIX = {
-    schemas.INVOICE_ISSUED: 70,
-    schemas.PAYMENT_SETTLED: 22,
-    schemas.REGISTRATION_STATUS: 4,
-    schemas.TAX_RATING: 2,
-    schemas.BANK_DECISION: 2,
-}
-#: The same traffic in the v2 schemas, with the new low-volume facts among it.
-MIX_V2 = {
-    schemas.INVOICE_ISSUED_V2: 68,
-    schemas.PAYMENT_SETTLED_V2: 22,
-    schemas.REGISTRATION_STATUS: 3,
-    schemas.TAX_RATING: 1,
-    schemas.BANK_DECISION_V2: 1,
-    schemas.TAX_STATUS: 1,
-    schemas.TAX_DECLARATION: 2,
-    schemas.CONSENT_GRANTED: 1,
-    schemas.DISCLOSURE_MADE: 1,
-}
+from taxledger_dev.benchmarks.harness import MIX, MIX_V2, inputs_set_aside
 
 #: Records per commit_records() call in the batch figures.
 BATCH = 256

@@ -32,16 +32,43 @@ def bundle_files(paths: Sequence[Path]) -> Iterator[Path]:
 
 
 def index_verifier(
-    index: Path, confirmations: int = 0, consortium_key: bytes | None = None
+    index: Path,
+    confirmations: int = 0,
+    consortium_key: bytes | None = None,
+    reasons: dict[bytes, str] | None = None,
 ) -> Verifier:
     """A verifier answering from the synced audit index at ``index``; module-level, so that
     worker processes can each build their own."""
     from ledger_node.audit.index import AuditIndex
     from ledger_node.verify import Verifier
 
-    return Verifier.from_index(
+    verifier = Verifier.from_index(
         AuditIndex.open(index), confirmations=confirmations, consortium_key=consortium_key
     )
+    verifier.reasons.update(reasons or {})
+    return verifier
+
+
+def read_revocation_reasons(path: Path | None) -> dict[bytes, str]:
+    """The revocation reasons in ``path``: a JSON list of ``{"reason", "reason_salt"}``, as a
+    gateway's ``GET /v1/records/{id}`` shows each revocation."""
+    import json
+
+    from ledger_node.errors import LedgerValueError
+    from ledger_node.verify.verifier import revocation_reasons
+
+    if path is None:
+        return {}
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+        pairs = [(e["reason"], bytes.fromhex(e["reason_salt"].removeprefix("0x"))) for e in entries]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise LedgerValueError(
+            f'{path} must be a JSON list of {{"reason", "reason_salt"}} objects: {exc}'
+        ) from None
+    if any(len(salt) != 32 for _, salt in pairs):
+        raise LedgerValueError(f"{path}: every reason_salt is 32 bytes (0x + 64 hex)")
+    return revocation_reasons(pairs)
 
 
 def read_consortium_key(path: Path | None) -> bytes | None:
@@ -117,6 +144,13 @@ def open_verifier(
     help="The v1 subject-tag key (hex): with it, a v1 bundle's tags are recomputed from its "
     "record and must match (v2 bundles commit their tags).",
 )
+@click.option(
+    "--revocation-reasons",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Revocation reasons you hold: a JSON list of {reason, reason_salt} from the gateway's "
+    "record view; a revoked fact whose salted reason matches one is reported with its text.",
+)
 def verify_command(
     bundles: tuple[Path, ...],
     rpc: str | None,
@@ -125,6 +159,7 @@ def verify_command(
     confirmations: int,
     jobs: int,
     consortium_key_file: Path | None,
+    revocation_reasons: Path | None,
 ) -> None:
     """Check proof BUNDLES (files, or directories of *.json) against the ledger.
 
@@ -145,7 +180,9 @@ def verify_command(
     if jobs > 1 and index is None:
         raise click.UsageError("--jobs needs --index: worker processes read a synced index")
     key = read_consortium_key(consortium_key_file)
+    reasons = read_revocation_reasons(revocation_reasons)
     verifier = open_verifier(rpc, deployment, index, confirmations, key)
+    verifier.reasons.update(reasons)
     paths = list(bundle_files(bundles))
     if jobs == 0:
         many = index is not None and len(paths) >= PARALLEL_THRESHOLD
@@ -153,7 +190,7 @@ def verify_command(
     verdicts: Iterator[VerificationFailure | None]
     if jobs > 1:
         assert index is not None
-        factory = functools.partial(index_verifier, index, confirmations, key)
+        factory = functools.partial(index_verifier, index, confirmations, key, reasons)
         verdicts = verify_in_processes(factory, paths, processes=jobs)
     else:
         verdicts = verifier.verify_many(paths)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +14,7 @@ from ledger_node.chain.ledger import LedgerClient
 from ledger_node.commitment import (
     commitment,
     leaf,
+    reason_commitment,
     record_hash_v2,
     subjects_digest,
     validated_record_hash,
@@ -28,7 +29,7 @@ from ledger_node.eip712 import (
     recover_request,
 )
 from ledger_node.errors import ProofBundleError, RecordValidationError
-from ledger_node.fieldtree import disclosed_values, node_digest, value_digest
+from ledger_node.fieldtree import FieldMismatch, checked_digest, disclosed_values
 from ledger_node.merkle import node_hash
 from ledger_node.records.validation import validate
 from ledger_node.subject import record_subject_tags
@@ -70,6 +71,7 @@ class Verifier:
         confirmations: int = 0,
         clock: Callable[[], float] = time.time,
         consortium_key: bytes | None = None,
+        reasons: Mapping[bytes, str] | None = None,
     ) -> None:
         if confirmations < 0:
             raise ValueError("confirmations must be >= 0")
@@ -77,6 +79,9 @@ class Verifier:
         self.confirmations = confirmations
         #: The v1 tag key: with it, a v1 bundle's tags are recomputed from its record.
         self.consortium_key = consortium_key
+        #: Revocation reasons the holder knows, by their on-chain salted commitment
+        #: (:func:`revocation_reasons`): a revoked fact's verdict then says why.
+        self.reasons = dict(reasons or {})
         self.clock = clock
         self._domain = Domain(view.chain_id, view.ledger)
         self._writes: dict[tuple[object, ...], Write | VerificationFailure] = {}
@@ -201,12 +206,18 @@ class Verifier:
             computed_leaf if anchor.kind == "batch" else None
         )
         if revoked is not None:
+            known = self.reasons.get(revoked.reason)
+            why = (
+                f"reason {known!r}"
+                if known is not None
+                else f"reason 0x{revoked.reason.hex()} (salted; the attesting gateway shows "
+                "the reason and its salt to the record's readers)"
+            )
             raise VerificationFailure(
                 8,
                 "revoked",
                 f"the fact was revoked at block {revoked.block_number} (transaction "
-                f"0x{revoked.tx_hash.hex()}) by agency {revoked.agency_id}, reason "
-                f"0x{revoked.reason.hex()}",
+                f"0x{revoked.tx_hash.hex()}) by agency {revoked.agency_id}, {why}",
             )
         if isinstance(write, Attestation) and write.expiration:
             now = int(self.clock())
@@ -274,17 +285,16 @@ class Verifier:
                     f"the record does not satisfy {bundle.schema}: {_problems(exc)}",
                 ) from None
         # (2) field by field, then the tree, the tags, the commitment and the leaf.
-        for path, node in disclosed_values(bundle.fields):
-            computed = value_digest(node.salt, path, node.value)
-            if computed != node.digest:
-                raise VerificationFailure(
-                    2,
-                    "field_mismatch",
-                    f"field {path}: its salt and value hash to 0x{computed.hex()}, the bundle "
-                    f"states 0x{node.digest.hex()}: the value or its salt was changed after it "
-                    "was committed",
-                )
-        tree = node_digest(bundle.fields)
+        try:
+            tree = checked_digest(bundle.fields)
+        except FieldMismatch as exc:
+            raise VerificationFailure(
+                2,
+                "field_mismatch",
+                f"field {exc.path}: its salt and value hash to 0x{exc.computed.hex()}, the "
+                f"bundle states 0x{exc.stated.hex()}: the value or its salt was changed after "
+                "it was committed",
+            ) from None
         if tree != bundle.fields_digest:
             disclosed = ", ".join(p for p, _ in disclosed_values(bundle.fields)) or "none"
             raise VerificationFailure(
@@ -441,6 +451,12 @@ class Verifier:
                 "signer_mismatch",
                 f"the ledger recorded signer {write.signer} for this write, not {signer}",
             )
+
+
+def revocation_reasons(known: Iterable[tuple[str, bytes]]) -> dict[bytes, str]:
+    """``{on-chain commitment: reason}`` of ``(reason, salt)`` pairs (as a gateway's record
+    view gives them), for :class:`Verifier`'s ``reasons``."""
+    return {reason_commitment(reason, salt): reason for reason, salt in known}
 
 
 def _check_commitment(bundle: AnyBundle, record_hash: bytes) -> bytes:

@@ -14,6 +14,7 @@ from ledger_node.chain.deploy import FoundedConsortium, found_consortium
 from ledger_node.chain.ledger import LedgerClient
 from ledger_node.chain.rpc import EMBEDDED, Rpc, connect
 from ledger_node.keys import LocalKey
+from ledger_node.records import schemas
 
 
 @dataclass(frozen=True)
@@ -51,3 +52,25 @@ def inputs_set_aside() -> Iterator[None]:
         yield
     finally:
         gc.unfreeze()
+
+
+#: Share of each schema in the mix: invoices dominate, then their payments.
+MIX = {
+    schemas.INVOICE_ISSUED: 70,
+    schemas.PAYMENT_SETTLED: 22,
+    schemas.REGISTRATION_STATUS: 4,
+    schemas.TAX_RATING: 2,
+    schemas.BANK_DECISION: 2,
+}
+#: The same traffic in the v2 schemas, with the new low-volume facts among it.
+MIX_V2 = {
+    schemas.INVOICE_ISSUED_V2: 68,
+    schemas.PAYMENT_SETTLED_V2: 22,
+    schemas.REGISTRATION_STATUS: 3,
+    schemas.TAX_RATING: 1,
+    schemas.BANK_DECISION_V2: 1,
+    schemas.TAX_STATUS: 1,
+    schemas.TAX_DECLARATION: 2,
+    schemas.CONSENT_GRANTED: 1,
+    schemas.DISCLOSURE_MADE: 1,
+}

@@ -3,6 +3,7 @@ auth and roles, the schema gate, conflicts and idempotent re-posts."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -12,9 +13,13 @@ import pytest
 from gateway_harness import Chain, GatewayProcess, wait_for
 
 from ledger_node.bundle import ProofBundleV2, bundle_from_dict
+from ledger_node.commitment import reason_commitment
+from ledger_node.hashing import keccak256
 from ledger_node.merkle import verify
 from ledger_node.records import samples
-from ledger_node.verify import Verifier
+from ledger_node.verify import VerificationFailure, Verifier
+from ledger_node.verify.verifier import revocation_reasons
+from ledger_node.verify.view import ChainView
 
 INVOICE = "invoice.issued/v1"
 PAYMENT = "payment.settled/v1"
@@ -115,6 +120,20 @@ def test_revoke_an_anchored_record(tax_gateway: GatewayProcess, chain: Chain) ->
     assert (
         chain.ledger.leaf_revoked_at(agency_id, root, leaf) == revoked["revocation"]["block_number"]
     )
+    # The reason is on chain as a salted commitment, not as a hash of its guessable text.
+    revocation = revoked["revocation"]
+    salt = bytes.fromhex(revocation["reason_salt"][2:])
+    assert revocation["reason_commitment"] == "0x" + reason_commitment("红冲 开具错误", salt).hex()
+    assert revocation["reason_commitment"] != "0x" + keccak256("红冲 开具错误".encode()).hex()
+    bundle = tax_gateway.get(f"/v1/records/{body['id']}/proof").content
+    for reasons, shown in (
+        ({}, f"reason {revocation['reason_commitment']} (salted;"),
+        (revocation_reasons([("红冲 开具错误", salt)]), "reason '红冲 开具错误'"),
+    ):
+        verifier = Verifier(ChainView(chain.ledger, chain.consortium.deployment), reasons=reasons)
+        with pytest.raises(VerificationFailure, match=re.escape(shown)) as failure:
+            verifier.verify_bytes(bundle)
+        assert (failure.value.check, failure.value.code) == (8, "revoked")
 
 
 def test_bulk_accepts_valid_items_and_reports_each(tax_gateway: GatewayProcess) -> None:

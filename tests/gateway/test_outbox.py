@@ -23,10 +23,13 @@ from ledger_node.agencies import AgencyKind
 from ledger_node.errors import ConfigurationError
 from ledger_node.merkle import MerkleTree, verify
 from ledger_node.records import samples
+from ledger_node.tagging import Keyring
+from ledger_node.tagkeys import DEFAULT_TAG_DOMAINS
 
 INVOICE = "invoice.issued/v1"
 RATING = "credit.tax-rating/v1"
-INGESTOR = Ingestor("tax-bureau", AgencyKind.TAX_BUREAU, os.urandom(32))
+KEYRING = Keyring.of({d.name: os.urandom(32) for d in DEFAULT_TAG_DOMAINS})
+INGESTOR = Ingestor("tax-bureau", AgencyKind.TAX_BUREAU, KEYRING)
 
 
 def rows(schema: str, count: int, prefix: str, seed: int = 1) -> list[Row]:
