@@ -36,7 +36,7 @@ from gateway.outbox import Outbox
 from gateway.outbox.exchanges import StoredAnswer
 from gateway.proofs import stored_bundle
 from ledger_node.audit.disclosures import disclosures_about
-from ledger_node.bundle import ProofBundle, to_hex
+from ledger_node.bundle import AnyBundle, bundle_from_dict, to_hex
 from ledger_node.deployment import AgencyEntry
 from ledger_node.eip712 import Domain
 from ledger_node.errors import ConfigurationError, LedgerValueError, ProofBundleError
@@ -51,13 +51,14 @@ from ledger_node.exchange.requester import (
     sign_exchange,
 )
 from ledger_node.exchange.sealing import seal
-from ledger_node.exchange.subjects import subject_tag_of
+from ledger_node.exchange.subjects import request_tag, subject_tags_of
 from ledger_node.hashing import keccak256
 from ledger_node.keys import EncryptionKey
 from ledger_node.purposes import Purpose
 from ledger_node.records.clock import CHINA_TIME
 from ledger_node.records.identifiers import invoice_number_problem, is_valid_uscc
 from ledger_node.records.schemas import DISCLOSURE_MADE
+from ledger_node.tagging import Keyring, MissingTagKeyError
 from ledger_node.verify.errors import VerificationFailure
 from ledger_node.verify.verifier import Verified
 
@@ -81,7 +82,7 @@ class ExchangeService:
     outbox: Outbox
     ingestor: Ingestor
     metrics: GatewayMetrics
-    consortium_key: bytes
+    keyring: Keyring
     encryption_key: EncryptionKey | None
     directory: Directory | None
     reads: ChainReads = field(init=False)
@@ -103,9 +104,7 @@ class ExchangeService:
         if self._verifiers is None:
             if self.chain.deployment is None:
                 raise ConfigurationError("the exchange needs the deployment file of the ledger")
-            self._verifiers = BlockVerifiers(
-                self.chain.ledger, self.chain.deployment, consortium_key=self.consortium_key
-            )
+            self._verifiers = BlockVerifiers(self.chain.ledger, self.chain.deployment)
         return self._verifiers
 
     # -- provider ----------------------------------------------------------------------------
@@ -169,7 +168,7 @@ class ExchangeService:
         check_consent(
             admitted,
             lambda: self._verify_consent(signed),
-            lambda uscc: subject_tag_of(self.consortium_key, "taxpayer", uscc),
+            lambda uscc: subject_tags_of(self.keyring, "taxpayer", uscc),
             # A consent's dates are days in China, as the e-tax bureau gives them.
             datetime.datetime.now(CHINA_TIME).date(),
         )
@@ -218,12 +217,12 @@ class ExchangeService:
         carries), verified against the chain."""
         consent = signed.request.consent
         record_id = self.outbox.exchanges.id_of_commitment(consent)
-        bundle: ProofBundle
+        bundle: AnyBundle
         if record_id is not None and (stored := self.outbox.record(record_id)) is not None:
-            bundle = stored_bundle(self.chain, self.outbox, stored)
+            bundle = stored_bundle(self.chain, self.outbox, stored, self.keyring)
         elif signed.consent_bundle is not None:
             try:
-                bundle = ProofBundle.from_dict(signed.consent_bundle)
+                bundle = bundle_from_dict(signed.consent_bundle)
             except ProofBundleError as exc:
                 raise VerificationFailure(0, "malformed_bundle", str(exc)) from None
         else:
@@ -244,7 +243,7 @@ class ExchangeService:
             stored = self.outbox.record(record_id)
             if stored is None or stored.status == "revoked" or stored.batch is None:
                 continue
-            bundles.append(stored_bundle(self.chain, self.outbox, stored).to_dict())
+            bundles.append(stored_bundle(self.chain, self.outbox, stored, self.keyring).to_dict())
         return bundles
 
     # -- requester ---------------------------------------------------------------------------
@@ -267,10 +266,21 @@ class ExchangeService:
             raise ApiError(422, "unknown_provider", str(exc)) from None
         if provider.agency_id == self.chain.agency_id:
             raise ApiError(422, "unknown_provider", "an agency reads its own facts directly")
+        try:
+            subject = request_tag(self.keyring, kind, identifier, query.schemas)
+        except MissingTagKeyError as exc:
+            # This agency's duties do not cover the subject: it cannot even name it.
+            raise ApiError(
+                422, "tag_key_missing", str(exc), (("schemas", "tag_domain", str(exc)),)
+            ) from None
+        except LedgerValueError as exc:
+            raise ApiError(
+                422, "invalid_request", str(exc), (("schemas", "tag_domain", str(exc)),)
+            ) from None
         result, signed = await self._ask(
             provider,
             url,
-            subject_tag_of(self.consortium_key, kind, identifier),
+            subject,
             query.schemas,
             Purpose.parse(query.purpose),
             ZERO32 if query.consent is None else bytes.fromhex(query.consent[2:]),
@@ -353,22 +363,24 @@ class ExchangeService:
             raise _not_configured(self.chain.name)
         assert self.chain.deployment is not None
         deployment = self.chain.deployment
-        subject = subject_tag_of(self.consortium_key, kind, identifier)
-        facts = list(await run_in_threadpool(self._own_disclosures, subject))
+        # A disclosure names the tag its request named: in any domain, under any key version.
+        subjects = sorted(subject_tags_of(self.keyring, kind, identifier))
+        facts = list(await run_in_threadpool(self._own_disclosures, subjects))
         others = [
             (deployment.agency(name), url)
             for name, url in sorted(self.directory.gateways.items())
             if name != self.chain.name
         ]
+        asks = [(agency, url, subject) for agency, url in others for subject in subjects]
         asked = await asyncio.gather(
             *(
                 self._ask(agency, url, subject, [DISCLOSURE_MADE], Purpose.TAXPAYER_PORTAL)
-                for agency, url in others
+                for agency, url, subject in asks
             ),
             return_exceptions=True,
         )
         unavailable = []
-        for (agency, _), outcome in zip(others, asked, strict=True):
+        for (agency, _, _), outcome in zip(asks, asked, strict=True):
             if isinstance(outcome, ApiError):
                 if outcome.rejection.code != "unknown_subject":  # it disclosed nothing
                     unavailable.append({"agency": agency.name, "code": outcome.rejection.code})
@@ -377,22 +389,26 @@ class ExchangeService:
             else:
                 facts.extend(outcome[0].verified)
         names = {a.agency_id: a.name for a in deployment.agencies}
-        entries = disclosures_about(facts, subject, lambda i: names.get(i, f"agency {i}"))
+        entries = disclosures_about(facts, subjects, lambda i: names.get(i, f"agency {i}"))
         return {
-            "subject_tag": to_hex(subject),
+            "subject_tags": [to_hex(subject) for subject in subjects],
             "disclosures": [entry.to_json() for entry in entries],
             "unavailable": unavailable,
         }
 
-    def _own_disclosures(self, subject: bytes) -> list[Verified]:
+    def _own_disclosures(self, subjects: list[bytes]) -> list[Verified]:
         self.outbox.exchanges.index_anchored()
         verify = self.verifiers().verify
         schema_of = self.outbox.records.schema_of
         facts = []
-        for seq, record_id in self.outbox.exchanges.ids_about(subject):
-            stored = self.outbox.record(record_id) if schema_of(seq) == DISCLOSURE_MADE else None
-            if stored is not None and stored.batch is not None:
-                facts.append(verify(stored_bundle(self.chain, self.outbox, stored)))
+        for subject in subjects:
+            for seq, record_id in self.outbox.exchanges.ids_about(subject):
+                stored = (
+                    self.outbox.record(record_id) if schema_of(seq) == DISCLOSURE_MADE else None
+                )
+                if stored is not None and stored.batch is not None:
+                    bundle = stored_bundle(self.chain, self.outbox, stored, self.keyring)
+                    facts.append(verify(bundle))
         return facts
 
     async def _deliver(self, url: str, signed: SignedExchange, provider: str) -> tuple[int, bytes]:

@@ -139,8 +139,8 @@ class GatewaySettings(BaseSettings):
             raise ValueError(
                 "consortium_key_file is no longer used: subject tags are keyed per domain. Ask "
                 "the consortium for this agency's keyring (`taxledger keyring issue`) and set "
-                "keyring and encryption_key_file instead; keep the old key only to verify v1 bundles "
-                "(`taxledger verify --consortium-key-file`)"
+                "keyring and encryption_key_file instead; keep the old key only to verify v1 "
+                "bundles (`taxledger verify --consortium-key-file`)"
             )
         if self.password_file is None and self.password_env is None:
             raise ValueError("give password_file or password_env for the agency keystore")
@@ -254,4 +254,3 @@ def load_secrets(settings: GatewaySettings) -> Secrets:
     if settings.sender_keystore is not None and sender_password is not None:
         sender_key = load_keystore(settings.sender_keystore, sender_password)
     return Secrets(agency_key, sender_key, keyring, encryption_key)
-

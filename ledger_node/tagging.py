@@ -32,7 +32,9 @@ SCHEMA_TAG_DOMAINS: Final[dict[str, dict[str, str]]] = {
     "invoice.issued/v1": _INVOICES,
     "invoice.issued/v2": _INVOICES,
     "tax.declaration/v1": {"taxpayer": "taxpayer-invoices"},
-    "registration.status/v1": {"taxpayer": "taxpayer-invoices"},
+    # Registration status is public and read by banks and the regulator (ledger_node.policy):
+    # tagged in the domain they hold, not in the invoices' taxpayer domain.
+    "registration.status/v1": _CREDIT,
     "payment.settled/v1": _CREDIT,
     "payment.settled/v2": _CREDIT,
     "credit.tax-rating/v1": _CREDIT,

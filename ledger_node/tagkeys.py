@@ -39,12 +39,22 @@ class TagDomain:
 
 
 #: The domains a consortium is founded with. The tax bureau holds every key (its duties cover
-#: every subject); a bank only the credit domain; the market regulator the taxpayers it
-#: supervises on invoices; the auditor every key, for audit.
+#: every subject); a bank only the credit domain; the market regulator the taxpayers' domains
+#: (it supervises registrations and, under the default read policy, reads the payments to and
+#: the ratings of the companies it supervises, which are tagged in the credit domain), not
+#: the invoices'; the auditor every key, for audit. A kind the read policy lets read a schema
+#: by subject must hold the domain that schema tags the subject in, or it could not name it.
 DEFAULT_TAG_DOMAINS: tuple[TagDomain, ...] = (
     TagDomain(
         "taxpayer-credit",
-        frozenset({AgencyKind.TAX_BUREAU, AgencyKind.BANK, AgencyKind.AUDITOR}),
+        frozenset(
+            {
+                AgencyKind.TAX_BUREAU,
+                AgencyKind.BANK,
+                AgencyKind.MARKET_REGULATOR,
+                AgencyKind.AUDITOR,
+            }
+        ),
     ),
     TagDomain(
         "taxpayer-invoices",

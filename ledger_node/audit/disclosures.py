@@ -2,14 +2,15 @@
 against the chain.
 
 A disclosure names its subject by the tag the request carried, so the list of one taxpayer's
-or invoice's disclosures is the verified disclosure facts whose ``subject_tag`` is the
-subject's tag. The discloser is the agency whose write the verifier proved, not the name the
+or invoice's disclosures is the verified disclosure facts whose ``subject_tag`` is one of the
+subject's tags (in each tag domain and key version: a request names the tag of the domain it
+asked in). The discloser is the agency whose write the verifier proved, not the name the
 record claims (a record naming another discloser is marked so).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,15 +49,16 @@ class DisclosureEntry:
 
 
 def disclosures_about(
-    facts: Iterable[Verified], subject: bytes, agency_name: Callable[[int], str]
+    facts: Iterable[Verified], subjects: Collection[bytes], agency_name: Callable[[int], str]
 ) -> list[DisclosureEntry]:
-    """The disclosures about ``subject`` among verified ``facts``, in chain order."""
-    tag = to_hex(subject)
+    """The disclosures about a subject known by its ``subjects`` tags (one per tag domain
+    and key version) among verified ``facts``, in chain order."""
+    tags = {to_hex(subject) for subject in subjects}
     entries = []
     for fact in facts:
         bundle = fact.bundle
         record = bundle.record
-        if bundle.schema != DISCLOSURE_MADE or record["subject_tag"] != tag:
+        if bundle.schema != DISCLOSURE_MADE or record["subject_tag"] not in tags:
             continue
         discloser = agency_name(fact.write.agency_id)
         entries.append(

@@ -101,7 +101,7 @@ def check_exchange(
                     refs(decision, rating),
                 )
             )
-        tags = set(decision.bundle.subjects)
+        tags = decision.tags  # the tags its verification proved, not those it lists
         obtained = [
             d
             for d in disclosures
@@ -148,7 +148,7 @@ def check_exchange(
             not problem
             and consent is not None
             and consent.bundle is not None
-            and bytes.fromhex(record["subject_tag"][2:]) not in consent.bundle.subjects
+            and bytes.fromhex(record["subject_tag"][2:]) not in consent.tags
         ):
             problem = "the consent is another taxpayer's"
         if problem:

@@ -16,7 +16,7 @@ from typing import Any
 from ledger_node.audit.findings import FactRef
 from ledger_node.audit.index import AuditIndex
 from ledger_node.audit.ledger_checks import revocation_ref, schema_name, write_ref
-from ledger_node.bundle import AnyBundle, load_bundle
+from ledger_node.bundle import AnyBundle, ProofBundleV2, load_bundle
 from ledger_node.records import schemas
 from ledger_node.records.identifiers import party_label
 from ledger_node.verify import VerificationFailure, Verifier
@@ -75,7 +75,11 @@ def check_records(
                     if bundle.anchor.kind == "batch"
                     else index.attestation(agency_id, bundle.root)
                 )
-            checked.append(CheckedBundle(path, bundle, write, failure))
+            # Past check 2, a v2 bundle's committed tags are proven (a revoked fact is still
+            # about its subject); a v1 bundle's tags were recomputed only if it passed.
+            tags = frozenset(bundle.tags) if isinstance(bundle, ProofBundleV2) else frozenset()
+            proven = tags if bundle is not None and failure.check > 2 else frozenset()
+            checked.append(CheckedBundle(path, bundle, write, failure, proven))
     return checked
 
 

@@ -123,6 +123,69 @@ def audit(
         raise SystemExit(1)
 
 
+def _subject_key_options(fn: Any) -> Any:
+    """``--keyring``/``--encryption-key`` (with the password options) and
+    ``--consortium-key-file``: the keys a subject named by its identifier is tagged with."""
+    fn = click.option(
+        "--consortium-key-file",
+        type=click.Path(dir_okay=False, exists=True, path_type=Path),
+        default=None,
+        help="File holding the consortium's v1 subject-tag key (hex), to tag --invoice/"
+        "--taxpayer as v1 records did and to prove the tags of v1 bundles (without it, only "
+        "v2 bundles' committed tags count).",
+    )(fn)
+    fn = password_options(fn)
+    fn = click.option(
+        "--encryption-key",
+        type=click.Path(dir_okay=False, exists=True, path_type=Path),
+        default=None,
+        help="The encryption key file the keyring is sealed to (with --password-file/-env).",
+    )(fn)
+    return click.option(
+        "--keyring",
+        "keyring_file",
+        type=click.Path(dir_okay=False, exists=True, path_type=Path),
+        default=None,
+        help="Your keyring file: --invoice/--taxpayer are looked up under their tag in every "
+        "domain and key version it holds.",
+    )(fn)
+
+
+def _identifier_tags(
+    kind: str,
+    identifier: str,
+    keyring_file: Path | None,
+    encryption_key: Path | None,
+    password_file: Path | None,
+    password_env: str | None,
+    consortium_key: bytes | None,
+) -> list[bytes]:
+    """Every tag of ``identifier`` under the keys given: each domain and key version of the
+    keyring, and the v1 consortium key's tag."""
+    from ledger_node.keyring import open_keyring
+    from ledger_node.keys import load_encryption_keyfile
+    from ledger_node.subject import subject_tag
+    from ledger_node.tagging import identifier_tags
+
+    if consortium_key is None and keyring_file is None:
+        raise click.UsageError(
+            "--invoice and --taxpayer need --keyring (with --encryption-key) or "
+            "--consortium-key-file"
+        )
+    tags: list[bytes] = []
+    if keyring_file is not None:
+        if encryption_key is None:
+            raise click.UsageError("--keyring needs --encryption-key, the key it is sealed to")
+        keyring = open_keyring(
+            keyring_file,
+            load_encryption_keyfile(encryption_key, read_cli_password(password_file, password_env)),
+        )
+        tags += [t.tag for t in identifier_tags(keyring, kind, identifier)]
+    if consortium_key is not None:
+        tags.append(subject_tag(consortium_key, kind, identifier))
+    return tags
+
+
 @audit.command("provenance")
 @click.option(
     "--index",
@@ -133,28 +196,7 @@ def audit(
 @click.option("--tag", default=None, help="The subject tag (0x + 64 hex).")
 @click.option("--invoice", default=None, help="An invoice number (needs keys: see below).")
 @click.option("--taxpayer", default=None, help="A taxpayer's USCC (needs keys: see below).")
-@click.option(
-    "--keyring",
-    "keyring_file",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    default=None,
-    help="Your keyring file: --invoice/--taxpayer are looked up under their tag in every "
-    "domain and key version it holds.",
-)
-@click.option(
-    "--encryption-key",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    default=None,
-    help="The encryption key file the keyring is sealed to (with --password-file/-env).",
-)
-@password_options
-@click.option(
-    "--consortium-key-file",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    default=None,
-    help="File holding the consortium's v1 subject-tag key (hex), to tag --invoice/--taxpayer "
-    "and to prove the tags of v1 --records (without it, only v2 records' committed tags count).",
-)
+@_subject_key_options
 @click.option(
     "--records",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
@@ -182,10 +224,6 @@ def provenance_command(
     from ledger_node.audit.records import check_records, provenance, sort_timeline
     from ledger_node.audit.report import bundle_paths
     from ledger_node.cli.verify import read_consortium_key
-    from ledger_node.keyring import open_keyring
-    from ledger_node.keys import load_encryption_keyfile
-    from ledger_node.subject import subject_tag
-    from ledger_node.tagging import identifier_tags
     from ledger_node.verify import Verifier
 
     chosen = [x for x in (tag, invoice, taxpayer) if x is not None]
@@ -198,25 +236,11 @@ def provenance_command(
             raise click.BadParameter("a tag is 0x followed by 64 hex digits", param_hint="--tag")
         subjects.append(bytes.fromhex(tag[2:]))
     else:
-        if key is None and keyring_file is None:
-            raise click.UsageError(
-                "--invoice and --taxpayer need --keyring (with --encryption-key) or "
-                "--consortium-key-file"
-            )
         kind, identifier = ("invoice", invoice) if invoice is not None else ("taxpayer", taxpayer)
         assert identifier is not None
-        if keyring_file is not None:
-            if encryption_key is None:
-                raise click.UsageError("--keyring needs --encryption-key, the key it is sealed to")
-            keyring = open_keyring(
-                keyring_file,
-                load_encryption_keyfile(
-                    encryption_key, read_cli_password(password_file, password_env)
-                ),
-            )
-            subjects += [t.tag for t in identifier_tags(keyring, kind, identifier)]
-        if key is not None:
-            subjects.append(subject_tag(key, kind, identifier))
+        subjects = _identifier_tags(
+            kind, identifier, keyring_file, encryption_key, password_file, password_env, key
+        )
     store = AuditIndex.open(index)
     checked = (
         check_records(Verifier.from_index(store, consortium_key=key), store, bundle_paths(records))
@@ -253,12 +277,7 @@ def provenance_command(
 )
 @click.option("--invoice", default=None, help="An invoice number.")
 @click.option("--taxpayer", default=None, help="A taxpayer's USCC.")
-@click.option(
-    "--consortium-key-file",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    required=True,
-    help="File holding the consortium's subject-tag key (hex).",
-)
+@_subject_key_options
 @click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
 def disclosures_command(
     rpc: str | None,
@@ -268,19 +287,21 @@ def disclosures_command(
     records: Path,
     invoice: str | None,
     taxpayer: str | None,
-    consortium_key_file: Path,
+    keyring_file: Path | None,
+    encryption_key: Path | None,
+    password_file: Path | None,
+    password_env: str | None,
+    consortium_key_file: Path | None,
     as_json: bool,
 ) -> None:
     """Every disclosure of facts about one taxpayer or invoice: who asked, who answered,
     when, for what purpose, under which consent, each proven against the chain. A bundle
     that fails verification is listed as FAIL with its check; exit 1 if any did."""
-    from gateway.settings import read_consortium_key
     from ledger_node.audit.disclosures import disclosures_about
     from ledger_node.audit.report import bundle_paths
-    from ledger_node.bundle import ProofBundle
-    from ledger_node.cli.verify import open_verifier
+    from ledger_node.bundle import load_bundle
+    from ledger_node.cli.verify import open_verifier, read_consortium_key
     from ledger_node.errors import LedgerValueError
-    from ledger_node.exchange.subjects import subject_tag_of
     from ledger_node.records.schemas import DISCLOSURE_MADE
     from ledger_node.verify import VerificationFailure
 
@@ -288,8 +309,12 @@ def disclosures_command(
         raise click.UsageError("give exactly one of --invoice or --taxpayer")
     kind, identifier = ("invoice", invoice) if invoice is not None else ("taxpayer", taxpayer)
     assert identifier is not None
-    subject = subject_tag_of(read_consortium_key(consortium_key_file), kind, identifier)
-    verifier = open_verifier(rpc, deployment, index, confirmations)
+    key = read_consortium_key(consortium_key_file)
+    subjects = _identifier_tags(
+        kind, identifier, keyring_file, encryption_key, password_file, password_env, key
+    )
+    wanted = {"0x" + subject.hex() for subject in subjects}
+    verifier = open_verifier(rpc, deployment, index, confirmations, consortium_key=key)
     names = {}
     if deployment is not None:
         from ledger_node.deployment import Deployment
@@ -298,27 +323,25 @@ def disclosures_command(
     verified, failed = [], []
     for path in bundle_paths(records):
         try:
-            bundle = ProofBundle.load(path)
+            bundle = load_bundle(path)
         except (LedgerValueError, OSError):
             continue  # not a bundle at all: `taxledger verify` reports those
-        if bundle.schema != DISCLOSURE_MADE or bundle.record.get("subject_tag") != (
-            "0x" + subject.hex()
-        ):
+        if bundle.schema != DISCLOSURE_MADE or bundle.record.get("subject_tag") not in wanted:
             continue
         try:
             verified.append(verifier.verify(bundle))
         except VerificationFailure as exc:
             failed.append((path, exc))
-    entries = disclosures_about(verified, subject, lambda i: names.get(i, f"agency {i}"))
+    entries = disclosures_about(verified, subjects, lambda i: names.get(i, f"agency {i}"))
     if as_json:
         doc = {
-            "subject": "0x" + subject.hex(),
+            "subjects": sorted(wanted),
             "disclosures": [e.to_json() for e in entries],
             "failed": [{"file": str(p), "check": f.check, "message": f.message} for p, f in failed],
         }
         click.echo(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
     else:
-        click.echo(f"disclosures about 0x{subject.hex()}: {len(entries)}")
+        click.echo(f"disclosures about {', '.join(sorted(wanted))}: {len(entries)}")
         for entry in entries:
             click.echo(entry.line())
         for path, problem in failed:

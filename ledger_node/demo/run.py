@@ -313,9 +313,7 @@ def run_demo(
                 f"threshold {deployment.threshold}"
             )
             gateways = stack.enter_context(
-                local_gateways(
-                    w3, deployment, founded.keys, founded.encryption_keys, out, keyrings
-                )
+                local_gateways(w3, deployment, founded.keys, founded.encryption_keys, out, keyrings)
             )
             echo("gateways running: " + ", ".join(gateways))
         rpc_client = Rpc(w3)

@@ -30,7 +30,7 @@ from ledger_node.demo.agencies import DemoError
 from ledger_node.demo.run import GATEWAY_AGENCIES
 from ledger_node.exchange.directory import Directory
 from ledger_node.keyring import issue_keyrings, keyring_path
-from ledger_node.keys import LocalKey, new_keystore
+from ledger_node.keys import LocalKey, new_encryption_keyfile, new_keystore
 from ledger_node.localnode import LocalNode, free_port, start_node, stop_process_group
 from ledger_node.private_files import private_directory, write_private
 from ledger_node.tagging import Keyring

@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -185,14 +185,15 @@ def admit(
 def check_consent(
     admitted: Admitted,
     verify: Callable[[], Verified],
-    subject_tag_of: Callable[[str], bytes],
+    subject_tags_of: Callable[[str], Collection[bytes]],
     today: datetime.date,
 ) -> None:
     """Check 5 for an admitted request whose rules require consent.
 
     ``verify`` verifies the cited consent's bundle (raising :class:`VerificationFailure`,
     or :class:`Refusal` ``consent_missing`` when there is no bundle to verify);
-    ``subject_tag_of`` is the taxpayer tag of a USCC.
+    ``subject_tags_of`` gives the tags of a USCC under the provider's keys (every domain
+    and key version it holds): the request's tag must be one of the consent's taxpayer's.
     """
     needed = admitted.consent_required
     if not needed:
@@ -226,7 +227,7 @@ def check_consent(
     uncovered = [name for name in needed if name not in consent["schemas"]]
     if uncovered:
         problems.append(f"it does not cover {', '.join(uncovered)}")
-    if subject_tag_of(consent["taxpayer"]) != signed.request.subject:
+    if signed.request.subject not in subject_tags_of(consent["taxpayer"]):
         problems.append("it is another taxpayer's")
     if problems:
         raise Refusal("consent_not_covering", "the cited consent: " + "; ".join(problems))

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from ledger_node.bundle import ProofBundle
+from ledger_node.bundle import AnyBundle, bundle_from_dict
 from ledger_node.chain.ledger import LedgerClient
 from ledger_node.deployment import Deployment
 from ledger_node.eip712 import Domain, ExchangeRequest
@@ -103,7 +103,7 @@ def open_answer(
     domain: Domain,
     sealed: object,
     key: EncryptionKey,
-    verify: Callable[[ProofBundle], Verified],
+    verify: Callable[[AnyBundle], Verified],
 ) -> ExchangeResult:
     """Open the provider's sealed answer to ``signed`` and verify each of its bundles;
     LedgerValueError if the answer itself is unusable."""
@@ -117,7 +117,7 @@ def open_answer(
     failed: list[FailedFact] = []
     for index, raw in enumerate(answer.bundles):
         try:
-            bundle = ProofBundle.from_dict(raw)
+            bundle = bundle_from_dict(raw)
         except ProofBundleError as exc:
             failed.append(FailedFact(index, 0, "malformed_bundle", str(exc)))
             continue
@@ -184,7 +184,7 @@ class BlockVerifiers:
                 self._verifier = Verifier(self._view, consortium_key=self._consortium_key)
         return self._verifier
 
-    def verify(self, bundle: ProofBundle) -> Verified:
+    def verify(self, bundle: AnyBundle) -> Verified:
         """:meth:`Verifier.verify` at the latest block."""
         with self._lock:
             return self._current().verify(bundle)

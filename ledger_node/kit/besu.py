@@ -275,7 +275,7 @@ def gateway_config(member: Member) -> str:
         ("database", "outbox.sqlite"),
         ("api_keys", "api-keys.json"),
         ("keyring", f"{member.name}.keyring.json"),
-        ("encryption_key", f"{member.name}.encryption.pem"),
+        ("encryption_key_file", f"{member.name}.encryption.pem"),
         ("host", "127.0.0.1"),
         ("port", 8080),
     ]

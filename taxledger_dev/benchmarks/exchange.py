@@ -13,7 +13,6 @@ import asyncio
 import datetime
 import json
 import random
-import secrets
 import sqlite3
 import subprocess
 import sys
@@ -27,11 +26,14 @@ import orjson
 
 from gateway.apikeys import Role, add_key
 from ledger_node.chain.deploy import FoundedConsortium, found_consortium
+from ledger_node.chain.ledger import LedgerClient
 from ledger_node.chain.rpc import Rpc, connect
 from ledger_node.exchange.directory import Directory
+from ledger_node.keyring import encryption_key_path, keyring_path, provision_agencies
 from ledger_node.localnode import LocalNode, free_port, stop_process_group
 from ledger_node.records import samples
 from ledger_node.records.clock import CHINA_TIME
+from ledger_node.tagging import Keyring
 
 PASSWORD = "exchange-benchmark-password"  # noqa: S105 - throwaway keys of a benchmark
 TAXLEDGER = str(Path(sys.executable).with_name("taxledger"))
@@ -58,7 +60,14 @@ def start_gateways(
     deployment = consortium.deployment
     deployment.save(workdir / "deployment.json")
     (workdir / "password").write_text(PASSWORD)
-    (workdir / "consortium.key").write_text(secrets.token_hex(32))
+    # Each agency's encryption key file and keyring, as the consortium issues them.
+    provision_agencies(
+        LedgerClient.from_deployment(connect(node.url), deployment),
+        Keyring.of(consortium.tag_keys),
+        consortium.encryption_keys,
+        workdir,
+        PASSWORD,
+    )
     ports = {name: free_port() for name in AGENCIES}
     Directory(
         deployment.chain_id,
@@ -70,18 +79,17 @@ def start_gateways(
         folder = workdir / name
         folder.mkdir()
         (folder / "key.json").write_text(json.dumps(consortium.keys[name].to_keystore(PASSWORD)))
-        (folder / "encryption.pem").write_text(consortium.encryption_keys[name].to_pem(PASSWORD))
         settings = {
             "agency": name,
             "keystore": "key.json",
             "password_file": "../password",
-            "encryption_key_file": "encryption.pem",
+            "encryption_key_file": str(encryption_key_path(workdir, name)),
+            "keyring": str(keyring_path(workdir, name)),
             "directory_file": "../directory.json",
             "chain": node.url,
             "deployment": "../deployment.json",
             "database": "outbox.db",
             "api_keys": "api-keys.json",
-            "consortium_key_file": "../consortium.key",
             "batch_size": 10_000,
             "batch_interval_ms": 500,
             "confirmations": 1,

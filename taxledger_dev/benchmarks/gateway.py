@@ -161,7 +161,7 @@ class Gateway:
             "database": "outbox.db",
             "api_keys": "api-keys.json",
             "keyring": str(keyring_path(workdir, agency)),
-            "encryption_key": str(encryption_key_path(workdir, agency)),
+            "encryption_key_file": str(encryption_key_path(workdir, agency)),
             "batch_size": batch_size,
             "batch_interval_ms": 500,
             "confirmations": 2,

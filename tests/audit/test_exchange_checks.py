@@ -10,11 +10,11 @@ from pathlib import Path
 from ledger_node.anchoring import anchor_records
 from ledger_node.audit.index import AuditIndex
 from ledger_node.audit.report import run_audit
-from ledger_node.bundle import ProofBundle
+from ledger_node.bundle import ProofBundleV2
 from ledger_node.chain.deploy import found_consortium
 from ledger_node.chain.ledger import LedgerClient
 from ledger_node.chain.rpc import Rpc, connect
-from ledger_node.exchange.subjects import subject_tag_of
+from ledger_node.exchange.subjects import request_tag
 from ledger_node.records import samples
 from ledger_node.records.schemas import (
     BANK_DECISION_V2,
@@ -22,8 +22,8 @@ from ledger_node.records.schemas import (
     DISCLOSURE_MADE,
     TAX_RATING,
 )
+from ledger_node.tagging import Keyring
 
-KEY = bytes(range(64, 96))
 GRANTED = datetime.datetime(2026, 3, 1, 9, 0, tzinfo=datetime.timezone(datetime.timedelta(hours=8)))
 
 
@@ -33,9 +33,11 @@ def test_each_exchange_finding_and_a_clean_decision(tmp_path: Path) -> None:
     consortium = found_consortium(Rpc(w3))
     client = LedgerClient.from_deployment(w3, consortium.deployment)
 
-    def anchor(agency: str, schema: str, records: list[dict]) -> list[ProofBundle]:
+    keyring = Keyring.of(consortium.tag_keys)
+
+    def anchor(agency: str, schema: str, records: list[dict]) -> list[ProofBundleV2]:
         key = consortium.keys[agency]
-        return anchor_records(client, key, client.sender(key), schema, records, consortium_key=KEY)
+        return anchor_records(client, key, client.sender(key), schema, records, keyring=keyring)
 
     a, b = samples.company(rng), samples.company(rng)
     ratings = anchor(
@@ -56,7 +58,8 @@ def test_each_exchange_finding_and_a_clean_decision(tmp_path: Path) -> None:
     lapsed = samples.consent(rng, a.uscc, "bank", GRANTED.replace(year=2024))
     consents = anchor("tax-bureau", CONSENT_GRANTED, [consent, to_regulator, lapsed])
     consent_a, consent_other, consent_lapsed = (f"0x{c.commitment.hex()}" for c in consents)
-    tag_a = "0x" + subject_tag_of(KEY, "taxpayer", a.uscc).hex()
+    # The tag the bank's request for A's rating named (the credit domain's).
+    tag_a = "0x" + request_tag(keyring, "taxpayer", a.uscc, [TAX_RATING]).hex()
 
     def disclosure(n: int, consent: str) -> dict:
         return {

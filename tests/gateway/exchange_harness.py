@@ -5,22 +5,23 @@ from __future__ import annotations
 
 import datetime
 import random
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gateway_harness import PASSWORD, Chain, GatewayProcess, wait_for, write_config
+from gateway_harness import Chain, GatewayProcess, wait_for, write_config
 
 from gateway.apikeys import Role, add_key
 from ledger_node.eip712 import Domain
 from ledger_node.exchange.directory import Directory
 from ledger_node.exchange.messages import SignedExchange
 from ledger_node.exchange.requester import sign_exchange
-from ledger_node.exchange.subjects import subject_tag_of
+from ledger_node.exchange.subjects import request_tag
 from ledger_node.localnode import free_port
 from ledger_node.purposes import Purpose
 from ledger_node.records import samples
+from ledger_node.records.schemas import TAX_RATING
+from ledger_node.tagging import Keyring
 
 AGENCIES = ("tax-bureau", "bank", "market-regulator")
 
@@ -31,7 +32,6 @@ class Exchange:
 
     chain: Chain
     gateways: dict[str, GatewayProcess]
-    consortium_key: bytes
     directory: Path
 
     @property
@@ -42,8 +42,14 @@ class Exchange:
     def agency_id(self, name: str) -> int:
         return self.chain.consortium.deployment.agency(name).agency_id
 
-    def tag(self, uscc: str) -> bytes:
-        return subject_tag_of(self.consortium_key, "taxpayer", uscc)
+    @property
+    def keyring(self) -> Keyring:
+        """Every domain key (what the tax bureau holds)."""
+        return Keyring.of(self.chain.consortium.tag_keys)
+
+    def tag(self, uscc: str, schemas: list[str] | None = None) -> bytes:
+        """The taxpayer's tag a request for ``schemas`` names (ratings by default)."""
+        return request_tag(self.keyring, "taxpayer", uscc, schemas or [TAX_RATING])
 
     def sign(
         self,
@@ -62,7 +68,7 @@ class Exchange:
             self.domain,
             requester=self.agency_id(requester),
             provider=self.agency_id(provider),
-            subject=self.tag(uscc),
+            subject=self.tag(uscc, schemas),
             schemas=schemas,
             purpose=purpose,
             consent=consent,
@@ -86,12 +92,9 @@ class Exchange:
 
 
 def start_exchange(chain: Chain, directory: Path, **overrides: Any) -> Exchange:
-    """Start the gateways of :data:`AGENCIES`, each with its encryption key file, one
-    consortium key and a directory naming them all."""
+    """Start the gateways of :data:`AGENCIES`, each with its encryption key file and
+    keyring (see :func:`gateway_harness.write_config`) and a directory naming them all."""
     directory.mkdir(parents=True, exist_ok=True)
-    consortium_key = secrets.token_bytes(32)
-    key_file = directory / "consortium.key"
-    key_file.write_text(consortium_key.hex())
     ports = {name: free_port() for name in AGENCIES}
     deployment = chain.consortium.deployment
     directory_file = directory / "directory.json"
@@ -105,15 +108,11 @@ def start_exchange(chain: Chain, directory: Path, **overrides: Any) -> Exchange:
         for name in AGENCIES:
             folder = directory / name
             folder.mkdir()
-            encryption = folder / "encryption.pem"
-            encryption.write_text(chain.consortium.encryption_keys[name].to_pem(PASSWORD))
             config = write_config(
                 folder,
                 chain,
                 name,
                 ports[name],
-                consortium_key_file=str(key_file),
-                encryption_key_file=str(encryption),
                 directory_file=str(directory_file),
                 batch_interval_ms=200,
                 confirmations=1,
@@ -132,7 +131,7 @@ def start_exchange(chain: Chain, directory: Path, **overrides: Any) -> Exchange:
         for gateway in gateways.values():
             gateway.stop()
         raise
-    return Exchange(chain, gateways, consortium_key, directory_file)
+    return Exchange(chain, gateways, directory_file)
 
 
 def rating_with_consent(exchange: Exchange, seed: int) -> tuple[str, dict[str, Any], str, str]:

@@ -238,7 +238,7 @@ def write_config(directory: Path, chain: Chain, agency: str, port: int, **overri
         "database": str(directory / "outbox.db"),
         "api_keys": str(directory / "api-keys.json"),
         "keyring": str(keyring_path(chain.directory, agency)),
-        "encryption_key": str(encryption_key_path(chain.directory, agency)),
+        "encryption_key_file": str(encryption_key_path(chain.directory, agency)),
         "batch_size": 500,
         "batch_interval_ms": 300,
         "confirmations": 2,

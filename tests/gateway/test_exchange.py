@@ -10,7 +10,8 @@ from pathlib import Path
 from exchange_harness import Exchange, rating_with_consent
 from gateway_harness import TAXLEDGER, wait_for
 
-from ledger_node.bundle import ProofBundle
+from ledger_node.bundle import bundle_from_dict, load_bundle
+from ledger_node.keyring import encryption_key_path, keyring_path
 from ledger_node.records import samples
 from ledger_node.verify.verifier import Verifier
 
@@ -41,7 +42,7 @@ def test_a_bank_reads_a_rating_with_consent_verified_and_disclosed(exchange: Exc
     # The bank's bundle verifies on its own, as `taxledger verify` would check it.
     chain = exchange.chain
     Verifier.from_chain(chain.ledger, chain.consortium.deployment).verify(
-        ProofBundle.from_dict(fact["bundle"])
+        bundle_from_dict(fact["bundle"])
     )
     # The tax bureau logged the disclosure and anchors it in its next batch.
     tax = exchange.gateways["tax-bureau"]
@@ -108,7 +109,9 @@ def test_a_regulator_reads_the_payments_to_a_company(exchange: Exchange) -> None
 def test_policy_and_subject_refusals(exchange: Exchange) -> None:
     uscc, _, _, consent_c = rating_with_consent(exchange, 3)
     cases = [
-        (dict(schemas=["tax.declaration/v1"], purpose="credit-assessment"), 403, "policy_denies"),
+        # Declarations are tagged in the invoices' taxpayer domain, whose key a bank does not
+        # hold: its own gateway cannot name the subject, and sends nothing.
+        (dict(schemas=["tax.declaration/v1"], purpose="credit-assessment"), 422, "tag_key_missing"),
         (dict(schemas=["credit.tax-rating/v1"], purpose="audit"), 403, "policy_denies"),
         (
             dict(
@@ -148,7 +151,7 @@ def test_the_command_line_writes_the_verified_bundles(exchange: Exchange, tmp_pa
     (line,) = run.stdout.splitlines()
     (written,) = out.iterdir()
     assert line == f"OK: credit.tax-rating/v1 {rating_c} {written}"
-    assert ProofBundle.load(written).commitment.hex() == rating_c[2:]
+    assert load_bundle(written).commitment.hex() == rating_c[2:]
     refused = cli()
     assert refused.returncode == 2 and refused.stdout == ""
     assert refused.stderr.startswith("error: consent_missing: agency tax-bureau refused: ")
@@ -217,18 +220,20 @@ def test_who_saw_my_data_through_the_portal_and_the_audit(
     records.mkdir()
     for disclosure_id, raw in proofs.items():
         (records / f"{disclosure_id}.json").write_bytes(raw)
-    key_file = tmp_path / "consortium.key"
-    key_file.write_text(exchange.consortium_key.hex())
     chain = exchange.chain
     run = subprocess.run(
         [TAXLEDGER, "audit", "disclosures", "--rpc", chain.node.url, "--deployment",
          str(chain.directory / "deployment.json"), "--records", str(records), "--taxpayer",
-         uscc, "--consortium-key-file", str(key_file)],
+         uscc, "--keyring", str(keyring_path(chain.directory, "tax-bureau")),
+         "--encryption-key", str(encryption_key_path(chain.directory, "tax-bureau")),
+         "--password-file", str(chain.directory / "password")],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
     head, *lines = run.stdout.splitlines()
-    assert head == f"disclosures about 0x{exchange.tag(uscc).hex()}: 2"
+    # The taxpayer is looked up under its tag in each domain the keyring holds.
+    assert head.startswith("disclosures about ") and head.endswith(": 2")
+    assert f"0x{exchange.tag(uscc).hex()}" in head
     assert " tax-bureau -> bank  credit-assessment  credit.tax-rating/v1  consent " in lines[0]
     assert (
         " bank -> market-regulator  market-supervision  payment.settled/v1  no consent"

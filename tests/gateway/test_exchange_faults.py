@@ -218,9 +218,7 @@ def test_a_provider_killed_before_answering_keeps_one_disclosure(
         exchange.domain,
         first.json(),
         bank_key,
-        Verifier.from_chain(
-            chain.ledger, chain.consortium.deployment, consortium_key=exchange.consortium_key
-        ).verify,
+        Verifier.from_chain(chain.ledger, chain.consortium.deployment).verify,
     )
     assert result.disclosure_id == added and len(result.verified) == 1 and not result.failed
     wait_for(
