@@ -112,6 +112,14 @@ def test_policy_and_subject_refusals(exchange: Exchange) -> None:
         # Declarations are tagged in the invoices' taxpayer domain, whose key a bank does not
         # hold: its own gateway cannot name the subject, and sends nothing.
         (dict(schemas=["tax.declaration/v1"], purpose="credit-assessment"), 422, "tag_key_missing"),
+        # Two domains' schemas in one request: the subject has no one tag to name it by.
+        (
+            dict(
+                schemas=["credit.tax-rating/v1", "invoice.issued/v2"], purpose="credit-assessment"
+            ),
+            422,
+            "invalid_request",
+        ),
         (dict(schemas=["credit.tax-rating/v1"], purpose="audit"), 403, "policy_denies"),
         (
             dict(
