@@ -34,6 +34,10 @@ FINDING_CODES: dict[str, tuple[str, str]] = {
     "seller_tax_abnormal": ("error", "the seller was an abnormal or absconded taxpayer then"),
     "red_exceeds_blue": ("error", "red invoices reverse more than their blue invoice's total"),
     "invoice_missing": ("warning", "a payment refers to an invoice not among the records"),
+    "record_partial": (
+        "warning",
+        "a partial bundle (some fields hidden): verified, but not checked against other facts",
+    ),
     # the exchange (bank decisions that cite facts, disclosures that cite consents)
     "decision_rating_not_obtained": (
         "error",
