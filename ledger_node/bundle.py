@@ -29,12 +29,11 @@ from ledger_node.errors import LedgerValueError, ProofBundleError
 from ledger_node.fieldtree import (
     FieldPath,
     ObjectNode,
-    build_tree,
     commitment_salt,
+    complete_tree,
     disclose,
     disclosed_record,
     is_complete,
-    node_digest,
     node_from_json,
     node_to_json,
 )
@@ -595,12 +594,12 @@ class ProofBundleV2:
         if committed.tags is None:
             raise ProofBundleError("a v2 bundle needs a record committed with its tags (v2)")
         schema = committed.validated.schema
-        tree = build_tree(committed.validated.record, committed.salt)
+        tree, digest = complete_tree(committed.validated.record, committed.salt)
         return cls(
             schema=schema.name,
             schema_id=schema.schema_id,
             fields=tree,
-            fields_digest=node_digest(tree),
+            fields_digest=digest,
             subjects=committed.tags,
             salt=commitment_salt(committed.salt),
             record_hash=committed.record_hash,

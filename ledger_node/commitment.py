@@ -16,9 +16,10 @@ from dataclasses import dataclass
 import orjson
 import sha3
 
+from ledger_node._fieldtree import commit_v2 as _commit_v2
 from ledger_node.canonical import canonical_bytes_of_validated
 from ledger_node.errors import LedgerValueError
-from ledger_node.fieldtree import fields_digest
+from ledger_node.fieldtree import reference_fields_digest
 from ledger_node.hashing import keccak256
 from ledger_node.records.validation import ValidatedRecord
 from ledger_node.tagging import SubjectTag
@@ -165,12 +166,25 @@ SUBJECTS_NODE = b"\x03"
 RECORD_NODE = b"\x04"
 
 
+#: ``domain_id ‖ uint32_be(version)`` per (domain, key version): the part of a tag's entry in
+#: the subjects' digest that repeats from record to record.
+_TAG_PREFIXES: dict[tuple[str, int], bytes] = {}
+_MAX_TAG_PREFIXES = 10_000
+
+
 def subjects_digest(tags: Sequence[SubjectTag]) -> bytes:
     """The digest of a record's subject tags, in order."""
+    prefixes = _TAG_PREFIXES
     parts = [SUBJECTS_NODE, len(tags).to_bytes(4, "big")]
     for tag in tags:
-        parts += (tag.domain_id, tag.version.to_bytes(4, "big"), tag.tag)
-    return keccak256(b"".join(parts))
+        prefix = prefixes.get((tag.domain, tag.version))
+        if prefix is None:
+            if len(prefixes) >= _MAX_TAG_PREFIXES:
+                prefixes.clear()
+            prefix = tag.domain_id + tag.version.to_bytes(4, "big")
+            prefixes[(tag.domain, tag.version)] = prefix
+        parts += (prefix, tag.tag)
+    return _keccak(b"".join(parts)).digest()  # type: ignore[no-any-return]
 
 
 def record_hash_v2(fields: bytes, subjects: bytes) -> bytes:
@@ -189,12 +203,22 @@ def commit_record_v2(
     """
     master = new_salt() if salt is None else salt
     schema_id = validated.schema.schema_id
-    commitment_salt, fields = fields_digest(validated.record, master)
-    digest = record_hash_v2(fields, subjects_digest(tags))
-    binding = commitment(schema_id, commitment_salt, digest)
-    return CommittedRecord(
-        validated, master, digest, binding, leaf(schema_id, binding), tuple(tags)
-    )
+    subjects = subjects_digest(tags)
+    hashes = _commit_v2(validated.record, master, schema_id, subjects)
+    if hashes is None:
+        # What the compiled path declines, by the definitions (which word any error).
+        commitment_salt, fields = reference_fields_digest(validated.record, master)
+        digest = record_hash_v2(fields, subjects)
+        binding = commitment(schema_id, commitment_salt, digest)
+        hashes = digest, binding, leaf(schema_id, binding)
+    committed = _new_object(CommittedRecord)
+    _set_validated(committed, validated)
+    _set_salt(committed, master)
+    _set_record_hash(committed, hashes[0])
+    _set_commitment(committed, hashes[1])
+    _set_leaf(committed, hashes[2])
+    _set_tags(committed, tuple(tags))
+    return committed
 
 
 # --- revocation reasons ------------------------------------------------------------------

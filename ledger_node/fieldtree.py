@@ -35,9 +35,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-import orjson
 import sha3
 
+from ledger_node import _fieldtree as _compiled
 from ledger_node.canonical import canonical_bytes
 from ledger_node.errors import LedgerValueError
 
@@ -156,90 +156,41 @@ def commitment_salt(master: bytes) -> bytes:
 
 
 # --- building and hashing ----------------------------------------------------------------
+#
+# The functions below run compiled (``_fieldtree.c``); each ``reference_*`` function is their
+# definition in Python, and runs whenever the compiled one declines (a float, an integer beyond
+# 2^53 - 1, a lone surrogate, a malformed node), so that it decides and words any error.
+# ``tests/records/test_fieldtree.py`` holds the two to the same answers.
 
 
 def fields_digest(record: dict[str, Any], master: bytes) -> tuple[bytes, bytes]:
     """``(commitment salt, digest of the record's tree)`` of a validated record: the commit
     path, no nodes built (the same digest as :func:`node_digest` of :func:`build_tree`)."""
-    if type(record) is not dict:
-        raise LedgerValueError("a record is a JSON object")
-    # Most records have fewer nodes than this: one XOF call, no counting pass.
-    stream = salt_stream(master, _USUAL_NODES)
-    try:
-        digest, _ = _digest_of(record, "", b"\x00\x00", stream, 32)
-    except _MoreSalts:
-        stream = salt_stream(master, node_count(record))
-        digest, _ = _digest_of(record, "", b"\x00\x00", stream, 32)
-    return stream[:32], digest
+    fast = _compiled.fields_digest(record, master)
+    return fast if fast is not None else reference_fields_digest(record, master)
 
 
-_USUAL_NODES = 80
-
-
-class _MoreSalts(Exception):
-    """The record has more nodes than the salts drawn for it."""
-
-
-#: ``(parent path, member key or item index) -> (path, enc(path))``: records of one schema
-#: share their paths, so each is formatted and encoded once.
-_PATHS: dict[tuple[str, str | int], tuple[str, bytes]] = {}
-_MAX_PATHS = 100_000
-_dumps = orjson.dumps
-_JSONEncodeError = orjson.JSONEncodeError
-
-
-def _path_of(parent: str, step: str | int) -> tuple[str, bytes]:
-    known = _PATHS.get((parent, step))
-    if known is None:
-        if len(_PATHS) > _MAX_PATHS:
-            _PATHS.clear()
-        path = item_path(parent, step) if type(step) is int else child_path(parent, str(step))
-        known = _PATHS[(parent, step)] = (path, _enc(path))
-    return known
-
-
-def _digest_of(
-    value: Any, path: str, encoded: bytes, stream: bytes, offset: int
-) -> tuple[bytes, int]:
-    """:func:`node_digest` of the complete tree of ``value`` at ``path`` (``encoded`` is
-    ``enc(path)``), its salts from ``stream`` at ``offset``; the offset after its subtree."""
-    salt = stream[offset : offset + 32]
-    if len(salt) != 32:
-        raise _MoreSalts
-    offset += 32
-    kind = type(value)
-    if kind is dict:
-        children = []
-        for key in sorted(value):
-            child, child_encoded = _path_of(path, key)
-            digest, offset = _digest_of(value[key], child, child_encoded, stream, offset)
-            children.append(digest)
-        return _keccak(
-            OBJECT_NODE + salt + encoded + _pack_count(len(children)) + b"".join(children)
-        ).digest(), offset
-    if kind is list:
-        children = []
-        for index, item in enumerate(value):
-            child, child_encoded = _path_of(path, index)
-            digest, offset = _digest_of(item, child, child_encoded, stream, offset)
-            children.append(digest)
-        return _keccak(
-            ARRAY_NODE + salt + encoded + _pack_count(len(children)) + b"".join(children)
-        ).digest(), offset
-    if kind is str or kind is bool or value is None:
-        # orjson writes a validated record's strings, booleans and null exactly as JCS does
-        # (see ledger_node.canonical); anything else takes the reference encoding.
-        try:
-            scalar = _dumps(value)
-        except _JSONEncodeError:
-            scalar = canonical_bytes(value)
-    else:
-        scalar = canonical_bytes(value)
-    return _keccak(VALUE_NODE + salt + encoded + scalar).digest(), offset
+def reference_fields_digest(record: dict[str, Any], master: bytes) -> tuple[bytes, bytes]:
+    """:func:`fields_digest` by its definition."""
+    return commitment_salt(master), reference_digest(reference_build_tree(record, master))
 
 
 def build_tree(record: dict[str, Any], master: bytes) -> ObjectNode:
     """The complete tree of ``record`` under ``master``: every node disclosed."""
+    return complete_tree(record, master)[0]
+
+
+def complete_tree(record: dict[str, Any], master: bytes) -> tuple[ObjectNode, bytes]:
+    """:func:`build_tree` and its digest, in one pass."""
+    fast = _compiled.build_tree(record, master)
+    if fast is not None:
+        return fast
+    tree = reference_build_tree(record, master)
+    return tree, reference_digest(tree)
+
+
+def reference_build_tree(record: dict[str, Any], master: bytes) -> ObjectNode:
+    """:func:`build_tree` by its definition."""
     if type(record) is not dict:
         raise LedgerValueError("a record is a JSON object")
     stream = salt_stream(master, node_count(record))
@@ -255,7 +206,7 @@ def _build(value: Any, path: str, stream: bytes, offset: int) -> tuple[Node, int
     if kind is dict:
         members: list[tuple[str, Node] | Hidden] = []
         for key in sorted(value):
-            if _KEY.fullmatch(key) is None:
+            if type(key) is not str or _KEY.fullmatch(key) is None:
                 raise LedgerValueError(
                     f"field name {key!r} at {path or 'the root'} is not [A-Za-z0-9_]+"
                 )
@@ -273,26 +224,10 @@ def _build(value: Any, path: str, stream: bytes, offset: int) -> tuple[Node, int
 
 def node_digest(node: Node | Hidden, path: str = "") -> bytes:
     """The digest of a (possibly partial) tree at ``path``."""
-    if isinstance(node, Hidden):
-        return node.digest
-    if isinstance(node, ValueNode):
-        return value_digest(node.salt, path, node.value)
-    if isinstance(node, ObjectNode):
-        return inner_digest(
-            OBJECT_NODE,
-            node.salt,
-            path,
-            [
-                m.digest if isinstance(m, Hidden) else node_digest(m[1], child_path(path, m[0]))
-                for m in node.members
-            ],
-        )
-    return inner_digest(
-        ARRAY_NODE,
-        node.salt,
-        path,
-        [node_digest(item, item_path(path, i)) for i, item in enumerate(node.items)],
-    )
+    fast = _compiled.tree_digest(node, path, False)
+    if type(fast) is bytes:
+        return fast
+    return reference_digest(node, path)
 
 
 class FieldMismatch(LedgerValueError):
@@ -303,33 +238,47 @@ class FieldMismatch(LedgerValueError):
         super().__init__(f"field {path}: hashes to 0x{computed.hex()}, stated 0x{stated.hex()}")
 
 
-def checked_digest(node: Node | Hidden, path: str = "", encoded: bytes = b"\x00\x00") -> bytes:
+def checked_digest(node: Node | Hidden, path: str = "") -> bytes:
     """:func:`node_digest`, checking on the way that every disclosed scalar hashes to the
-    digest stated for it (:class:`FieldMismatch` names the first that does not)."""
+    digest stated for it (:class:`FieldMismatch` names the first, in pre-order, that does not)."""
+    fast = _compiled.tree_digest(node, path, True)
+    if type(fast) is bytes:
+        return fast
+    if fast is not None:
+        raise FieldMismatch(*fast)
+    return reference_digest(node, path, check=True)
+
+
+def reference_digest(node: Node | Hidden, path: str = "", *, check: bool = False) -> bytes:
+    """:func:`node_digest` (or with ``check``, :func:`checked_digest`) by its definition."""
     if isinstance(node, Hidden):
         return node.digest
     if isinstance(node, ValueNode):
-        computed = _keccak(VALUE_NODE + node.salt + encoded + canonical_bytes(node.value)).digest()
-        if computed != node.digest:
+        computed = value_digest(node.salt, path, node.value)
+        if check and computed != node.digest:
             raise FieldMismatch(path, computed, node.digest)
-        return computed  # type: ignore[no-any-return]
-    children = []
+        return computed
     if isinstance(node, ObjectNode):
-        kind = OBJECT_NODE
-        for member in node.members:
-            if isinstance(member, Hidden):
-                children.append(member.digest)
-            else:
-                child, child_encoded = _path_of(path, member[0])
-                children.append(checked_digest(member[1], child, child_encoded))
-    else:
-        kind = ARRAY_NODE
-        for index, item in enumerate(node.items):
-            child, child_encoded = _path_of(path, index)
-            children.append(checked_digest(item, child, child_encoded))
-    return _keccak(  # type: ignore[no-any-return]
-        kind + node.salt + encoded + _pack_count(len(children)) + b"".join(children)
-    ).digest()
+        return inner_digest(
+            OBJECT_NODE,
+            node.salt,
+            path,
+            [
+                m.digest
+                if isinstance(m, Hidden)
+                else reference_digest(m[1], child_path(path, m[0]), check=check)
+                for m in node.members
+            ],
+        )
+    return inner_digest(
+        ARRAY_NODE,
+        node.salt,
+        path,
+        [
+            reference_digest(item, item_path(path, i), check=check)
+            for i, item in enumerate(node.items)
+        ],
+    )
 
 
 def disclosed_record(node: Node) -> Any:
@@ -605,3 +554,6 @@ def _hex32(where: str, value: object) -> bytes:
     if not isinstance(value, str) or _HEX32.fullmatch(value) is None:
         raise LedgerValueError(f"{where} must be 32 bytes of 0x-prefixed lowercase hex")
     return bytes.fromhex(value[2:])
+
+
+_compiled.use_node_types(ValueNode, ObjectNode, ArrayNode, Hidden)

@@ -1,0 +1,971 @@
+/* The field tree of proof format taxledger.proof/v2 (fieldtree.py holds the reference and the
+ * format's definition), compiled: the commit path (fields_digest, and commit_v2 for the hashes
+ * commitment.py's commit_record_v2 makes of it), the complete tree a bundle
+ * carries (build_tree) and the digest of a tree, whole or partial, checking on the way each
+ * disclosed value against the digest its bundle states (tree_digest, for the verifier).
+ *
+ * Each function answers exactly as the reference does or declines (returns None), and then the
+ * reference runs and says what is wrong: records with floats, integers beyond 2^53 - 1, lone
+ * surrogates, keys that are not str, other types, paths longer than 65,535 bytes or trees
+ * deeper than MAX_DEPTH. tests/records/test_fieldtree.py holds them to it.
+ *
+ * A tree is hashed in two passes. The walk lays out every node in pre-order (the order its
+ * salts are drawn in): a value's whole hash input, an object's or array's input up to its
+ * count, and the indices of its children. Then the nodes are hashed in waves, each wave's side
+ * by side (keccak256_many): the values, then the objects and arrays just above them, and so
+ * on up to the root.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "_keccak.h"
+
+enum kind { VALUE_NODE = 0, OBJECT_NODE = 1, ARRAY_NODE = 2, HIDDEN_NODE = 3 };
+
+/* What a step of the walk returns besides -1 (a Python exception is set). */
+#define WALKED 0
+#define DECLINED 1
+
+#define MAX_DEPTH 64
+#define SALT_SIZE 32
+#define MAX_PATH 65535
+#define JSON_INT_LIMIT 9007199254740991LL /* 2^53 - 1 */
+
+/* The domain prefix of the salt stream: SHAKE256(SALT_DOMAIN || master salt). */
+static const char SALT_DOMAIN[] = "taxledger.proof/v2";
+
+typedef struct {
+    enum kind kind;
+    /* Offset and size of its hash input in the arena; an object's or array's stops after its
+     * count, and its children's digests follow when it is hashed. */
+    size_t input, size;
+    size_t salt_size;
+    /* Where its children's indices start in `children`, and how many. */
+    size_t first_child, count;
+    /* Borrowed: the record's value (build), or the node (digest); a member's key, or NULL. */
+    PyObject *source, *key;
+    /* Borrowed: the digest a disclosed value states (digest with checks), else NULL. */
+    PyObject *stated;
+} tree_node;
+
+typedef struct {
+    tree_node *nodes;
+    size_t node_count, node_room;
+    size_t *children;
+    size_t child_count, child_room;
+    uint8_t *arena;
+    size_t arena_size, arena_room;
+    char *path;
+    size_t path_size, path_room;
+    uint8_t (*digests)[32];
+    keccak_sponge salts;
+} walk;
+
+/* Node classes of fieldtree.py, and the slots read and written here. */
+static PyTypeObject *ValueNode, *ObjectNode, *ArrayNode, *Hidden;
+static PyMemberDef *VALUE_SALT, *VALUE_VALUE, *VALUE_DIGEST, *OBJECT_SALT, *OBJECT_MEMBERS,
+    *ARRAY_SALT, *ARRAY_ITEMS, *HIDDEN_DIGEST;
+
+/* A slot of a node object, borrowed (the node holds it); NULL if unset. */
+static PyObject *
+slot(PyObject *node, PyMemberDef *member)
+{
+    return *(PyObject **)((char *)node + member->offset);
+}
+
+/* True if a function got `count` arguments; else a TypeError naming its signature. */
+static int
+arity(Py_ssize_t nargs, Py_ssize_t count, const char *signature)
+{
+    if (nargs == count)
+        return 1;
+    PyErr_Format(PyExc_TypeError, "%s takes %zd arguments", signature, count);
+    return 0;
+}
+
+/* --- growing buffers ------------------------------------------------------------------- */
+
+static int
+grow(void **buffer, size_t *room, size_t needed, size_t item)
+{
+    if (needed <= *room)
+        return 0;
+    size_t next = *room ? *room : 64;
+    while (next < needed)
+        next *= 2;
+    void *grown = realloc(*buffer, next * item);
+    if (!grown) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    *buffer = grown;
+    *room = next;
+    return 0;
+}
+
+/* Room for `extra` more bytes in the arena; a pointer to where they go. */
+static uint8_t *
+arena_reserve(walk *w, size_t extra)
+{
+    if (grow((void **)&w->arena, &w->arena_room, w->arena_size + extra, 1) < 0)
+        return NULL;
+    return w->arena + w->arena_size;
+}
+
+static int
+arena_append(walk *w, const void *data, size_t size)
+{
+    uint8_t *at = arena_reserve(w, size);
+    if (!at)
+        return -1;
+    memcpy(at, data, size);
+    w->arena_size += size;
+    return 0;
+}
+
+static void
+walk_free(walk *w)
+{
+    free(w->nodes);
+    free(w->children);
+    free(w->arena);
+    free(w->path);
+    free(w->digests);
+}
+
+/* --- paths ----------------------------------------------------------------------------- */
+
+/* Appends `.key` (or `key` at the root) to the path; its old size in *mark. */
+static int
+push_key(walk *w, const char *key, size_t size, size_t *mark)
+{
+    *mark = w->path_size;
+    if (grow((void **)&w->path, &w->path_room, w->path_size + size + 1, 1) < 0)
+        return -1;
+    if (w->path_size)
+        w->path[w->path_size++] = '.';
+    memcpy(w->path + w->path_size, key, size);
+    w->path_size += size;
+    return 0;
+}
+
+static int
+push_index(walk *w, Py_ssize_t index, size_t *mark)
+{
+    char text[24];
+    int size = snprintf(text, sizeof text, "[%zd]", index);
+    *mark = w->path_size;
+    if (grow((void **)&w->path, &w->path_room, w->path_size + (size_t)size, 1) < 0)
+        return -1;
+    memcpy(w->path + w->path_size, text, (size_t)size);
+    w->path_size += (size_t)size;
+    return 0;
+}
+
+/* --- hash inputs ----------------------------------------------------------------------- */
+
+/* The next node of the walk, cleared; NULL when out of memory. */
+static tree_node *
+next_node(walk *w, enum kind kind)
+{
+    if (grow((void **)&w->nodes, &w->node_room, w->node_count + 1, sizeof(tree_node)) < 0)
+        return NULL;
+    tree_node *node = &w->nodes[w->node_count];
+    memset(node, 0, sizeof *node);
+    node->kind = kind;
+    return node;
+}
+
+/* A new node whose hash input starts `kind || salt || uint16_be(len(path)) || path`. */
+static int
+start_node(walk *w, enum kind kind, const uint8_t *salt, size_t salt_size, size_t *index)
+{
+    if (w->path_size > MAX_PATH)
+        return DECLINED;
+    tree_node *node = next_node(w, kind);
+    if (!node)
+        return -1;
+    node->input = w->arena_size;
+    node->salt_size = salt_size;
+    uint8_t *at = arena_reserve(w, 1 + salt_size + 2 + w->path_size);
+    if (!at)
+        return -1;
+    at[0] = (uint8_t)kind;
+    memcpy(at + 1, salt, salt_size);
+    at[1 + salt_size] = (uint8_t)(w->path_size >> 8);
+    at[2 + salt_size] = (uint8_t)w->path_size;
+    memcpy(at + 3 + salt_size, w->path, w->path_size);
+    w->arena_size += 1 + salt_size + 2 + w->path_size;
+    *index = w->node_count++;
+    return WALKED;
+}
+
+/* An object's or array's count, and room for its children's indices. */
+static int
+add_count(walk *w, size_t index, size_t count)
+{
+    uint8_t be[4] = {(uint8_t)(count >> 24), (uint8_t)(count >> 16), (uint8_t)(count >> 8),
+                     (uint8_t)count};
+    if (count > 0xFFFFFFFFu)
+        return DECLINED;
+    if (arena_append(w, be, 4) < 0)
+        return -1;
+    if (grow((void **)&w->children, &w->child_room, w->child_count + count, sizeof(size_t)) < 0)
+        return -1;
+    w->nodes[index].first_child = w->child_count;
+    w->nodes[index].count = count;
+    w->child_count += count;
+    return WALKED;
+}
+
+static void
+end_node(walk *w, size_t index)
+{
+    w->nodes[index].size = w->arena_size - w->nodes[index].input;
+}
+
+static int append_scalar(walk *w, PyObject *value);
+
+/* A value node's JSON after its path: its input is complete. */
+static int
+end_value(walk *w, size_t index, PyObject *value)
+{
+    int result = append_scalar(w, value);
+    if (result == WALKED)
+        end_node(w, index);
+    return result;
+}
+
+/* An object's or array's count: its input is complete but for its children's digests, whose
+ * indices go from *first on. */
+static int
+end_inner(walk *w, size_t index, size_t count, size_t *first)
+{
+    int result = add_count(w, index, count);
+    if (result == WALKED) {
+        end_node(w, index);
+        *first = w->nodes[index].first_child;
+    }
+    return result;
+}
+
+/* The RFC 8785 bytes of a scalar, appended: strings, booleans, null and integers within
+ * ±(2^53 - 1), as fieldtree.py's canonical_bytes writes them; anything else declined. */
+static int
+append_scalar(walk *w, PyObject *value)
+{
+    if (PyUnicode_CheckExact(value)) {
+        Py_ssize_t size;
+        const char *text = PyUnicode_AsUTF8AndSize(value, &size);
+        if (!text) {
+            PyErr_Clear(); /* a lone surrogate: the reference says so */
+            return DECLINED;
+        }
+        uint8_t *out = arena_reserve(w, 6 * (size_t)size + 2);
+        if (!out)
+            return -1;
+        uint8_t *start = out;
+        *out++ = '"';
+        for (Py_ssize_t i = 0; i < size; i++) {
+            unsigned char c = (unsigned char)text[i];
+            if (c >= 0x20 && c != '"' && c != '\\') {
+                *out++ = c;
+                continue;
+            }
+            *out++ = '\\';
+            switch (c) {
+            case '"': *out++ = '"'; break;
+            case '\\': *out++ = '\\'; break;
+            case '\b': *out++ = 'b'; break;
+            case '\f': *out++ = 'f'; break;
+            case '\n': *out++ = 'n'; break;
+            case '\r': *out++ = 'r'; break;
+            case '\t': *out++ = 't'; break;
+            default:
+                *out++ = 'u';
+                *out++ = '0';
+                *out++ = '0';
+                *out++ = "0123456789abcdef"[c >> 4];
+                *out++ = "0123456789abcdef"[c & 15];
+            }
+        }
+        *out++ = '"';
+        w->arena_size += (size_t)(out - start);
+        return WALKED;
+    }
+    if (value == Py_True)
+        return arena_append(w, "true", 4) < 0 ? -1 : WALKED;
+    if (value == Py_False)
+        return arena_append(w, "false", 5) < 0 ? -1 : WALKED;
+    if (value == Py_None)
+        return arena_append(w, "null", 4) < 0 ? -1 : WALKED;
+    if (PyLong_CheckExact(value)) {
+        int overflow;
+        long long number = PyLong_AsLongLongAndOverflow(value, &overflow);
+        if (overflow || number > JSON_INT_LIMIT || number < -JSON_INT_LIMIT)
+            return DECLINED;
+        char text[24];
+        int size = snprintf(text, sizeof text, "%lld", number);
+        return arena_append(w, text, (size_t)size) < 0 ? -1 : WALKED;
+    }
+    return DECLINED;
+}
+
+/* --- the walk of a record -------------------------------------------------------------- */
+
+typedef struct {
+    const char *text;
+    Py_ssize_t size;
+    PyObject *key, *value;
+} member;
+
+/* Code point order, which is the order of the UTF-8 bytes. */
+static int
+member_order(const void *a, const void *b)
+{
+    const member *x = a, *y = b;
+    Py_ssize_t common = x->size < y->size ? x->size : y->size;
+    int order = memcmp(x->text, y->text, (size_t)common);
+    return order ? order : (x->size > y->size) - (x->size < y->size);
+}
+
+static int
+field_name(const char *text, Py_ssize_t size)
+{
+    if (!size)
+        return 0;
+    for (Py_ssize_t i = 0; i < size; i++) {
+        char c = text[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_'))
+            return 0;
+    }
+    return 1;
+}
+
+static int walk_value(walk *w, PyObject *value, PyObject *key, int depth, size_t *index);
+
+static int
+walk_members(walk *w, PyObject *object, size_t index, int depth)
+{
+    Py_ssize_t count = PyDict_GET_SIZE(object);
+    member local[32];
+    member *members = count <= 32 ? local : malloc(sizeof(member) * (size_t)count);
+    if (!members) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    int result = WALKED;
+    Py_ssize_t position = 0, n = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(object, &position, &key, &value)) {
+        if (!PyUnicode_CheckExact(key)) {
+            result = DECLINED;
+            goto done;
+        }
+        const char *text = PyUnicode_AsUTF8AndSize(key, &members[n].size);
+        if (!text) {
+            PyErr_Clear();
+            result = DECLINED;
+            goto done;
+        }
+        if (!field_name(text, members[n].size)) { /* the reference words it */
+            result = DECLINED;
+            goto done;
+        }
+        members[n].text = text;
+        members[n].key = key;
+        members[n].value = value;
+        n++;
+    }
+    if (n > 1) {
+        /* Insertion sort for the few members of a record's objects. */
+        if (n <= 16) {
+            for (Py_ssize_t i = 1; i < n; i++) {
+                member moving = members[i];
+                Py_ssize_t j = i;
+                for (; j > 0 && member_order(&members[j - 1], &moving) > 0; j--)
+                    members[j] = members[j - 1];
+                members[j] = moving;
+            }
+        }
+        else
+            qsort(members, (size_t)n, sizeof(member), member_order);
+    }
+    size_t first;
+    result = end_inner(w, index, (size_t)n, &first);
+    if (result != WALKED)
+        goto done;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        size_t mark, child;
+        if (push_key(w, members[i].text, (size_t)members[i].size, &mark) < 0) {
+            result = -1;
+            goto done;
+        }
+        result = walk_value(w, members[i].value, members[i].key, depth + 1, &child);
+        w->path_size = mark;
+        if (result != WALKED)
+            goto done;
+        w->children[first + (size_t)i] = child;
+    }
+done:
+    if (members != local)
+        free(members);
+    return result;
+}
+
+static int
+walk_value(walk *w, PyObject *value, PyObject *key, int depth, size_t *index)
+{
+    if (depth > MAX_DEPTH)
+        return DECLINED;
+    uint8_t salt[SALT_SIZE];
+    shake256_squeeze(&w->salts, salt, SALT_SIZE);
+    enum kind kind = PyDict_CheckExact(value)   ? OBJECT_NODE
+                     : PyList_CheckExact(value) ? ARRAY_NODE
+                                                : VALUE_NODE;
+    int result = start_node(w, kind, salt, SALT_SIZE, index);
+    if (result != WALKED)
+        return result;
+    size_t at = *index;
+    w->nodes[at].source = value;
+    w->nodes[at].key = key;
+    if (kind == OBJECT_NODE)
+        return walk_members(w, value, at, depth);
+    if (kind == VALUE_NODE)
+        return end_value(w, at, value);
+    Py_ssize_t count = PyList_GET_SIZE(value);
+    size_t first;
+    result = end_inner(w, at, (size_t)count, &first);
+    if (result != WALKED)
+        return result;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        size_t mark, child;
+        if (push_index(w, i, &mark) < 0)
+            return -1;
+        result = walk_value(w, PyList_GET_ITEM(value, i), NULL, depth + 1, &child);
+        w->path_size = mark;
+        if (result != WALKED)
+            return result;
+        w->children[first + (size_t)i] = child;
+    }
+    return WALKED;
+}
+
+/* --- hashing --------------------------------------------------------------------------- */
+
+/* keccak256 of the inputs of nodes[which[0..n)] into their digests, side by side. */
+static void
+hash_some(walk *w, const uint8_t **inputs, size_t *sizes, const size_t *which, size_t n,
+          uint8_t (*out)[32])
+{
+    keccak256_many(inputs, sizes, n, out);
+    for (size_t k = 0; k < n; k++)
+        memcpy(w->digests[which[k]], out[k], 32);
+}
+
+/* Every node's digest into w->digests, in waves: first the values, then the objects and
+ * arrays whose children are all values (or hidden), then those above them, and so on; the
+ * nodes of a wave are independent of each other, so they are hashed side by side. */
+static int
+hash_nodes(walk *w)
+{
+    size_t count = w->node_count;
+    w->digests = malloc(32 * count);
+    /* Per node: its wave; per node of a wave: its input, its size, which node, its digest. */
+    char *scratch = malloc(count * (3 * sizeof(size_t) + sizeof(uint8_t *) + 32));
+    uint8_t *joined = NULL;
+    if (!w->digests || !scratch)
+        goto no_memory;
+    size_t *wave = (size_t *)scratch, *sizes = wave + count, *which = sizes + count;
+    const uint8_t **inputs = (const uint8_t **)(which + count);
+    uint8_t(*out)[32] = (uint8_t(*)[32])(inputs + count);
+    size_t waves = 0, joined_size = 0, n = 0;
+    for (size_t i = count; i-- > 0;) {
+        tree_node *node = &w->nodes[i];
+        wave[i] = 0;
+        if (node->kind == HIDDEN_NODE)
+            memcpy(w->digests[i], PyBytes_AS_STRING(slot(node->source, HIDDEN_DIGEST)), 32);
+        if (node->kind != OBJECT_NODE && node->kind != ARRAY_NODE)
+            continue;
+        wave[i] = 1;
+        for (size_t c = 0; c < node->count; c++) {
+            size_t below = wave[w->children[node->first_child + c]] + 1;
+            wave[i] = below > wave[i] ? below : wave[i];
+        }
+        waves = wave[i] > waves ? wave[i] : waves;
+        joined_size += node->size + 32 * node->count;
+    }
+    for (size_t i = 0; i < count; i++)
+        if (w->nodes[i].kind == VALUE_NODE) {
+            inputs[n] = w->arena + w->nodes[i].input;
+            sizes[n] = w->nodes[i].size;
+            which[n++] = i;
+        }
+    hash_some(w, inputs, sizes, which, n, out);
+    joined = malloc(joined_size ? joined_size : 1);
+    if (!joined)
+        goto no_memory;
+    for (size_t h = 1; h <= waves; h++) {
+        uint8_t *at = joined;
+        n = 0;
+        for (size_t i = 0; i < count; i++) {
+            tree_node *node = &w->nodes[i];
+            if (wave[i] != h || node->kind == VALUE_NODE)
+                continue;
+            inputs[n] = at;
+            memcpy(at, w->arena + node->input, node->size);
+            at += node->size;
+            for (size_t c = 0; c < node->count; c++, at += 32)
+                memcpy(at, w->digests[w->children[node->first_child + c]], 32);
+            sizes[n] = (size_t)(at - inputs[n]);
+            which[n++] = i;
+        }
+        hash_some(w, inputs, sizes, which, n, out);
+    }
+    free(scratch);
+    free(joined);
+    return 0;
+no_memory:
+    free(scratch);
+    free(joined);
+    PyErr_NoMemory();
+    return -1;
+}
+
+static PyObject *
+digest_bytes(const uint8_t digest[32])
+{
+    return PyBytes_FromStringAndSize((const char *)digest, 32);
+}
+
+/* Walks `record` under the salt stream of `master`; WALKED, DECLINED or -1. */
+static int
+walk_record(walk *w, PyObject *record, PyObject *master, uint8_t commitment_salt[SALT_SIZE])
+{
+    if (!PyDict_CheckExact(record) || !PyBytes_CheckExact(master) ||
+        PyBytes_GET_SIZE(master) != SALT_SIZE)
+        return DECLINED;
+    keccak_start(&w->salts);
+    keccak_absorb(&w->salts, SALT_DOMAIN, sizeof SALT_DOMAIN - 1);
+    keccak_absorb(&w->salts, PyBytes_AS_STRING(master), SALT_SIZE);
+    shake256_finish(&w->salts);
+    shake256_squeeze(&w->salts, commitment_salt, SALT_SIZE);
+    size_t root;
+    int result = walk_value(w, record, NULL, 0, &root);
+    if (result != WALKED)
+        return result;
+    return hash_nodes(w) < 0 ? -1 : WALKED;
+}
+
+static PyObject *
+fields_digest(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (!arity(nargs, 2, "fields_digest(record, master)"))
+        return NULL;
+    walk w = {0};
+    uint8_t salt[SALT_SIZE];
+    int result = walk_record(&w, args[0], args[1], salt);
+    PyObject *answer = NULL;
+    if (result == WALKED)
+        answer = Py_BuildValue("(y#y#)", salt, (Py_ssize_t)SALT_SIZE, w.digests[0],
+                               (Py_ssize_t)32);
+    else if (result == DECLINED)
+        answer = Py_NewRef(Py_None);
+    walk_free(&w);
+    return answer;
+}
+
+/* keccak256 of the concatenation of `count` byte strings. */
+static void
+keccak_of(const uint8_t *const *parts, const size_t *sizes, size_t count, uint8_t digest[32])
+{
+    keccak_sponge sponge;
+    keccak_start(&sponge);
+    for (size_t i = 0; i < count; i++)
+        keccak_absorb(&sponge, parts[i], sizes[i]);
+    keccak256_finish(&sponge, digest);
+}
+
+/* commitment.py's commit_record_v2 after the subjects' digest: the record hash
+ * keccak256(0x04 || fields_digest || subjects_digest), the commitment
+ * keccak256(schema_id || commitment salt || record hash) and the leaf
+ * keccak256(keccak256(schema_id || commitment)). */
+static PyObject *
+commit_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (!arity(nargs, 4, "commit_v2(record, master, schema_id, subjects_digest)"))
+        return NULL;
+    for (int i = 2; i < 4; i++)
+        if (!PyBytes_CheckExact(args[i]) || PyBytes_GET_SIZE(args[i]) != 32)
+            Py_RETURN_NONE;
+    const uint8_t *schema_id = (const uint8_t *)PyBytes_AS_STRING(args[2]);
+    const uint8_t *subjects = (const uint8_t *)PyBytes_AS_STRING(args[3]);
+    walk w = {0};
+    uint8_t salt[SALT_SIZE];
+    int result = walk_record(&w, args[0], args[1], salt);
+    PyObject *answer = NULL;
+    if (result == WALKED) {
+        static const uint8_t record_node = 0x04;
+        uint8_t record_hash[32], binding[32], inner[32], leaf[32];
+        const uint8_t *hash_parts[] = {&record_node, w.digests[0], subjects};
+        const size_t hash_sizes[] = {1, 32, 32};
+        keccak_of(hash_parts, hash_sizes, 3, record_hash);
+        const uint8_t *binding_parts[] = {schema_id, salt, record_hash};
+        const size_t sizes[] = {32, 32, 32};
+        keccak_of(binding_parts, sizes, 3, binding);
+        const uint8_t *leaf_parts[] = {schema_id, binding};
+        keccak_of(leaf_parts, sizes, 2, inner);
+        const uint8_t *outer[] = {inner};
+        keccak_of(outer, sizes, 1, leaf);
+        answer = Py_BuildValue("(y#y#y#)", record_hash, (Py_ssize_t)32, binding, (Py_ssize_t)32,
+                               leaf, (Py_ssize_t)32);
+    }
+    else if (result == DECLINED)
+        answer = Py_NewRef(Py_None);
+    walk_free(&w);
+    return answer;
+}
+
+/* --- node objects ---------------------------------------------------------------------- */
+
+/* A new instance of a node class with its slots set (each reference stolen, even on error);
+ * as `object.__new__` and the slots' descriptors would, without the frozen `__init__`. */
+static PyObject *
+new_node(PyTypeObject *type, PyMemberDef *first, PyObject *a, PyMemberDef *second, PyObject *b,
+         PyMemberDef *third, PyObject *c)
+{
+    PyObject *node = NULL;
+    if (!a || !b || (third && !c))
+        goto fail;
+    node = type->tp_alloc(type, 0);
+    if (!node || PyMember_SetOne((char *)node, first, a) < 0 ||
+        PyMember_SetOne((char *)node, second, b) < 0 ||
+        (third && PyMember_SetOne((char *)node, third, c) < 0))
+        goto fail;
+    Py_DECREF(a);
+    Py_DECREF(b);
+    Py_XDECREF(c);
+    return node;
+fail:
+    Py_XDECREF(node);
+    Py_XDECREF(a);
+    Py_XDECREF(b);
+    Py_XDECREF(c);
+    return NULL;
+}
+
+static PyObject *
+salt_of(walk *w, tree_node *node)
+{
+    return PyBytes_FromStringAndSize((const char *)w->arena + node->input + 1,
+                                     (Py_ssize_t)node->salt_size);
+}
+
+/* The node objects of a walked record, from the last to the first; the root's. */
+static PyObject *
+make_nodes(walk *w)
+{
+    size_t count = w->node_count;
+    PyObject **made = calloc(count ? count : 1, sizeof(PyObject *));
+    if (!made)
+        return PyErr_NoMemory();
+    PyObject *root = NULL;
+    for (size_t i = count; i-- > 0;) {
+        tree_node *node = &w->nodes[i];
+        if (node->kind == VALUE_NODE) {
+            made[i] = new_node(ValueNode, VALUE_SALT, salt_of(w, node), VALUE_VALUE,
+                               Py_NewRef(node->source), VALUE_DIGEST, digest_bytes(w->digests[i]));
+        }
+        else {
+            PyObject *children = PyTuple_New((Py_ssize_t)node->count);
+            if (!children)
+                goto done;
+            for (size_t c = 0; c < node->count; c++) {
+                size_t child = w->children[node->first_child + c];
+                PyObject *item = made[child];
+                made[child] = NULL;
+                if (node->kind == OBJECT_NODE) {
+                    PyObject *pair = PyTuple_Pack(2, w->nodes[child].key, item);
+                    Py_DECREF(item);
+                    if (!pair) {
+                        Py_DECREF(children);
+                        goto done;
+                    }
+                    item = pair;
+                }
+                PyTuple_SET_ITEM(children, (Py_ssize_t)c, item);
+            }
+            made[i] = node->kind == OBJECT_NODE
+                          ? new_node(ObjectNode, OBJECT_SALT, salt_of(w, node), OBJECT_MEMBERS,
+                                     children, NULL, NULL)
+                          : new_node(ArrayNode, ARRAY_SALT, salt_of(w, node), ARRAY_ITEMS,
+                                     children, NULL, NULL);
+        }
+        if (!made[i])
+            goto done;
+    }
+    root = made[0];
+    made[0] = NULL;
+done:
+    for (size_t i = 0; i < count; i++)
+        Py_XDECREF(made[i]);
+    free(made);
+    return root;
+}
+
+static int
+node_types_known(void)
+{
+    if (ValueNode)
+        return 1;
+    PyErr_SetString(PyExc_RuntimeError, "use_node_types() was not called");
+    return 0;
+}
+
+static PyObject *
+build_tree(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (!arity(nargs, 2, "build_tree(record, master)"))
+        return NULL;
+    if (!node_types_known())
+        return NULL;
+    walk w = {0};
+    uint8_t salt[SALT_SIZE];
+    int result = walk_record(&w, args[0], args[1], salt);
+    PyObject *answer = NULL;
+    if (result == WALKED) {
+        PyObject *tree = make_nodes(&w);
+        if (tree)
+            answer = Py_BuildValue("(Ny#)", tree, w.digests[0], (Py_ssize_t)32);
+    }
+    else if (result == DECLINED)
+        answer = Py_NewRef(Py_None);
+    walk_free(&w);
+    return answer;
+}
+
+/* --- the walk of a tree ---------------------------------------------------------------- */
+
+static int
+walk_node(walk *w, PyObject *object, PyObject *key, int check, int depth, size_t *index)
+{
+    if (depth > MAX_DEPTH)
+        return DECLINED;
+    PyTypeObject *type = Py_TYPE(object);
+    if (type == Hidden) {
+        PyObject *digest = slot(object, HIDDEN_DIGEST);
+        if (!digest || !PyBytes_CheckExact(digest) || PyBytes_GET_SIZE(digest) != 32)
+            return DECLINED;
+        tree_node *node = next_node(w, HIDDEN_NODE);
+        if (!node)
+            return -1;
+        node->source = object;
+        *index = w->node_count++;
+        return WALKED;
+    }
+    enum kind kind = type == ValueNode    ? VALUE_NODE
+                     : type == ObjectNode ? OBJECT_NODE
+                     : type == ArrayNode  ? ARRAY_NODE
+                                          : HIDDEN_NODE;
+    if (kind == HIDDEN_NODE)
+        return DECLINED;
+    PyObject *salt = slot(object, kind == VALUE_NODE    ? VALUE_SALT
+                                  : kind == OBJECT_NODE ? OBJECT_SALT
+                                                        : ARRAY_SALT);
+    if (!salt || !PyBytes_CheckExact(salt))
+        return DECLINED;
+    int result = start_node(w, kind, (const uint8_t *)PyBytes_AS_STRING(salt),
+                            (size_t)PyBytes_GET_SIZE(salt), index);
+    if (result != WALKED)
+        return result;
+    size_t at = *index;
+    w->nodes[at].source = object;
+    w->nodes[at].key = key;
+    if (kind == VALUE_NODE) {
+        PyObject *value = slot(object, VALUE_VALUE);
+        PyObject *stated = slot(object, VALUE_DIGEST);
+        if (!value || (check && (!stated || !PyBytes_CheckExact(stated))))
+            return DECLINED;
+        w->nodes[at].stated = check ? stated : NULL;
+        return end_value(w, at, value);
+    }
+    PyObject *children = slot(object, kind == OBJECT_NODE ? OBJECT_MEMBERS : ARRAY_ITEMS);
+    if (!children || !PyTuple_CheckExact(children))
+        return DECLINED;
+    Py_ssize_t count = PyTuple_GET_SIZE(children);
+    size_t first;
+    result = end_inner(w, at, (size_t)count, &first);
+    if (result != WALKED)
+        return result;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *child = PyTuple_GET_ITEM(children, i);
+        PyObject *child_key = NULL;
+        size_t mark = w->path_size, position;
+        if (kind == OBJECT_NODE && Py_TYPE(child) != Hidden) {
+            if (!PyTuple_CheckExact(child) || PyTuple_GET_SIZE(child) != 2 ||
+                !PyUnicode_CheckExact(PyTuple_GET_ITEM(child, 0)))
+                return DECLINED;
+            child_key = PyTuple_GET_ITEM(child, 0);
+            Py_ssize_t size;
+            const char *text = PyUnicode_AsUTF8AndSize(child_key, &size);
+            if (!text) {
+                PyErr_Clear();
+                return DECLINED;
+            }
+            if (push_key(w, text, (size_t)size, &mark) < 0)
+                return -1;
+            child = PyTuple_GET_ITEM(child, 1);
+        }
+        else if (kind == ARRAY_NODE && push_index(w, i, &mark) < 0)
+            return -1;
+        result = walk_node(w, child, child_key, check, depth + 1, &position);
+        w->path_size = mark;
+        if (result != WALKED)
+            return result;
+        w->children[first + (size_t)i] = position;
+    }
+    return WALKED;
+}
+
+/* (path, computed, stated) of the first disclosed value, in pre-order, whose digest is not the
+ * one stated; None if every one matches; NULL on error. */
+static PyObject *
+first_mismatch(walk *w)
+{
+    for (size_t i = 0; i < w->node_count; i++) {
+        tree_node *node = &w->nodes[i];
+        if (!node->stated)
+            continue;
+        if (PyBytes_GET_SIZE(node->stated) == 32 &&
+            !memcmp(PyBytes_AS_STRING(node->stated), w->digests[i], 32))
+            continue;
+        const uint8_t *encoded = w->arena + node->input + 1 + node->salt_size;
+        Py_ssize_t size = (Py_ssize_t)encoded[0] << 8 | encoded[1];
+        return Py_BuildValue("(s#y#O)", (const char *)encoded + 2, size, w->digests[i],
+                             (Py_ssize_t)32, node->stated);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+tree_digest(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (!arity(nargs, 3, "tree_digest(node, path, check)"))
+        return NULL;
+    if (!PyUnicode_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "tree_digest(): path must be a str");
+        return NULL;
+    }
+    if (!node_types_known())
+        return NULL;
+    int check = PyObject_IsTrue(args[2]);
+    if (check < 0)
+        return NULL;
+    Py_ssize_t size;
+    const char *path = PyUnicode_AsUTF8AndSize(args[1], &size);
+    if (!path) {
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    walk w = {0};
+    PyObject *answer = NULL;
+    size_t root;
+    int result = grow((void **)&w.path, &w.path_room, (size_t)size + 1, 1);
+    if (result == 0) {
+        memcpy(w.path, path, (size_t)size);
+        w.path_size = (size_t)size;
+        result = walk_node(&w, args[0], NULL, check, 0, &root);
+    }
+    if (result == WALKED && hash_nodes(&w) < 0)
+        result = -1;
+    if (result == WALKED) {
+        PyObject *mismatch = check ? first_mismatch(&w) : Py_NewRef(Py_None);
+        if (mismatch == Py_None) {
+            Py_DECREF(mismatch);
+            answer = digest_bytes(w.digests[0]);
+        }
+        else
+            answer = mismatch;
+    }
+    else if (result == DECLINED)
+        answer = Py_NewRef(Py_None);
+    walk_free(&w);
+    return answer;
+}
+
+/* --- the module ------------------------------------------------------------------------ */
+
+static PyMemberDef *
+slot_of(PyTypeObject *type, const char *name)
+{
+    PyObject *descriptor = PyDict_GetItemString(type->tp_dict, name);
+    if (!descriptor || !Py_IS_TYPE(descriptor, &PyMemberDescr_Type)) {
+        PyErr_Format(PyExc_TypeError, "%s.%s is not a slot", type->tp_name, name);
+        return NULL;
+    }
+    PyMemberDef *member = ((PyMemberDescrObject *)descriptor)->d_member;
+    if (member->type != T_OBJECT_EX || (member->flags & READONLY)) {
+        PyErr_Format(PyExc_TypeError, "%s.%s is not a writable object slot", type->tp_name,
+                     name);
+        return NULL;
+    }
+    return member;
+}
+
+static PyObject *
+use_node_types(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (!arity(nargs, 4, "use_node_types(ValueNode, ObjectNode, ArrayNode, Hidden)"))
+        return NULL;
+    for (int i = 0; i < 4; i++)
+        if (!PyType_Check(args[i])) {
+            PyErr_SetString(PyExc_TypeError, "use_node_types() takes four classes");
+            return NULL;
+        }
+    PyTypeObject *value = (PyTypeObject *)args[0], *object = (PyTypeObject *)args[1],
+                 *array = (PyTypeObject *)args[2], *hidden = (PyTypeObject *)args[3];
+    if (!(VALUE_SALT = slot_of(value, "salt")) || !(VALUE_VALUE = slot_of(value, "value")) ||
+        !(VALUE_DIGEST = slot_of(value, "digest")) || !(OBJECT_SALT = slot_of(object, "salt")) ||
+        !(OBJECT_MEMBERS = slot_of(object, "members")) ||
+        !(ARRAY_SALT = slot_of(array, "salt")) || !(ARRAY_ITEMS = slot_of(array, "items")) ||
+        !(HIDDEN_DIGEST = slot_of(hidden, "digest")))
+        return NULL;
+    Py_XSETREF(ValueNode, (PyTypeObject *)Py_NewRef(value));
+    Py_XSETREF(ObjectNode, (PyTypeObject *)Py_NewRef(object));
+    Py_XSETREF(ArrayNode, (PyTypeObject *)Py_NewRef(array));
+    Py_XSETREF(Hidden, (PyTypeObject *)Py_NewRef(hidden));
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"fields_digest", (PyCFunction)(void (*)(void))fields_digest, METH_FASTCALL,
+     "(commitment salt, digest of the record's field tree), or None to leave it to the reference."},
+    {"commit_v2", (PyCFunction)(void (*)(void))commit_v2, METH_FASTCALL,
+     "(record hash, commitment, leaf) of a v2 record from its subjects' digest, or None."},
+    {"build_tree", (PyCFunction)(void (*)(void))build_tree, METH_FASTCALL,
+     "(complete tree, its digest) of a record, or None to leave it to the reference."},
+    {"tree_digest", (PyCFunction)(void (*)(void))tree_digest, METH_FASTCALL,
+     "The digest of a tree at a path; with check, (path, computed, stated) of the first value "
+     "that does not hash to its stated digest; None to leave it to the reference."},
+    {"use_node_types", (PyCFunction)(void (*)(void))use_node_types, METH_FASTCALL,
+     "The node classes of ledger_node.fieldtree, whose slots the functions read and write."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "_fieldtree",
+    .m_doc = "The field tree of taxledger.proof/v2, compiled (see ledger_node/fieldtree.py).",
+    .m_size = -1,
+    .m_methods = methods,
+};
+
+PyMODINIT_FUNC
+PyInit__fieldtree(void)
+{
+    return PyModule_Create(&module_def);
+}
