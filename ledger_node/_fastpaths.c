@@ -1,7 +1,8 @@
 /* Compiled "certainly valid?" predicates for the schemas that dominate the traffic:
  * invoice.issued/v1 and /v2, payment.settled/v1 and /v2 (records/invoice.py, records/payment.py),
- * the hex decoding of a proof bundle's fields (see the fast parse in bundle.py), and the split of
- * a JSON array into its items' text (see the bulk intake in gateway/ingest.py).
+ * the hex decoding of a proof bundle's fields (see the fast parse in bundle.py), the split of
+ * a JSON array into its items' text (see the bulk intake in gateway/ingest.py), and the
+ * HMAC-SHA256 of subject tags (ledger_node/subject.py).
  *
  * A predicate never raises and never reports: it returns True only for a record that the
  * full, error-collecting checks of its schema's module accept, and False for anything else,
@@ -1293,6 +1294,176 @@ not_an_array:
     Py_RETURN_NONE;
 }
 
+/* --- subject tags: HMAC-SHA256 ----------------------------------------------------------- */
+
+/* SHA-256 (FIPS 180-4) and HMAC (RFC 2104) for subject tags (ledger_node/subject.py), whose
+ * messages are short: a tag costs two or three compressions here, against the standard
+ * library's per-call setup of a keyed object. A key is absorbed once, into the two midstates
+ * after its inner and outer pad blocks (hmac_sha256_key); each tag starts from them.
+ * tests/records/test_subject.py holds them to the standard library's hmac. */
+
+static const uint32_t SHA256_K[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
+    0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
+    0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
+    0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
+    0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
+    0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
+    0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
+    0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+    0xc67178f2,
+};
+
+static const uint32_t SHA256_IV[8] = {
+    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+};
+
+#define ROTR32(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
+
+static void
+sha256_compress(uint32_t state[8], const unsigned char block[64])
+{
+    uint32_t w[64];
+    for (int t = 0; t < 16; t++) {
+        w[t] = (uint32_t)block[4 * t] << 24 | (uint32_t)block[4 * t + 1] << 16
+               | (uint32_t)block[4 * t + 2] << 8 | (uint32_t)block[4 * t + 3];
+    }
+    for (int t = 16; t < 64; t++) {
+        uint32_t s0 = ROTR32(w[t - 15], 7) ^ ROTR32(w[t - 15], 18) ^ (w[t - 15] >> 3);
+        uint32_t s1 = ROTR32(w[t - 2], 17) ^ ROTR32(w[t - 2], 19) ^ (w[t - 2] >> 10);
+        w[t] = w[t - 16] + s0 + w[t - 7] + s1;
+    }
+    uint32_t a = state[0], b = state[1], c = state[2], d = state[3], e = state[4], f = state[5],
+             g = state[6], h = state[7];
+    for (int t = 0; t < 64; t++) {
+        uint32_t t1 = h + (ROTR32(e, 6) ^ ROTR32(e, 11) ^ ROTR32(e, 25)) + ((e & f) ^ (~e & g))
+                      + SHA256_K[t] + w[t];
+        uint32_t t2 = (ROTR32(a, 2) ^ ROTR32(a, 13) ^ ROTR32(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+        h = g;
+        g = f;
+        f = e;
+        e = d + t1;
+        d = c;
+        c = b;
+        b = a;
+        a = t1 + t2;
+    }
+    state[0] += a;
+    state[1] += b;
+    state[2] += c;
+    state[3] += d;
+    state[4] += e;
+    state[5] += f;
+    state[6] += g;
+    state[7] += h;
+}
+
+/* Finish a SHA-256 whose state has absorbed `before` bytes (a multiple of 64) with the `size`
+ * bytes of the concatenation of parts a and b; the digest into out. */
+static void
+sha256_finish(uint32_t state[8], uint64_t before, const unsigned char *a, Py_ssize_t a_size,
+              const unsigned char *b, Py_ssize_t b_size, unsigned char out[32])
+{
+    unsigned char block[64];
+    Py_ssize_t filled = 0;
+    const unsigned char *parts[2] = {a, b};
+    Py_ssize_t sizes[2] = {a_size, b_size};
+    for (int p = 0; p < 2; p++) {
+        const unsigned char *data = parts[p];
+        Py_ssize_t left = sizes[p];
+        while (left > 0) {
+            Py_ssize_t take = 64 - filled < left ? 64 - filled : left;
+            memcpy(block + filled, data, (size_t)take);
+            filled += take;
+            data += take;
+            left -= take;
+            if (filled == 64) {
+                sha256_compress(state, block);
+                filled = 0;
+            }
+        }
+    }
+    uint64_t bits = (before + (uint64_t)a_size + (uint64_t)b_size) * 8;
+    block[filled++] = 0x80;
+    if (filled > 56) {
+        memset(block + filled, 0, (size_t)(64 - filled));
+        sha256_compress(state, block);
+        filled = 0;
+    }
+    memset(block + filled, 0, (size_t)(56 - filled));
+    for (int k = 0; k < 8; k++) {
+        block[56 + k] = (unsigned char)(bits >> (56 - 8 * k));
+    }
+    sha256_compress(state, block);
+    for (int k = 0; k < 8; k++) {
+        out[4 * k] = (unsigned char)(state[k] >> 24);
+        out[4 * k + 1] = (unsigned char)(state[k] >> 16);
+        out[4 * k + 2] = (unsigned char)(state[k] >> 8);
+        out[4 * k + 3] = (unsigned char)state[k];
+    }
+}
+
+/* hmac_sha256_key(key): the 64 bytes a key's tags start from (the SHA-256 states after its
+ * inner and outer pad blocks). */
+static PyObject *
+py_hmac_sha256_key(PyObject *module, PyObject *key)
+{
+    if (!PyBytes_CheckExact(key)) {
+        PyErr_SetString(PyExc_TypeError, "hmac_sha256_key(key: bytes)");
+        return NULL;
+    }
+    unsigned char block[64] = {0};
+    Py_ssize_t size = PyBytes_GET_SIZE(key);
+    if (size > 64) {
+        uint32_t state[8];
+        memcpy(state, SHA256_IV, sizeof state);
+        sha256_finish(state, 0, (const unsigned char *)PyBytes_AS_STRING(key), size, NULL, 0,
+                      block);
+    } else {
+        memcpy(block, PyBytes_AS_STRING(key), (size_t)size);
+    }
+    unsigned char pad[64], keyed[64];
+    uint32_t state[8];
+    for (int pass = 0; pass < 2; pass++) {
+        unsigned char fill = pass == 0 ? 0x36 : 0x5c;
+        for (int k = 0; k < 64; k++) {
+            pad[k] = block[k] ^ fill;
+        }
+        memcpy(state, SHA256_IV, sizeof state);
+        sha256_compress(state, pad);
+        memcpy(keyed + 32 * pass, state, 32); /* native order: read back only below */
+    }
+    return PyBytes_FromStringAndSize((const char *)keyed, 64);
+}
+
+/* hmac_sha256(keyed, prefix, text): HMAC-SHA256 of prefix + UTF-8(text) under the key that
+ * hmac_sha256_key made `keyed` of. */
+static PyObject *
+py_hmac_sha256(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyBytes_CheckExact(args[0]) || PyBytes_GET_SIZE(args[0]) != 64
+        || !PyBytes_CheckExact(args[1]) || !PyUnicode_CheckExact(args[2])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "hmac_sha256(keyed: bytes of 64, prefix: bytes, text: str)");
+        return NULL;
+    }
+    Py_ssize_t text_size;
+    const char *text = PyUnicode_AsUTF8AndSize(args[2], &text_size);
+    if (text == NULL) {
+        return NULL;
+    }
+    const unsigned char *keyed = (const unsigned char *)PyBytes_AS_STRING(args[0]);
+    uint32_t state[8];
+    unsigned char inner[32], tag[32];
+    memcpy(state, keyed, 32);
+    sha256_finish(state, 64, (const unsigned char *)PyBytes_AS_STRING(args[1]),
+                  PyBytes_GET_SIZE(args[1]), (const unsigned char *)text, text_size, inner);
+    memcpy(state, keyed + 32, 32);
+    sha256_finish(state, 64, inner, 32, NULL, 0, tag);
+    return PyBytes_FromStringAndSize((const char *)tag, 32);
+}
+
 /* --- module ----------------------------------------------------------------------------- */
 
 /* A module function predicate(record, latest): the verdict of `check` on the record with the
@@ -1356,6 +1527,10 @@ static PyMethodDef methods[] = {
     {"array_items", FASTCALL(py_array_items), METH_FASTCALL,
      "Offsets of the items of the JSON array at data[start], and past its end; or None."},
     {"uscc", py_uscc, METH_O, "True if the value is a str holding a valid USCC."},
+    {"hmac_sha256_key", py_hmac_sha256_key, METH_O,
+     "The 64 bytes HMAC-SHA256 tags under this key start from."},
+    {"hmac_sha256", FASTCALL(py_hmac_sha256), METH_FASTCALL,
+     "HMAC-SHA256 of prefix + UTF-8(text) under a key made ready by hmac_sha256_key."},
     {"resident_id", FASTCALL(py_resident_id), METH_FASTCALL,
      "True if the value is a str holding a valid resident ID number at that clock."},
     {NULL, NULL, 0, NULL},

@@ -1,5 +1,5 @@
-"""Compiled fast paths (``_fastpaths.c``): record predicates, bundle hex decoding, and the
-split of a JSON array into its items.
+"""Compiled fast paths (``_fastpaths.c``): record predicates, bundle hex decoding, the split
+of a JSON array into its items, and HMAC-SHA256 for subject tags.
 
 Each record predicate takes the latest POSIX second a fact may carry (the acceptance moment
 plus clock skew, :class:`ledger_node.records.clock.Moment`).
@@ -41,3 +41,11 @@ def array_items(data: bytes, start: int, /) -> list[int] | None:
     ``data[start]`` begins and ends, and the offset past its ``]``; None where the text is not
     shaped like an array (unclosed, an empty item, nested too deep). Of valid JSON it finds
     the items a parser does; of invalid JSON, slices a parser of each item refuses, or None."""
+
+def hmac_sha256_key(key: bytes, /) -> bytes:
+    """The 64 bytes HMAC-SHA256 under ``key`` starts each message from (the SHA-256 states
+    after its inner and outer pad blocks)."""
+
+def hmac_sha256(keyed: bytes, prefix: bytes, text: str, /) -> bytes:
+    """HMAC-SHA256 of ``prefix + text.encode()`` under the key ``keyed`` was made from by
+    :func:`hmac_sha256_key`."""

@@ -11,9 +11,8 @@ tag and look it up; the public cannot link tags to taxpayers.
 from __future__ import annotations
 
 import functools
-import hashlib
-import hmac
 
+from ledger_node._fastpaths import hmac_sha256, hmac_sha256_key
 from ledger_node.errors import LedgerValueError
 
 SUBJECT_KINDS = ("taxpayer", "invoice")
@@ -26,7 +25,7 @@ _PREFIXES = {kind: kind.encode() + _SEPARATOR for kind in SUBJECT_KINDS}
 
 def subject_tag(consortium_key: bytes, kind: str, identifier: str) -> bytes:
     """The 32-byte tag of ``identifier`` of ``kind`` (``"taxpayer"`` or ``"invoice"``)."""
-    return _tag(_keyed(_checked_key(consortium_key)), kind, identifier)
+    return _tag(keyed(consortium_key), kind, identifier)
 
 
 def _checked_key(consortium_key: bytes) -> bytes:
@@ -37,24 +36,40 @@ def _checked_key(consortium_key: bytes) -> bytes:
     return bytes(consortium_key)
 
 
-def _tag(keyed: hmac.HMAC, kind: str, identifier: str) -> bytes:
+def tag_prefix(kind: str) -> bytes:
+    """``kind || 0x1f``, the start of the messages of ``kind``'s tags."""
     prefix = _PREFIXES.get(kind)
     if prefix is None:
         raise LedgerValueError(
             f"unknown subject kind {kind!r}; expected one of {', '.join(SUBJECT_KINDS)}"
         )
+    return prefix
+
+
+def _tag(keyed_key: bytes, kind: str, identifier: str) -> bytes:
+    prefix = tag_prefix(kind)
     if not identifier:
         raise LedgerValueError(f"empty {kind} identifier")
-    mac = keyed.copy()
-    mac.update(prefix + identifier.encode())
-    return mac.digest()
+    return hmac_sha256(keyed_key, prefix, identifier)
 
 
-@functools.lru_cache(maxsize=8)
-def _keyed(consortium_key: bytes) -> hmac.HMAC:
-    """The standard library's HMAC-SHA256 keyed once per key: a tag copies it rather than
-    absorbing the key's pads again."""
-    return hmac.new(consortium_key, digestmod=hashlib.sha256)
+def keyed(key: bytes) -> bytes:
+    """A key (checked) made ready for :func:`keyed_tag`: absorbed once, not per tag."""
+    return _keyed(_checked_key(key))
+
+
+@functools.lru_cache(maxsize=64)
+def _keyed(key: bytes) -> bytes:
+    # HMAC-SHA256 in C (``_fastpaths.hmac_sha256``): a tag's message is short, so the
+    # standard library's per-call setup of a keyed object would cost more than the hashing
+    # (tests/records/test_subject.py holds the two equal).
+    return hmac_sha256_key(key)
+
+
+def keyed_tag(keyed_key: bytes, prefix: bytes, identifier: str) -> bytes:
+    """:func:`subject_tag` with a key from :func:`keyed` and the kind's :func:`tag_prefix`
+    (``identifier`` must not be empty): the form for loops over many records."""
+    return hmac_sha256(keyed_key, prefix, identifier)
 
 
 def record_subject_tags(
@@ -62,10 +77,10 @@ def record_subject_tags(
 ) -> list[bytes]:
     """Tags of ``(kind, identifier)`` pairs, as :meth:`ValidatedRecord.subject_identifiers`
     lists them, in that order and without duplicates (a buyer may also be the seller)."""
-    keyed = _keyed(_checked_key(consortium_key))  # once for the record, not per tag
+    keyed_key = keyed(consortium_key)  # once for the record, not per tag
     tags: list[bytes] = []
     for kind, identifier in subjects:
-        tag = _tag(keyed, kind, identifier)
+        tag = _tag(keyed_key, kind, identifier)
         if tag not in tags:
             tags.append(tag)
     return tags

@@ -12,13 +12,15 @@ stay verifiable by whoever holds that version's key.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
 from ledger_node.errors import LedgerValueError
-from ledger_node.records.schemas import SCHEMAS
+from ledger_node.records.schemas import SCHEMAS, SubjectField
 from ledger_node.records.validation import ValidatedRecord
+from ledger_node.subject import keyed, keyed_tag, tag_prefix
 from ledger_node.subject import subject_tag as _hmac_tag
 from ledger_node.tagkeys import TAG_DOMAINS, key_commitment, tag_domain_id
 
@@ -69,7 +71,31 @@ class SubjectTag:
 
     @property
     def domain_id(self) -> bytes:
-        return tag_domain_id(self.domain)
+        return _domain_id(self.domain)
+
+
+_domain_id = functools.lru_cache(maxsize=64)(tag_domain_id)
+
+# Frozen dataclasses set each field through object.__setattr__ (and this one checks them);
+# a tag made from a keyring's own domain and version needs neither, on the hot path below.
+_new_tag = object.__new__
+_set_domain = vars(SubjectTag)["domain"].__set__
+_set_version = vars(SubjectTag)["version"].__set__
+_set_value = vars(SubjectTag)["tag"].__set__
+
+
+def _made_tag(domain: str, version: int, value: bytes) -> SubjectTag:
+    tag = _new_tag(SubjectTag)
+    _set_domain(tag, domain)
+    _set_version(tag, version)
+    _set_value(tag, value)
+    return tag
+
+
+#: How a keyring tags one schema's records: per subject field, the field, its kind's message
+#: prefix, and the domain, version and keyed key of its tags (``None``: not tagged in this
+#: schema's records, or no key held: :func:`subject_tag` says why on the first identifier).
+_Plan = tuple[tuple[SubjectField, bytes, tuple[str, int, bytes] | None, str | None], ...]
 
 
 @dataclass(frozen=True)
@@ -135,6 +161,28 @@ class Keyring:
         """The registry's commitment to a held key (compare with ``tag_key_versions``)."""
         return key_commitment(tag_domain_id(domain), self.key(domain, version))
 
+    @functools.cached_property
+    def _plans(self) -> dict[str, _Plan]:
+        return {}
+
+    def _plan(self, schema: str) -> _Plan:
+        """How this keyring tags ``schema``'s records (made on first use, then kept)."""
+        plan = self._plans.get(schema)
+        if plan is None:
+            domains = SCHEMA_TAG_DOMAINS[schema]
+            entries = []
+            for subject in SCHEMAS[schema].subjects:
+                domain = domains.get(subject.kind)
+                made = None
+                if domain is not None and (domain in TAG_DOMAINS or domain in self.keys):
+                    versions = self.keys.get(domain)
+                    if versions:
+                        version = max(versions)
+                        made = (domain, version, keyed(versions[version]))
+                entries.append((subject, tag_prefix(subject.kind), made, domain))
+            plan = self._plans[schema] = tuple(entries)
+        return plan
+
 
 def subject_tag(keyring: Keyring, domain: str, kind: str, identifier: str) -> SubjectTag:
     """The tag of ``identifier`` of ``kind`` in ``domain``, under its newest key held."""
@@ -146,16 +194,23 @@ def subject_tag(keyring: Keyring, domain: str, kind: str, identifier: str) -> Su
 
 def record_subject_tags(keyring: Keyring, validated: ValidatedRecord) -> list[SubjectTag]:
     """The tags of a validated record, in the schema's subject order without duplicates,
-    each in the domain :data:`SCHEMA_TAG_DOMAINS` gives its kind."""
-    domains = SCHEMA_TAG_DOMAINS[validated.schema.name]
+    each in the domain :data:`SCHEMA_TAG_DOMAINS` gives its kind (under its newest key held,
+    as :func:`subject_tag` makes it)."""
+    record = validated.record
     tags: list[SubjectTag] = []
-    for kind, identifier in validated.subject_identifiers():
-        domain = domains.get(kind)
+    made: list[tuple[str, bytes]] = []
+    for subject, prefix, keys, domain in keyring._plan(validated.schema.name):
         if domain is None:
             continue
-        tag = subject_tag(keyring, domain, kind, identifier)
-        if tag not in tags:
-            tags.append(tag)
+        for identifier in subject.values(record):
+            if keys is None or not identifier:
+                # No key held for the domain, or an empty identifier: subject_tag says which.
+                tag = subject_tag(keyring, domain, subject.kind, identifier)
+            else:
+                tag = _made_tag(keys[0], keys[1], keyed_tag(keys[2], prefix, identifier))
+            if (tag.domain, tag.tag) not in made:  # not the same subject twice (a company
+                made.append((tag.domain, tag.tag))  # invoicing itself)
+                tags.append(tag)
     return tags
 
 

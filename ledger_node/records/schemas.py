@@ -66,13 +66,27 @@ class SubjectField:
     path: str
     #: The path's steps, ``(key, into every item)``, split once: every record walks them.
     _steps: tuple[tuple[str, bool], ...] = field(init=False, repr=False, compare=False)
+    #: The keys of a path that steps into no list (it names one value at most), else None.
+    _keys: tuple[str, ...] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         steps = tuple((key.removesuffix("[]"), key.endswith("[]")) for key in self.path.split("."))
         object.__setattr__(self, "_steps", steps)
+        single = not any(many for _, many in steps)
+        object.__setattr__(self, "_keys", tuple(key for key, _ in steps) if single else None)
 
     def values(self, record: dict[str, object]) -> tuple[str, ...]:
         """The identifiers this field names in ``record`` (a validated record)."""
+        keys = self._keys
+        if keys is not None:  # one value at most: walk down to it
+            node: object = record
+            for key in keys:
+                assert isinstance(node, dict)
+                if key not in node:
+                    return ()
+                node = node[key]
+            assert isinstance(node, str)
+            return (node,)
         nodes: list[object] = [record]
         for key, many in self._steps:
             found: list[object] = []
