@@ -1202,12 +1202,241 @@ append_offset(PyObject *list, Py_ssize_t offset)
     return failed;
 }
 
-/* The items of the JSON array at data[start] (which must be '['), found by following strings
- * and brackets only: [begin0, end0, begin1, end1, ..., after] with `after` the offset past the
- * closing ']', or None where the text is not shaped like an array of items (unclosed, an empty
- * item, nested deeper than MAX_ITEM_DEPTH). It does not check the items themselves: of valid
- * JSON it finds exactly the items a parser does, and of invalid JSON, slices that a parser of
- * each item refuses or None. */
+/* A JSON grammar (RFC 8259) for checking a bulk body's items without building them: each
+ * function takes the text from p and returns the end of what it read, or NULL for text it does
+ * not accept. It accepts nothing that orjson refuses and refuses some text orjson would take
+ * (items nested deeper than MAX_ITEM_DEPTH, numbers that might not fit a double, exponents of
+ * more than four digits): such a body goes to orjson whole, which decides it. */
+
+static const unsigned char *json_value(const unsigned char *p, const unsigned char *end, int depth);
+
+static inline const unsigned char *
+json_blank(const unsigned char *p, const unsigned char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) {
+        p++;
+    }
+    return p;
+}
+
+/* Four hex digits at p (p + 4 <= end checked by the caller), or -1. */
+static int
+json_hex4(const unsigned char *p)
+{
+    int value = 0;
+    for (int k = 0; k < 4; k++) {
+        int digit = HEX_VALUE[p[k]] >= 0 ? HEX_VALUE[p[k]]
+                    : p[k] >= 'A' && p[k] <= 'F' ? p[k] - 'A' + 10
+                                                  : -1;
+        if (digit < 0) {
+            return -1;
+        }
+        value = value * 16 + digit;
+    }
+    return value;
+}
+
+/* A string from its opening quote at p: escapes with surrogates in pairs only, no control
+ * characters, UTF-8 without overlong forms, surrogates or code points past U+10FFFF. */
+static const unsigned char *
+json_string(const unsigned char *p, const unsigned char *end)
+{
+    for (p++; p < end;) {
+        unsigned char c = *p;
+        if (c == '"') {
+            return p + 1;
+        }
+        if (c < 0x20) {
+            return NULL;
+        }
+        if (c == '\\') {
+            if (p + 1 >= end) {
+                return NULL;
+            }
+            switch (p[1]) {
+            case '"':
+            case '\\':
+            case '/':
+            case 'b':
+            case 'f':
+            case 'n':
+            case 'r':
+            case 't':
+                p += 2;
+                continue;
+            case 'u':
+                break;
+            default:
+                return NULL;
+            }
+            if (p + 6 > end) {
+                return NULL;
+            }
+            int unit = json_hex4(p + 2);
+            if (unit < 0 || (unit >= 0xDC00 && unit <= 0xDFFF)) {
+                return NULL;
+            }
+            p += 6;
+            if (unit >= 0xD800 && unit <= 0xDBFF) {
+                if (p + 6 > end || p[0] != '\\' || p[1] != 'u') {
+                    return NULL;
+                }
+                int low = json_hex4(p + 2);
+                if (low < 0xDC00 || low > 0xDFFF) {
+                    return NULL;
+                }
+                p += 6;
+            }
+            continue;
+        }
+        if (c < 0x80) {
+            p++;
+            continue;
+        }
+        /* UTF-8: the first byte sets the length and the range of the second (RFC 3629). */
+        int more;
+        unsigned char low = 0x80, high = 0xBF;
+        if (c >= 0xC2 && c <= 0xDF) {
+            more = 1;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            more = 2;
+            low = c == 0xE0 ? 0xA0 : 0x80;
+            high = c == 0xED ? 0x9F : 0xBF;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            more = 3;
+            low = c == 0xF0 ? 0x90 : 0x80;
+            high = c == 0xF4 ? 0x8F : 0xBF;
+        } else {
+            return NULL;
+        }
+        if (p + more >= end || p[1] < low || p[1] > high) {
+            return NULL;
+        }
+        for (int k = 2; k <= more; k++) {
+            if (p[k] < 0x80 || p[k] > 0xBF) {
+                return NULL;
+            }
+        }
+        p += more + 1;
+    }
+    return NULL;
+}
+
+/* A number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, below 10^308 in magnitude. */
+static const unsigned char *
+json_number(const unsigned char *p, const unsigned char *end)
+{
+    if (p < end && *p == '-') {
+        p++;
+    }
+    if (p >= end || *p < '0' || *p > '9') {
+        return NULL;
+    }
+    long digits = 0; /* of the integer part */
+    if (*p == '0') {
+        p++;
+    } else {
+        while (p < end && *p >= '0' && *p <= '9') {
+            p++;
+            digits++;
+        }
+    }
+    if (p < end && *p == '.') {
+        p++;
+        if (p >= end || *p < '0' || *p > '9') {
+            return NULL;
+        }
+        while (p < end && *p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+    long exponent = 0;
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        int negative = p < end && *p == '-';
+        if (p < end && (*p == '-' || *p == '+')) {
+            p++;
+        }
+        int count = 0;
+        for (; p < end && *p >= '0' && *p <= '9'; p++) {
+            if (++count > 4) {
+                return NULL;
+            }
+            exponent = exponent * 10 + (*p - '0');
+        }
+        if (count == 0) {
+            return NULL;
+        }
+        if (negative) {
+            exponent = -exponent;
+        }
+    }
+    /* Below 10^(digits + exponent): finite as a double up to 10^308. */
+    return digits + exponent <= 308 ? p : NULL;
+}
+
+static const unsigned char *
+json_literal(const unsigned char *p, const unsigned char *end, const char *word, size_t size)
+{
+    return (size_t)(end - p) >= size && memcmp(p, word, size) == 0 ? p + size : NULL;
+}
+
+static const unsigned char *
+json_value(const unsigned char *p, const unsigned char *end, int depth)
+{
+    if (p >= end) {
+        return NULL;
+    }
+    switch (*p) {
+    case '"':
+        return json_string(p, end);
+    case 't':
+        return json_literal(p, end, "true", 4);
+    case 'f':
+        return json_literal(p, end, "false", 5);
+    case 'n':
+        return json_literal(p, end, "null", 4);
+    case '[':
+    case '{': {
+        if (depth >= MAX_ITEM_DEPTH) {
+            return NULL;
+        }
+        unsigned char close = *p == '[' ? ']' : '}';
+        p = json_blank(p + 1, end);
+        if (p < end && *p == close) {
+            return p + 1;
+        }
+        for (;;) {
+            if (close == '}') {
+                if (p >= end || *p != '"' || (p = json_string(p, end)) == NULL) {
+                    return NULL;
+                }
+                p = json_blank(p, end);
+                if (p >= end || *p != ':') {
+                    return NULL;
+                }
+                p = json_blank(p + 1, end);
+            }
+            if ((p = json_value(p, end, depth + 1)) == NULL) {
+                return NULL;
+            }
+            p = json_blank(p, end);
+            if (p < end && *p == ',') {
+                p = json_blank(p + 1, end);
+                continue;
+            }
+            return p < end && *p == close ? p + 1 : NULL;
+        }
+    }
+    default:
+        return json_number(p, end);
+    }
+}
+
+/* The items of the JSON array at data[start] (which must be '['), each checked by the grammar
+ * above: [begin0, end0, begin1, end1, ..., after], each item's text without the blanks around
+ * it and `after` the offset past the closing ']'; None where the text is not such an array (or
+ * is one the grammar leaves to orjson). */
 static PyObject *
 py_array_items(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -1224,67 +1453,36 @@ py_array_items(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (start < 0 || start >= size || data[start] != '[') {
         Py_RETURN_NONE;
     }
+    const unsigned char *end = data + size;
     PyObject *offsets = PyList_New(0);
     if (offsets == NULL) {
         return NULL;
     }
-    int depth = 0, blank = 1;
-    Py_ssize_t begin = start + 1;
-    for (Py_ssize_t i = start + 1; i < size; i++) {
-        unsigned char c = data[i];
-        switch (c) {
-        case '"':
-            for (i++; i < size && data[i] != '"'; i++) {
-                if (data[i] == '\\') {
-                    i++;
-                }
-            }
-            if (i >= size) {
-                goto not_an_array;
-            }
-            blank = 0;
-            break;
-        case '{':
-        case '[':
-            if (++depth > MAX_ITEM_DEPTH) {
-                goto not_an_array;
-            }
-            blank = 0;
-            break;
-        case '}':
-        case ']':
-            if (depth > 0) {
-                depth--;
-                break;
-            }
-            if (c != ']') {
-                goto not_an_array;
-            }
-            if (blank ? PyList_GET_SIZE(offsets) != 0
-                      : append_offset(offsets, begin) < 0 || append_offset(offsets, i) < 0) {
-                goto not_an_array;
-            }
-            if (append_offset(offsets, i + 1) < 0) {
+    const unsigned char *p = json_blank(data + start + 1, end);
+    if (p < end && *p == ']') {
+        if (append_offset(offsets, p + 1 - data) < 0) {
+            goto not_an_array;
+        }
+        return offsets;
+    }
+    for (;;) {
+        const unsigned char *item = p;
+        if ((p = json_value(p, end, 0)) == NULL || append_offset(offsets, item - data) < 0
+            || append_offset(offsets, p - data) < 0) {
+            goto not_an_array;
+        }
+        p = json_blank(p, end);
+        if (p < end && *p == ',') {
+            p = json_blank(p + 1, end);
+            continue;
+        }
+        if (p < end && *p == ']') {
+            if (append_offset(offsets, p + 1 - data) < 0) {
                 goto not_an_array;
             }
             return offsets;
-        case ',':
-            if (depth == 0) {
-                if (blank || append_offset(offsets, begin) < 0 || append_offset(offsets, i) < 0) {
-                    goto not_an_array;
-                }
-                begin = i + 1;
-                blank = 1;
-            }
-            break;
-        case ' ':
-        case '\t':
-        case '\n':
-        case '\r':
-            break;
-        default:
-            blank = 0;
         }
+        goto not_an_array;
     }
 not_an_array:
     Py_DECREF(offsets);

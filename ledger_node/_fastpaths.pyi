@@ -38,9 +38,10 @@ def hex_values(strings: list[object], sizes: tuple[int, ...], /) -> tuple[bytes,
 
 def array_items(data: bytes, start: int, /) -> list[int] | None:
     """``[begin, end, begin, end, ..., after]``: where each item of the JSON array at
-    ``data[start]`` begins and ends, and the offset past its ``]``; None where the text is not
-    shaped like an array (unclosed, an empty item, nested too deep). Of valid JSON it finds
-    the items a parser does; of invalid JSON, slices a parser of each item refuses, or None."""
+    ``data[start]`` begins and ends (without the blanks around it), and the offset past its
+    ``]``; None where the text is not a JSON array by a grammar that accepts nothing orjson
+    refuses (and leaves to orjson items nested deeper than 64, numbers that might not fit a
+    double, exponents of more than four digits)."""
 
 def hmac_sha256_key(key: bytes, /) -> bytes:
     """The 64 bytes HMAC-SHA256 under ``key`` starts each message from (the SHA-256 states

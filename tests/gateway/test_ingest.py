@@ -65,6 +65,62 @@ def test_array_items_finds_the_items_a_parser_finds(
     assert items_of(data) == orjson.loads(data)
 
 
+# Text where a JSON grammar is strict: escapes, surrogates, UTF-8, numbers, literals.
+_GRAMMAR_PIECES = [
+    b'"', b"\\", b"\\u", b"\\ud800", b"\\udc00", b"\\uDBFF\\uDFFF", b"\\u00e9", b"\\x",
+    b"\x00", b"\x1f", b"\x7f", b"\xc0\x80", b"\xc3\xa9", b"\xe0\x80\x80", b"\xed\xa0\x80",
+    b"\xef\xbf\xbf", b"\xf0\x90\x80\x80", b"\xf4\x90\x80\x80", b"\xff", b"\xe4\xb8",
+    b"0", b"01", b"-", b"-0", b".", b"1.", b".5", b"e", b"E+", b"e-9999", b"e308", b"e309",
+    b"9" * 309, b"1" * 20, b"true", b"tru", b"null", b"nul", b"false", b"NaN", b"Infinity",
+    b"[", b"]", b"{", b"}", b",", b":", b" ", b"\n", b"\x0b", b"\xa0",
+]  # fmt: skip
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    st.lists(json_values | tricky_values | st.floats() | st.text(), max_size=4),
+    st.lists(st.tuples(st.integers(0, 10_000), st.sampled_from(_GRAMMAR_PIECES)), max_size=4),
+)
+def test_array_items_accepts_nothing_a_parser_refuses(
+    values: list[object], insertions: list[tuple[int, bytes]]
+) -> None:
+    """Whatever is inserted into a valid array: an array the grammar accepts parses, to
+    exactly its items (what follows it is the caller's to check)."""
+    text = render(values, None, True) if all(v == v for v in values) else b"[]"
+    for at, piece in insertions:
+        at %= len(text) + 1
+        text = text[:at] + piece + text[at:]
+    offsets = array_items(text, 0)
+    if offsets is not None:
+        assert orjson.loads(text[: offsets[-1]]) == items_of(text)
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        b'"\\ud800"', b'"\\udc00"', b'"\\ud800\\u0041"', b'"\\u12"', b'"\\q"', b'"\x01"',
+        b'"\xc0\x80"', b'"\xed\xa0\x80"', b'"\xf4\x90\x80\x80"', b'"\xff"', b'"\xe4\xb8"',
+        b"01", b"-01", b"1.", b".5", b"1e", b"-", b"+1", b"1e400", b"9" * 309, b"NaN",
+        b"tru", b"nul", b'{"a"}', b'{"a":}', b"{1:2}", b"[1 2]", b"[1,]", b'"open',
+        b"[" * 65 + b"]" * 65,
+    ],
+)  # fmt: skip
+def test_array_items_refuses_text_a_parser_refuses_or_might(item: bytes) -> None:
+    assert array_items(b"[" + item + b"]", 0) is None
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        b'"\\ud800\\udc00"', b'"\\u00E9\\/\\b\\f\\n\\r\\t"', b'"\x7f\xf4\x8f\xbf\xbf"',
+        b"-0", b"0.5e-9999"[:6], b"1.5E+3", b"1e05", b"9" * 308, b"1" * 300 + b"e8", b"1e-400",
+        b'{ "a" : [ true , false , null ] }', b"[" * 64 + b"]" * 64,
+    ],
+)  # fmt: skip
+def test_array_items_accepts_what_a_parser_parses(item: bytes) -> None:
+    assert items_of(b"[ " + item + b" ]") == [orjson.loads(item)]
+
+
 @settings(max_examples=500, deadline=None)
 @given(st.lists(tricky_values, min_size=1, max_size=4), st.data())
 def test_a_body_that_splits_and_parses_item_by_item_is_that_json(
