@@ -21,6 +21,7 @@ from typing import Any
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from gateway import profiling
 from gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,7 @@ def server_config(
 
 def serve(app: Any, settings: GatewaySettings) -> None:
     """Serve ``app`` until the process is stopped."""
+    profiling.install("gateway")
     uvicorn.Server(server_config(app, settings)).run()
 
 

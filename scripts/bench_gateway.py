@@ -8,8 +8,10 @@ consortium, drives the gateway for a bounded time, and stops everything it start
 
 Phases, in one process run:
 
-* pipeline: the bare pipeline (validate, canonicalise, commit, leaf) over the same records in
-  this process, CPU µs per record: the yardstick of the ratio below.
+* pipeline: the bare pipeline over the same records in this process, CPU µs per record: what
+  the gateway does to a record (proof v2: validate, the subject tags per domain, the field
+  tree, commitment and leaf), the yardstick of the ratio below; and, beside it, the v1
+  pipeline (validate, canonicalise, commit, leaf) with the ratio against it too.
 * bulk: load-generator processes (``--clients`` keep-alive connections in all) post bulk
   bodies of ``--per-request`` records back to back for ``--seconds``. Bodies are built from a
   pre-serialised record pool by byte concatenation and answers are checked from their head,
@@ -50,17 +52,19 @@ import orjson
 from ledger_node.localnode import start_node
 from ledger_node.records import samples
 from ledger_node.records.schemas import SCHEMAS
+from ledger_node.tagging import Keyring
+from ledger_node.tagkeys import DEFAULT_TAG_DOMAINS
 from taxledger_dev.benchmarks import gateway as gateway_bench
 from taxledger_dev.benchmarks.gateway import (
     CpuMeter,
     Gateway,
     RssSampler,
-    _profile,
-    _stop_profile,
     bulk_phase,
     burst_phase,
     cpu_seconds,
     gateway_cpu,
+    profile,
+    stop_profile,
     tree,
 )
 
@@ -211,11 +215,11 @@ def single_phase(
     """Single records alone, with the CPU they cost."""
     singles = Singles(gateway, schema, records, rate, seconds, "alone")
     meter = SplitMeter({**meter_roots, "load generator": os.getpid()})
-    profile = _profile(gateway, "single")
+    running = profile(gateway, "single")
     singles.start(time.time())
     due, sent = singles.latencies()
     spent = meter.spent()
-    _stop_profile(profile)
+    stop_profile(running)
     return due, sent, spent
 
 
@@ -254,16 +258,20 @@ def main() -> None:
     parser.add_argument("--synchronous", default="FULL", choices=["FULL", "NORMAL"])
     parser.add_argument("--workers", type=int, default=None, help="gateway preparation workers")
     parser.add_argument("--skip-bulk", action="store_true")
-    parser.add_argument("--py-spy", metavar="PREFIX", help="profile the gateway per phase")
+    parser.add_argument(
+        "--profile", type=Path, metavar="DIR", help="cProfile files of the gateway per phase"
+    )
     args = parser.parse_args()
-    gateway_bench.PROFILE = args.py_spy  # set once, before any phase
+    gateway_bench.PROFILE = args.profile  # set once, before any phase
     gateway_bench.CpuMeter = SplitMeter  # type: ignore[misc]  # the bulk phase's meter too
 
     records = [orjson.dumps(r) for r in samples.generate(args.schema, 20_000, seed=1)]
     load_before = os.getloadavg()
     # The bare pipeline in this process run, so the ratio compares figures of one machine
     # state (absolute rates swing by half between runs here).
-    pipeline = gateway_bench.pipeline_us(args.schema, records)
+    pipeline_v1 = gateway_bench.pipeline_us(args.schema, records)
+    keyring = Keyring.of({domain.name: os.urandom(32) for domain in DEFAULT_TAG_DOMAINS})
+    pipeline = gateway_bench.pipeline_us(args.schema, records, keyring)
     with tempfile.TemporaryDirectory(prefix="bench-gateway-") as tmp:
         node = start_node("anvil", block_time=1)
         gateway = None
@@ -313,7 +321,10 @@ def main() -> None:
     print(f"schema                     {args.schema} (sqlite synchronous={args.synchronous}, "
           f"{workers} worker process(es))")  # fmt: skip
     print(f"bare pipeline              {pipeline:.1f} µs CPU per record in this process "
-          f"(validate, canonicalise, commit, leaf; best of 3 over {len(records)})")  # fmt: skip
+          f"(what the gateway commits, proof v2: validate, tags, field tree, commitment, leaf; "
+          f"best of 3 over {len(records)})")  # fmt: skip
+    print(f"bare pipeline v1           {pipeline_v1:.1f} µs CPU per record (validate, "
+          f"canonicalise, commit, leaf)")  # fmt: skip
     if bulk is not None and during is not None:
         window = bulk["window"]
         accepted = bulk["accepted"]
@@ -337,6 +348,8 @@ def main() -> None:
         per_record = gateway_cpu(bulk["cpu_to_anchored"]) / bulk["anchored_records"] * 1e6
         print(f"CPU per anchored record: {per_record:.1f} µs (pipeline {pipeline:.1f} µs, "
               f"ratio {per_record / pipeline:.2f})")  # fmt: skip
+        print(f"against the v1 pipeline    ratio {per_record / pipeline_v1:.2f} "
+              f"({pipeline_v1:.1f} µs)")  # fmt: skip
     print(_latency_line(f"single at {args.rate:.0f}/s alone", due, sent))
     print(f"single CPU                 {_cpu_line(single_cpu)}")
     print(f"gateway peak RSS           {rss.peak_kb / 1024:.0f} MB (gateway and its workers)")

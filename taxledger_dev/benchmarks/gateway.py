@@ -23,16 +23,17 @@ from typing import Any
 
 import orjson
 
+from gateway import profiling
 from gateway.apikeys import Role, add_key
 from ledger_node.chain.deploy import found_consortium
 from ledger_node.chain.ledger import LedgerClient
 from ledger_node.chain.rpc import Rpc, connect
-from ledger_node.commitment import commit_records
+from ledger_node.commitment import commit_record_v2, commit_records
 from ledger_node.keyring import encryption_key_path, keyring_path, provision_agencies
 from ledger_node.localnode import LocalNode, free_port, stop_process_group
 from ledger_node.records.schemas import SCHEMAS
 from ledger_node.records.validation import validate
-from ledger_node.tagging import Keyring
+from ledger_node.tagging import Keyring, record_subject_tags
 from taxledger_dev.benchmarks.harness import inputs_set_aside
 
 PASSWORD = "bench-password-0"  # noqa: S105 - a throwaway keystore of a benchmark
@@ -175,11 +176,15 @@ class Gateway:
         config.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in settings.items()))
         self.key = add_key(workdir / "api-keys.json", "bench", frozenset(Role))
         self.log = workdir / "gateway.log"
+        env = dict(os.environ)
+        if PROFILE is not None:
+            env[profiling.ENV] = str(PROFILE)
         self.process = subprocess.Popen(
             [TAXLEDGER, "gateway", "serve", "--config", str(config)],
             stdout=self.log.open("wb"),
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            env=env,
         )
         deadline = time.monotonic() + 120
         while True:
@@ -306,7 +311,7 @@ def bulk_phase(
         assert out.get() == ("ready",)
     before = gateway.counts()
     meter = CpuMeter({**meter_roots, "load generator": os.getpid()})
-    profile = _profile(gateway, "bulk")
+    running = profile(gateway, name)
     start_at = time.time()
     stop_at = start_at + seconds
     go.set()
@@ -323,7 +328,7 @@ def bulk_phase(
     for loader in loaders:
         loader.join()
     cpu = meter.spent()  # the loaders' CPU is their parent's once they are reaped
-    _stop_profile(profile)
+    stop_profile(running)
     errors = [r[1] for r in results if r[0] == "error"]
     if errors:
         raise SystemExit(errors[0])
@@ -367,17 +372,27 @@ def gateway_cpu(spent: tuple[float, dict[str, float]]) -> float:
 # -- bare pipeline ----------------------------------------------------------------------------
 
 
-def pipeline_us(schema: str, records: list[bytes], passes: int = 3) -> float:
-    """CPU µs per record of the bare pipeline in this process: validate, canonicalise,
-    commit and leaf (``commit_records``, 256 at a time, as ``scripts/bench_records.py``'s
-    batch figure) over ``records`` freshly parsed from JSON; the best of ``passes``."""
+def pipeline_us(
+    schema: str, records: list[bytes], keyring: Keyring | None = None, passes: int = 3
+) -> float:
+    """CPU µs per record of the bare pipeline in this process over ``records`` freshly parsed
+    from JSON; the best of ``passes``. Without ``keyring``: validate, canonicalise, commit and
+    leaf (``commit_records``, 256 at a time, as ``scripts/bench_records.py``'s batch figure);
+    with it, what a gateway commits (proof v2): validate, the subject tags per domain, the
+    field tree and its commitment and leaf (``commit_record_v2``, as
+    ``scripts/bench_disclosure.py``'s v2 figure)."""
     parsed = [orjson.loads(record) for record in records]
     best = float("inf")
     for _ in range(passes):
         with inputs_set_aside():
             cpu = time.process_time()
-            for start in range(0, len(parsed), 256):
-                commit_records([validate(schema, r) for r in parsed[start : start + 256]])
+            if keyring is None:
+                for start in range(0, len(parsed), 256):
+                    commit_records([validate(schema, r) for r in parsed[start : start + 256]])
+            else:
+                for record in parsed:
+                    validated = validate(schema, record)
+                    commit_record_v2(validated, record_subject_tags(keyring, validated))
             best = min(best, time.process_time() - cpu)
     return best / len(parsed) * 1e6
 
@@ -441,21 +456,48 @@ def burst_phase(
 
 # -- profiling ------------------------------------------------------------------------------
 
-PROFILE: str | None = None
+#: Where the gateway and its workers write their profiles (``--profile DIR``), or None.
+PROFILE: Path | None = None
 
 
-def _profile(gateway: Gateway, phase: str) -> subprocess.Popen[bytes] | None:
-    """``py-spy record`` of the gateway and its workers during a phase (``--py-spy PREFIX``)."""
-    if PROFILE is None:
-        return None
-    return subprocess.Popen(
-        [str(Path(sys.executable).with_name("py-spy")), "record", "--subprocesses", "--format",
-         "raw", "--rate", "50", "-o", f"{PROFILE}-{phase}.txt", "-p", str(gateway.process.pid)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+class Profile:
+    """A phase's profiles: the gateway process and its workers, from :func:`profile` to
+    :meth:`stop`, as ``pstats`` files in ``PROFILE/<phase>/`` with their threads' CPU seconds
+    at the phase's end (see :mod:`gateway.profiling`)."""
+
+    def __init__(self, gateway: Gateway, phase: str) -> None:
+        self.gateway = gateway
+        self.phase = phase
+        self._collect(None)  # what they recorded before the phase is not the phase's
+
+    def stop(self) -> None:
+        self._collect(self.phase)
+
+    def _collect(self, phase: str | None) -> None:
+        assert PROFILE is not None
+        pids = tree(self.gateway.process.pid)
+        for pid in pids:
+            os.kill(pid, signal.SIGUSR1)
+        expected = {str(pid) for pid in pids}
+        deadline = time.monotonic() + 30
+        while True:  # each process writes its file when it next runs Python
+            written = [*PROFILE.glob("*.prof"), *PROFILE.glob("*.threads")]
+            if {f.name.split("-")[1] for f in written} >= expected or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        for file in written:
+            if phase is None:
+                file.unlink()
+            else:
+                (PROFILE / phase).mkdir(exist_ok=True)
+                file.rename(PROFILE / phase / file.name)
 
 
-def _stop_profile(process: subprocess.Popen[bytes] | None) -> None:
-    if process is not None:
-        process.send_signal(signal.SIGINT)
-        process.wait(60)
+def profile(gateway: Gateway, phase: str) -> Profile | None:
+    """Start profiling a phase (``--profile DIR``), or None."""
+    return None if PROFILE is None else Profile(gateway, phase)
+
+
+def stop_profile(running: Profile | None) -> None:
+    if running is not None:
+        running.stop()
