@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
 import pickle
 import struct
 import sys
@@ -33,12 +34,18 @@ from typing import BinaryIO
 
 import orjson
 
+from gateway import profiling
 from gateway.faults import crash_point
 from gateway.ingest import BulkItems, Ingestor, Rejection
 from ledger_node.agencies import AgencyKind
 from ledger_node.tagging import Keyring
 
 INIT = struct.Struct("<I")
+#: How much less of the CPU a worker asks for than the gateway process (``nice``): bulk
+#: preparation is throughput work, and a single record's accept, which runs in the gateway
+#: process, must not queue for a core behind it (at 10, the kernel gives the gateway about
+#: ten times a worker's share when both want a core).
+NICENESS = 10
 REQUEST = struct.Struct("<Qd")
 ANSWER = struct.Struct("<QB")
 
@@ -50,6 +57,8 @@ def _read(stream: BinaryIO, size: int) -> bytes | None:
 
 def main() -> None:
     """The worker's loop (``python -m gateway.worker``, started by :class:`Preparers`)."""
+    profiling.install("worker")
+    os.nice(NICENESS)
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing may print into the answers
     header = _read(stdin, INIT.size)
