@@ -20,6 +20,9 @@ Each pass of the loop, in order:
     sequential);
 (4) poll receipts of sent writes; re-send those the node forgot; re-sign those that failed;
 (5) mark anchored batches final after ``confirmations`` blocks, if still on chain as signed.
+
+(4) and (5) run when the head moved, something was sent, or a second has passed: in
+between, nothing they look at can have changed on chain (a pass is cheap while idle).
 """
 
 from __future__ import annotations
@@ -63,6 +66,9 @@ log = logging.getLogger(__name__)
 MAX_IN_FLIGHT = 32
 #: Most batches cut in one pass of the loop.
 CUTS_PER_PASS = 4
+#: Longest time between two looks at receipts while the head stands still (re-sends and
+#: retries are due by the clock, not by blocks).
+POLL_INTERVAL = 1.0
 #: Re-send a write the node has not mined after this long (it may have lost its mempool).
 RESEND_AFTER = 6.0
 #: Pause before trying again a revocation the ledger refused.
@@ -128,6 +134,12 @@ class Batcher:
         self._retry_at: dict[bytes | str, float] = {}
         self._backoff: dict[bytes, float] = {}
         self._sent_at: dict[bytes, float] = {}
+        # What the last look at receipts saw: nothing can be mined, final or reorganised
+        # before the head moves, so a pass in between skips (4) and (5), unless it sent
+        # something or a retry may be due.
+        self._polled_head: int | None = None
+        self._polled_at = 0.0
+        self._sent_since_poll = False
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -191,8 +203,16 @@ class Batcher:
         if self._refused is None:
             self._cut_batches()  # (2)
             self._sign_revocation()  # (3)
-        self._poll()  # (4)
-        self._finalise()  # (5)
+        now = time.monotonic()
+        head = self.status.block_number
+        if (
+            head != self._polled_head
+            or self._sent_since_poll
+            or now - self._polled_at >= POLL_INTERVAL
+        ):
+            self._polled_head, self._polled_at, self._sent_since_poll = head, now, False
+            self._poll()  # (4)
+            self._finalise()  # (5)
         if self.status.problem is not None and self._refused is None:
             log.info("the node is back: %s no more", self.status.problem)
         self.status.problem = self._refused
@@ -239,6 +259,7 @@ class Batcher:
         must be signed again (their nonce went to another transaction, or their fee is below
         the base fee)."""
         self._sent_at[write.tx_hash] = time.monotonic()
+        self._sent_since_poll = True
         try:
             # One attempt: the loop's own retries (and its health report) take over after.
             self._sender.submit(
