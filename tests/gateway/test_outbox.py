@@ -121,6 +121,21 @@ def test_each_schema_is_numbered_without_gaps_under_concurrent_commits(outbox: O
         assert seqs == list(range(code * SCHEMA_SPAN + 1, code * SCHEMA_SPAN + 601))
 
 
+def test_a_request_of_several_schemas_numbers_each_in_its_own_range(outbox: Outbox) -> None:
+    outbox.accept(rows(INVOICE, 2, "before"))
+    invoices, ratings = rows(INVOICE, 3, "mixed-i"), rows(RATING, 3, "mixed-r")
+    outbox.accept([invoices[0], ratings[0], ratings[1], invoices[1], invoices[2], ratings[2]])
+    for schema, mixed, first in ((INVOICE, invoices, 3), (RATING, ratings, 1)):
+        code = outbox.records.code(schema)
+        assert code is not None
+        numbers = []
+        for row in mixed:
+            stored = outbox.record(row[0])
+            assert stored is not None and stored.schema == schema
+            numbers.append(stored.seq - code * SCHEMA_SPAN)
+        assert numbers == [first, first + 1, first + 2]
+
+
 def test_a_failed_commit_hands_its_numbers_back(outbox: Outbox) -> None:
     outbox.accept(rows(INVOICE, 2, "ok"))
     broken: Row = ("bad", INVOICE, b"{}", ["not", "bytes"], 1.0)  # type: ignore[assignment]
