@@ -62,7 +62,31 @@ typedef struct {
     size_t path_size, path_room;
     uint8_t (*digests)[32];
     keccak_sponge salts;
+    /* The buffers' first storage, enough for most records: then nothing is allocated. */
+    tree_node nodes_space[64];
+    size_t children_space[64];
+    uint8_t arena_space[4096];
+    char path_space[256];
+    uint8_t digest_space[64][32];
 } walk;
+
+static void
+walk_start(walk *w)
+{
+    w->nodes = w->nodes_space;
+    w->node_count = 0;
+    w->node_room = sizeof w->nodes_space / sizeof w->nodes_space[0];
+    w->children = w->children_space;
+    w->child_count = 0;
+    w->child_room = sizeof w->children_space / sizeof w->children_space[0];
+    w->arena = w->arena_space;
+    w->arena_size = 0;
+    w->arena_room = sizeof w->arena_space;
+    w->path = w->path_space;
+    w->path_size = 0;
+    w->path_room = sizeof w->path_space;
+    w->digests = NULL;
+}
 
 /* Node classes of fieldtree.py, and the slots read and written here. */
 static PyTypeObject *ValueNode, *ObjectNode, *ArrayNode, *Hidden;
@@ -88,29 +112,36 @@ arity(Py_ssize_t nargs, Py_ssize_t count, const char *signature)
 
 /* --- growing buffers ------------------------------------------------------------------- */
 
+/* Room for `needed` items of `item` bytes in *buffer, which starts in `first`, the walk's own
+ * storage, and moves to the heap when it outgrows it. */
 static int
-grow(void **buffer, size_t *room, size_t needed, size_t item)
+grow(void **buffer, size_t *room, size_t needed, size_t item, void *first)
 {
     if (needed <= *room)
         return 0;
-    size_t next = *room ? *room : 64;
+    size_t next = *room;
     while (next < needed)
         next *= 2;
-    void *grown = realloc(*buffer, next * item);
+    void *grown = *buffer == first ? malloc(next * item) : realloc(*buffer, next * item);
     if (!grown) {
         PyErr_NoMemory();
         return -1;
     }
+    if (*buffer == first)
+        memcpy(grown, first, *room * item);
     *buffer = grown;
     *room = next;
     return 0;
 }
 
+#define GROW(w, buffer, room, needed)                                                          \
+    grow((void **)&(w)->buffer, &(w)->room, (needed), sizeof *(w)->buffer, (w)->buffer##_space)
+
 /* Room for `extra` more bytes in the arena; a pointer to where they go. */
 static uint8_t *
 arena_reserve(walk *w, size_t extra)
 {
-    if (grow((void **)&w->arena, &w->arena_room, w->arena_size + extra, 1) < 0)
+    if (GROW(w, arena, arena_room, w->arena_size + extra) < 0)
         return NULL;
     return w->arena + w->arena_size;
 }
@@ -129,11 +160,16 @@ arena_append(walk *w, const void *data, size_t size)
 static void
 walk_free(walk *w)
 {
-    free(w->nodes);
-    free(w->children);
-    free(w->arena);
-    free(w->path);
-    free(w->digests);
+    if (w->nodes != w->nodes_space)
+        free(w->nodes);
+    if (w->children != w->children_space)
+        free(w->children);
+    if (w->arena != w->arena_space)
+        free(w->arena);
+    if (w->path != w->path_space)
+        free(w->path);
+    if (w->digests != w->digest_space)
+        free(w->digests);
 }
 
 /* --- paths ----------------------------------------------------------------------------- */
@@ -143,7 +179,7 @@ static int
 push_key(walk *w, const char *key, size_t size, size_t *mark)
 {
     *mark = w->path_size;
-    if (grow((void **)&w->path, &w->path_room, w->path_size + size + 1, 1) < 0)
+    if (GROW(w, path, path_room, w->path_size + size + 1) < 0)
         return -1;
     if (w->path_size)
         w->path[w->path_size++] = '.';
@@ -158,7 +194,7 @@ push_index(walk *w, Py_ssize_t index, size_t *mark)
     char text[24];
     int size = snprintf(text, sizeof text, "[%zd]", index);
     *mark = w->path_size;
-    if (grow((void **)&w->path, &w->path_room, w->path_size + (size_t)size, 1) < 0)
+    if (GROW(w, path, path_room, w->path_size + (size_t)size) < 0)
         return -1;
     memcpy(w->path + w->path_size, text, (size_t)size);
     w->path_size += (size_t)size;
@@ -171,7 +207,7 @@ push_index(walk *w, Py_ssize_t index, size_t *mark)
 static tree_node *
 next_node(walk *w, enum kind kind)
 {
-    if (grow((void **)&w->nodes, &w->node_room, w->node_count + 1, sizeof(tree_node)) < 0)
+    if (GROW(w, nodes, node_room, w->node_count + 1) < 0)
         return NULL;
     tree_node *node = &w->nodes[w->node_count];
     memset(node, 0, sizeof *node);
@@ -213,7 +249,7 @@ add_count(walk *w, size_t index, size_t count)
         return DECLINED;
     if (arena_append(w, be, 4) < 0)
         return -1;
-    if (grow((void **)&w->children, &w->child_room, w->child_count + count, sizeof(size_t)) < 0)
+    if (GROW(w, children, child_room, w->child_count + count) < 0)
         return -1;
     w->nodes[index].first_child = w->child_count;
     w->nodes[index].count = count;
@@ -462,6 +498,8 @@ static void
 hash_some(walk *w, const uint8_t **inputs, size_t *sizes, const size_t *which, size_t n,
           uint8_t (*out)[32])
 {
+    if (!n)
+        return;
     keccak256_many(inputs, sizes, n, out);
     for (size_t k = 0; k < n; k++)
         memcpy(w->digests[which[k]], out[k], 32);
@@ -474,15 +512,26 @@ static int
 hash_nodes(walk *w)
 {
     size_t count = w->node_count;
-    w->digests = malloc(32 * count);
+    int result = -1;
     /* Per node: its wave; per node of a wave: its input, its size, which node, its digest. */
-    char *scratch = malloc(count * (3 * sizeof(size_t) + sizeof(uint8_t *) + 32));
+    size_t local_wave[64], local_sizes[64], local_which[64];
+    const uint8_t *local_inputs[64];
+    uint8_t local_out[64][32], local_joined[4096];
+    size_t *wave = local_wave, *sizes = local_sizes, *which = local_which;
+    const uint8_t **inputs = local_inputs;
+    uint8_t(*out)[32] = local_out;
     uint8_t *joined = NULL;
-    if (!w->digests || !scratch)
-        goto no_memory;
-    size_t *wave = (size_t *)scratch, *sizes = wave + count, *which = sizes + count;
-    const uint8_t **inputs = (const uint8_t **)(which + count);
-    uint8_t(*out)[32] = (uint8_t(*)[32])(inputs + count);
+    w->digests = w->digest_space;
+    if (count > 64) {
+        w->digests = malloc(32 * count);
+        wave = malloc(sizeof(size_t) * count);
+        sizes = malloc(sizeof(size_t) * count);
+        which = malloc(sizeof(size_t) * count);
+        inputs = malloc(sizeof(uint8_t *) * count);
+        out = malloc(32 * count);
+        if (!w->digests || !wave || !sizes || !which || !inputs || !out)
+            goto no_memory;
+    }
     size_t waves = 0, joined_size = 0, n = 0;
     for (size_t i = count; i-- > 0;) {
         tree_node *node = &w->nodes[i];
@@ -506,7 +555,7 @@ hash_nodes(walk *w)
             which[n++] = i;
         }
     hash_some(w, inputs, sizes, which, n, out);
-    joined = malloc(joined_size ? joined_size : 1);
+    joined = joined_size <= sizeof local_joined ? local_joined : malloc(joined_size);
     if (!joined)
         goto no_memory;
     for (size_t h = 1; h <= waves; h++) {
@@ -526,14 +575,21 @@ hash_nodes(walk *w)
         }
         hash_some(w, inputs, sizes, which, n, out);
     }
-    free(scratch);
-    free(joined);
-    return 0;
+    result = 0;
+done:
+    if (wave != local_wave) {
+        free(wave);
+        free(sizes);
+        free(which);
+        free(inputs);
+        free(out);
+    }
+    if (joined != local_joined)
+        free(joined);
+    return result;
 no_memory:
-    free(scratch);
-    free(joined);
     PyErr_NoMemory();
-    return -1;
+    goto done;
 }
 
 static PyObject *
@@ -566,7 +622,8 @@ fields_digest(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     if (!arity(nargs, 2, "fields_digest(record, master)"))
         return NULL;
-    walk w = {0};
+    walk w;
+    walk_start(&w);
     uint8_t salt[SALT_SIZE];
     int result = walk_record(&w, args[0], args[1], salt);
     PyObject *answer = NULL;
@@ -604,7 +661,8 @@ commit_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             Py_RETURN_NONE;
     const uint8_t *schema_id = (const uint8_t *)PyBytes_AS_STRING(args[2]);
     const uint8_t *subjects = (const uint8_t *)PyBytes_AS_STRING(args[3]);
-    walk w = {0};
+    walk w;
+    walk_start(&w);
     uint8_t salt[SALT_SIZE];
     int result = walk_record(&w, args[0], args[1], salt);
     PyObject *answer = NULL;
@@ -632,22 +690,23 @@ commit_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 
 /* --- node objects ---------------------------------------------------------------------- */
 
-/* A new instance of a node class with its slots set (each reference stolen, even on error);
+/* A new instance of a node class with its one, two or three slots set (each reference stolen,
+ * even on error);
  * as `object.__new__` and the slots' descriptors would, without the frozen `__init__`. */
 static PyObject *
 new_node(PyTypeObject *type, PyMemberDef *first, PyObject *a, PyMemberDef *second, PyObject *b,
          PyMemberDef *third, PyObject *c)
 {
     PyObject *node = NULL;
-    if (!a || !b || (third && !c))
+    if (!a || (second && !b) || (third && !c))
         goto fail;
     node = type->tp_alloc(type, 0);
     if (!node || PyMember_SetOne((char *)node, first, a) < 0 ||
-        PyMember_SetOne((char *)node, second, b) < 0 ||
+        (second && PyMember_SetOne((char *)node, second, b) < 0) ||
         (third && PyMember_SetOne((char *)node, third, c) < 0))
         goto fail;
     Py_DECREF(a);
-    Py_DECREF(b);
+    Py_XDECREF(b);
     Py_XDECREF(c);
     return node;
 fail:
@@ -733,7 +792,8 @@ build_tree(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     if (!node_types_known())
         return NULL;
-    walk w = {0};
+    walk w;
+    walk_start(&w);
     uint8_t salt[SALT_SIZE];
     int result = walk_record(&w, args[0], args[1], salt);
     PyObject *answer = NULL;
@@ -871,10 +931,11 @@ tree_digest(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_Clear();
         Py_RETURN_NONE;
     }
-    walk w = {0};
+    walk w;
+    walk_start(&w);
     PyObject *answer = NULL;
     size_t root;
-    int result = grow((void **)&w.path, &w.path_room, (size_t)size + 1, 1);
+    int result = GROW(&w, path, path_room, (size_t)size + 1);
     if (result == 0) {
         memcpy(w.path, path, (size_t)size);
         w.path_size = (size_t)size;
@@ -895,6 +956,146 @@ tree_digest(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         answer = Py_NewRef(Py_None);
     walk_free(&w);
     return answer;
+}
+
+/* --- trees from JSON ------------------------------------------------------------------ */
+
+/* Member names of a node's JSON object (docs/proof-bundle-v2.md), interned once. */
+static PyObject *K_hidden, *K_salt, *K_value, *K_digest, *K_members, *K_items, *K_key;
+
+/* The 32 bytes of a "0x" + 64 lowercase hex digits str, or NULL (no exception) if it is not
+ * one; NULL with an exception when out of memory. */
+static PyObject *
+hex32(PyObject *text)
+{
+    if (!text || !PyUnicode_CheckExact(text) || !PyUnicode_IS_ASCII(text) ||
+        PyUnicode_GET_LENGTH(text) != 66)
+        return NULL;
+    const unsigned char *p = PyUnicode_1BYTE_DATA(text);
+    if (p[0] != '0' || p[1] != 'x')
+        return NULL;
+    uint8_t raw[32];
+    for (int i = 0; i < 32; i++) {
+        int value = 0;
+        for (int half = 0; half < 2; half++) {
+            unsigned char c = p[2 + 2 * i + half];
+            int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+            if (digit < 0)
+                return NULL;
+            value = value << 4 | digit;
+        }
+        raw[i] = (uint8_t)value;
+    }
+    return PyBytes_FromStringAndSize((const char *)raw, 32);
+}
+
+/* A field name, [A-Za-z0-9_]+. */
+static int
+is_field_name(PyObject *key)
+{
+    return PyUnicode_CheckExact(key) && PyUnicode_IS_ASCII(key) &&
+           field_name((const char *)PyUnicode_1BYTE_DATA(key), PyUnicode_GET_LENGTH(key));
+}
+
+#define MAX_JSON_DEPTH 32 /* fieldtree.py's _MAX_DEPTH */
+
+/* The node of a well-formed node object (with `key` beside its members when `keyed`), as
+ * fieldtree.node_from_json parses it; Py_None where the reference must decide (and word what
+ * is wrong), NULL on error. */
+static PyObject *
+node_of(PyObject *data, int keyed, int depth)
+{
+    if (depth > MAX_JSON_DEPTH || !PyDict_CheckExact(data))
+        return Py_NewRef(Py_None);
+    Py_ssize_t size = PyDict_GET_SIZE(data) - (keyed ? 1 : 0);
+    PyObject *hidden = PyDict_GetItemWithError(data, K_hidden);
+    if (hidden || PyErr_Occurred()) {
+        if (PyErr_Occurred() || size != 1)
+            return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
+        PyObject *digest = hex32(hidden);
+        if (!digest)
+            return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
+        return new_node(Hidden, HIDDEN_DIGEST, digest, NULL, NULL, NULL, NULL);
+    }
+    PyObject *salt_text = PyDict_GetItemWithError(data, K_salt);
+    if (!salt_text)
+        return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
+    PyObject *value = PyDict_GetItemWithError(data, K_value);
+    PyObject *members = value ? NULL : PyDict_GetItemWithError(data, K_members);
+    PyObject *items = value || members ? NULL : PyDict_GetItemWithError(data, K_items);
+    if (PyErr_Occurred())
+        return NULL;
+    if (value) {
+        PyObject *digest = PyDict_GetItemWithError(data, K_digest);
+        if (!digest || size != 3 || PyDict_Check(value) || PyList_Check(value))
+            return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
+        PyObject *salt = hex32(salt_text), *stated = salt ? hex32(digest) : NULL;
+        if (!salt || !stated) {
+            Py_XDECREF(salt);
+            return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
+        }
+        return new_node(ValueNode, VALUE_SALT, salt, VALUE_VALUE, Py_NewRef(value), VALUE_DIGEST,
+                        stated);
+    }
+    PyObject *list = members ? members : items;
+    if (!list || size != 2 || !PyList_CheckExact(list))
+        return Py_NewRef(Py_None);
+    Py_ssize_t count = PyList_GET_SIZE(list);
+    PyObject *children = PyTuple_New(count);
+    if (!children)
+        return NULL;
+    PyObject *last = NULL;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *raw = PyList_GET_ITEM(list, i), *key = NULL, *child;
+        if (members && PyDict_CheckExact(raw)) {
+            key = PyDict_GetItemWithError(raw, K_key);
+            if (!key && PyErr_Occurred())
+                goto fail;
+        }
+        if (key) {
+            /* Members in key order, each once: plain ASCII, so code point order is byte order. */
+            if (!is_field_name(key) ||
+                (last && PyUnicode_Compare(key, last) <= 0))
+                goto decline;
+            last = key;
+        }
+        child = node_of(raw, key != NULL, depth + 1);
+        if (!child)
+            goto fail;
+        if (child == Py_None || (members && (Py_TYPE(child) == Hidden) != (key == NULL))) {
+            Py_DECREF(child);
+            goto decline;
+        }
+        if (key) {
+            PyObject *pair = PyTuple_Pack(2, key, child);
+            Py_DECREF(child);
+            if (!pair)
+                goto fail;
+            child = pair;
+        }
+        PyTuple_SET_ITEM(children, i, child);
+    }
+    PyObject *salt = hex32(salt_text);
+    if (!salt) {
+        Py_DECREF(children);
+        return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
+    }
+    return members ? new_node(ObjectNode, OBJECT_SALT, salt, OBJECT_MEMBERS, children, NULL, NULL)
+                   : new_node(ArrayNode, ARRAY_SALT, salt, ARRAY_ITEMS, children, NULL, NULL);
+decline:
+    Py_DECREF(children);
+    return Py_NewRef(Py_None);
+fail:
+    Py_DECREF(children);
+    return NULL;
+}
+
+static PyObject *
+tree_from_json(PyObject *module, PyObject *data)
+{
+    if (!node_types_known())
+        return NULL;
+    return node_of(data, 0, 0);
 }
 
 /* --- the module ------------------------------------------------------------------------ */
@@ -951,6 +1152,8 @@ static PyMethodDef methods[] = {
     {"tree_digest", (PyCFunction)(void (*)(void))tree_digest, METH_FASTCALL,
      "The digest of a tree at a path; with check, (path, computed, stated) of the first value "
      "that does not hash to its stated digest; None to leave it to the reference."},
+    {"tree_from_json", tree_from_json, METH_O,
+     "The node of a well-formed node object (fieldtree.node_from_json), or None."},
     {"use_node_types", (PyCFunction)(void (*)(void))use_node_types, METH_FASTCALL,
      "The node classes of ledger_node.fieldtree, whose slots the functions read and write."},
     {NULL, NULL, 0, NULL},
@@ -967,5 +1170,13 @@ static struct PyModuleDef module_def = {
 PyMODINIT_FUNC
 PyInit__fieldtree(void)
 {
+    if (!(K_hidden = PyUnicode_InternFromString("hidden")) ||
+        !(K_salt = PyUnicode_InternFromString("salt")) ||
+        !(K_value = PyUnicode_InternFromString("value")) ||
+        !(K_digest = PyUnicode_InternFromString("digest")) ||
+        !(K_members = PyUnicode_InternFromString("members")) ||
+        !(K_items = PyUnicode_InternFromString("items")) ||
+        !(K_key = PyUnicode_InternFromString("key")))
+        return NULL;
     return PyModule_Create(&module_def);
 }

@@ -23,3 +23,6 @@ def tree_digest(node: object, path: str, check: bool, /) -> bytes | tuple[str, b
 
 def use_node_types(value: type, object: type, array: type, hidden: type, /) -> None:
     """The node classes whose slots the functions read and write."""
+
+def tree_from_json(data: object, /) -> Any:
+    """The tree (``fieldtree``'s nodes) of a well-formed node object, or None."""

@@ -496,8 +496,15 @@ _HEX32 = re.compile(r"0x[0-9a-f]{64}")
 _MAX_DEPTH = 32
 
 
-def node_from_json(data: object, where: str = "fields", depth: int = 0) -> Node | Hidden:
-    """Parse a node's JSON object; raises :class:`LedgerValueError` naming where."""
+def node_from_json(data: object) -> Node | Hidden:
+    """Parse a tree's JSON object; raises :class:`LedgerValueError` naming where."""
+    fast = _compiled.tree_from_json(data)
+    return fast if fast is not None else reference_node_from_json(data)
+
+
+def reference_node_from_json(data: object, where: str = "fields", depth: int = 0) -> Node | Hidden:
+    """:func:`node_from_json` by its definition (the compiled parse leaves anything that is
+    not well formed to it, to word the error)."""
     if depth > _MAX_DEPTH:
         raise LedgerValueError(f"{where}: the tree is nested deeper than {_MAX_DEPTH} levels")
     if not isinstance(data, dict):
@@ -525,14 +532,14 @@ def node_from_json(data: object, where: str = "fields", depth: int = 0) -> Node 
                         f"{here}.key {key!r}: members must be in key order, each once"
                     )
                 last = key
-                child = node_from_json(
+                child = reference_node_from_json(
                     {k: v for k, v in raw.items() if k != "key"}, here, depth + 1
                 )
                 if isinstance(child, Hidden):
                     raise LedgerValueError(f"{here}: a hidden member has no key")
                 members.append((key, child))
             else:
-                hidden = node_from_json(raw, here, depth + 1)
+                hidden = reference_node_from_json(raw, here, depth + 1)
                 if not isinstance(hidden, Hidden):
                     raise LedgerValueError(f"{here}: a disclosed member needs its key")
                 members.append(hidden)
@@ -541,7 +548,7 @@ def node_from_json(data: object, where: str = "fields", depth: int = 0) -> Node 
         return ArrayNode(
             salt,
             tuple(
-                node_from_json(item, f"{where}.items[{i}]", depth + 1)
+                reference_node_from_json(item, f"{where}.items[{i}]", depth + 1)
                 for i, item in enumerate(data["items"])
             ),
         )

@@ -4,9 +4,10 @@ how fast partial bundles are derived and verified against full ones.
 
 Prints (1) records/s of validate + subject tags + commit + leaf for the same records, v1
 (whole-record hash, one consortium key) and v2 (field tree, tags per domain committed with
-it), and their ratio (target: v2 at most 1.5x v1 per record); (2) partial bundles derived per
-second from full ones (parse, disclose, write JSON); (3) full and partial bundles verified
-per second against a synced audit index, and their ratio (target: partial at least 0.5x full).
+it), and their ratio (target: v2 at most 1.5x v1 per record), with each stage timed alone;
+(2) partial bundles derived per second from full ones (parse, disclose, write JSON); (3) full
+and partial bundles verified per second against a synced audit index, and their ratio (target:
+partial at least 0.5x full).
 The load average is printed beside the figures: on a shared machine they swing with it.
 
     .venv/bin/python scripts/bench_disclosure.py [--records N] [--bundles N] [--passes N]
@@ -58,12 +59,15 @@ def _load() -> str:
     return f"load {one:.1f} / {five:.1f}"
 
 
-def pipeline(records: int, passes: int, keyring: Keyring) -> tuple[float, float]:
+def pipeline(records: int, passes: int, keyring: Keyring) -> dict[str, float]:
+    """Records/s of the v1 and v2 pipelines, and of each one's tags and commit alone."""
     mix = [
         (name, record)
         for name, share in MIX.items()
         for record in generate(name, records * share // 100, seed=3)
     ]
+    validated = [validate(name, record) for name, record in mix]
+    tags = [v2_tags(keyring, v) for v in validated]
 
     def v1() -> int:
         for name, record in mix:
@@ -78,7 +82,28 @@ def pipeline(records: int, passes: int, keyring: Keyring) -> tuple[float, float]
             commit_record_v2(validated, v2_tags(keyring, validated))
         return len(mix)
 
-    return _best(passes, v1), _best(passes, v2)
+    def stage(run: Callable[[], object]) -> Callable[[], int]:
+        def timed() -> int:
+            run()
+            return len(mix)
+
+        return timed
+
+    return {
+        "v1": _best(passes, v1),
+        "v2": _best(passes, v2),
+        "validate": _best(passes, stage(lambda: [validate(n, r) for n, r in mix])),
+        "v1 tags": _best(
+            passes,
+            stage(lambda: [v1_tags(CONSORTIUM_KEY, v.subject_identifiers()) for v in validated]),
+        ),
+        "v2 tags": _best(passes, stage(lambda: [v2_tags(keyring, v) for v in validated])),
+        "v1 commit": _best(passes, stage(lambda: [commit_record(v) for v in validated])),
+        "v2 commit": _best(
+            passes,
+            stage(lambda: [commit_record_v2(v, t) for v, t in zip(validated, tags, strict=True)]),
+        ),
+    }
 
 
 def bundles(count: int, passes: int, fields: str) -> tuple[float, float, float]:
@@ -136,11 +161,19 @@ def main() -> None:
     keyring = Keyring.of({name: os.urandom(32) for name in
                           ("invoice", "taxpayer-invoices", "taxpayer-credit")})  # fmt: skip
     print(f"before: {_load()}")
-    v1, v2 = pipeline(args.records, args.passes, keyring)
+    rates = pipeline(args.records, args.passes, keyring)
+    v1, v2 = rates["v1"], rates["v2"]
     print(f"records pipeline (validate + tags + commit + leaf), {args.records:,} records, CPU:")
     print(f"  v1 {v1:>10,.0f} records/s   {1e6 / v1:6.1f} us/record")
     print(f"  v2 {v2:>10,.0f} records/s   {1e6 / v2:6.1f} us/record")
     print(f"  v2 costs {v1 / v2:.2f}x v1 per record (target <= 1.5)")
+    print(
+        "  each stage alone, us/record: "
+        + ", ".join(
+            f"{name} {1e6 / rates[name]:.1f}"
+            for name in ("validate", "v1 tags", "v2 tags", "v1 commit", "v2 commit")
+        )
+    )
     derive, full, partial = bundles(args.bundles, args.passes, args.fields)
     print(f"partial bundles ({args.fields}), {args.bundles:,} invoices, CPU:")
     print(f"  derived      {derive:>10,.0f} bundles/s")

@@ -28,16 +28,20 @@ from ledger_node.fieldtree import (
     Hidden,
     ObjectNode,
     ValueNode,
+    build_tree,
     checked_digest,
     commitment_salt,
     complete_tree,
     disclose,
     fields_digest,
     node_digest,
+    node_from_json,
+    node_to_json,
     parse_field_paths,
     reference_build_tree,
     reference_digest,
     reference_fields_digest,
+    reference_node_from_json,
 )
 from ledger_node.records.samples import generate
 from ledger_node.records.schemas import SCHEMAS
@@ -308,3 +312,81 @@ def _changed(node: Any, steps: Step, how: str) -> Any:
     items = list(node.items)
     items[first] = _changed(items[first], rest, how)
     return type(node)(node.salt, tuple(items))
+
+
+def _parsed(data: object) -> Any:
+    """What the reference parse gives for ``data``: a node, or the error's message."""
+    try:
+        return reference_node_from_json(data)
+    except LedgerValueError as exc:
+        return str(exc)
+
+
+#: Small changes to a tree's JSON: some keep it well formed, most do not.
+def _mutations(draw: st.DrawFn, data: Any) -> Any:
+    if isinstance(data, list):
+        if data and draw(st.booleans()):
+            i = draw(st.integers(0, len(data) - 1))
+            return [*data[:i], _mutations(draw, data[i]), *data[i + 1 :]]
+        return draw(st.sampled_from([data[::-1], [*data, *data[:1]], data[1:], [*data, 1]]))
+    if not isinstance(data, dict):
+        return draw(
+            st.sampled_from(
+                [
+                    data,
+                    data.upper() if isinstance(data, str) else data,
+                    data[:-1] if isinstance(data, str) else data,
+                    "0x" + "g" * 64,
+                    1,
+                    None,
+                    [],
+                    {"hidden": data},
+                ]
+            )
+        )
+    key = draw(st.sampled_from(sorted(data)))
+    how = draw(st.sampled_from(["inner", "drop", "extra", "rename"]))
+    changed = dict(data)
+    if how == "inner":
+        changed[key] = _mutations(draw, data[key])
+    elif how == "drop":
+        del changed[key]
+    elif how == "extra":
+        changed[draw(st.sampled_from(["key", "hidden", "salt", "value", "x"]))] = "0x" + "0" * 64
+    else:
+        changed[key + "s"] = changed.pop(key)
+    return changed
+
+
+@SETTINGS
+@given(_records(PLAIN), MASTERS, st.data())
+def test_a_tree_is_parsed_from_json_as_the_reference_parses_it(
+    record: dict[str, Any], master: bytes, data: st.DataObject
+) -> None:
+    tree, _ = complete_tree(record, master)
+    keys = sorted(record)
+    shown = data.draw(st.lists(st.sampled_from(keys), unique=True)) if keys else []
+    if shown:
+        tree = disclose(tree, parse_field_paths(shown))
+    document = node_to_json(tree)
+    assert _fieldtree.tree_from_json(document) == tree
+    assert node_from_json(document) == tree
+    changed = data.draw(st.composite(lambda draw: _mutations(draw, document))())
+    expected = _parsed(changed)
+    compiled = _fieldtree.tree_from_json(changed)
+    assert compiled is None or compiled == expected
+    try:
+        assert node_from_json(changed) == expected
+    except LedgerValueError as exc:
+        assert str(exc) == expected
+
+
+def test_a_tree_deeper_than_the_format_allows_is_refused_by_the_reference() -> None:
+    master = bytes(32)
+    deep: Any = "bottom"
+    for _ in range(40):
+        deep = [deep]
+    document = node_to_json(build_tree({"top": deep}, master))
+    assert _fieldtree.tree_from_json(document) is None
+    with pytest.raises(LedgerValueError, match="nested deeper than 32 levels"):
+        node_from_json(document)
