@@ -9,7 +9,9 @@ ask the bank's gateway for a company's rating with its consent as fast as it ans
 answer counted is sealed to the bank's key, opened and verified by the bank's gateway (one
 fact, no failed bundle); after each phase the run waits until the tax bureau has anchored
 every disclosure record, and checks there is exactly one per answer. Prints queries per
-second, p50 and p99 latency, how long the anchoring took, and the load average.
+second, p50 and p99 latency, how long the anchoring took, the CPU time each gateway process
+spent per disclosure from the phase's start until all were anchored (less sensitive to other
+work on the machine than the rate), and the load average.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 from ledger_node.localnode import start_node
+from taxledger_dev.benchmarks.gateway import cpu_seconds, tree
 from taxledger_dev.benchmarks.exchange import (
     disclosure_records,
     run_phase,
@@ -45,8 +48,14 @@ def main() -> None:
             answered = 0
             for concurrency in args.concurrency:
                 load = os.getloadavg()[0]
+                pids = {g.name: tree(g.process.pid) for g in (tax, bank)}
+                cpu_before = {name: cpu_seconds(p) for name, p in pids.items()}
                 phase = run_phase(bank, subjects, concurrency, args.seconds)
                 settle = wait_anchored(tax)
+                cpu = {
+                    name: (cpu_seconds(p) - cpu_before[name]) / max(1, len(phase.latencies))
+                    for name, p in pids.items()
+                }
                 answered += len(phase.latencies)
                 recorded = disclosure_records(tax)
                 print(
@@ -54,7 +63,9 @@ def main() -> None:
                     f"in {phase.seconds:.1f} s = {phase.rate:,.0f}/s, p50 "
                     f"{phase.percentile(0.5):.1f} ms, p99 {phase.percentile(0.99):.1f} ms, "
                     f"{len(phase.failures)} failed; all anchored {settle:.1f} s after the phase "
-                    f"({recorded} disclosure records for {answered} answers); load {load:.1f}"
+                    f"({recorded} disclosure records for {answered} answers); CPU per "
+                    f"disclosure: tax-bureau {cpu['tax-bureau'] * 1e3:.2f} ms, bank "
+                    f"{cpu['bank'] * 1e3:.2f} ms; load {load:.1f}"
                 )
                 for failure in phase.failures[:3]:
                     print(f"    failed: {failure}")
