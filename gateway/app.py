@@ -138,6 +138,9 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        # No OpenTelemetry: the gateway has its own /metrics, and the check whether a
+        # provider is configured costs environment look-ups on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.gateway = gateway
     install_handlers(app)

@@ -43,19 +43,35 @@ def _admit(gateway: Gateway, credentials: HTTPAuthorizationCredentials, role: Ro
     return key
 
 
+def _require(
+    gateway: Gateway, credentials: HTTPAuthorizationCredentials | None, role: Role
+) -> ApiKey:
+    if credentials is None:
+        raise ApiError(401, "unauthenticated", "send an API key as `Authorization: Bearer <key>`")
+    return _admit(gateway, credentials, role)
+
+
 def require(
     role: Role,
 ) -> Callable[[Gateway, HTTPAuthorizationCredentials | None], Coroutine[Any, Any, ApiKey]]:
     """A dependency admitting API keys that hold ``role``."""
 
     async def check(gateway: GatewayDep, credentials: Credentials) -> ApiKey:
-        if credentials is None:
-            raise ApiError(
-                401, "unauthenticated", "send an API key as `Authorization: Bearer <key>`"
-            )
-        return _admit(gateway, credentials, role)
+        return _require(gateway, credentials, role)
 
     return check
+
+
+async def admitted(request: Request, role: Role) -> tuple[Gateway, ApiKey]:
+    """The gateway and the request's API key holding ``role``: what ``GatewayDep`` and
+    ``Depends(require(role))`` give a route, for the exchange's routes, which skip FastAPI's
+    dependency solving (a tenth of a query's CPU time in a gateway)."""
+    gateway = await get_gateway(request)
+    return gateway, _require(gateway, await _bearer(request), role)
+
+
+#: What a route that calls :func:`admitted` declares in its OpenAPI operation.
+BEARER_SECURITY: dict[str, Any] = {"security": [{"HTTPBearer": []}]}
 
 
 async def optional_reader(gateway: GatewayDep, credentials: Credentials) -> ApiKey | None:

@@ -218,20 +218,25 @@ class ExchangeService:
         consent = signed.request.consent
         record_id = self.outbox.exchanges.id_of_commitment(consent)
         bundle: AnyBundle
-        if record_id is not None and (stored := self.outbox.record(record_id)) is not None:
-            bundle = stored_bundle(self.chain, self.outbox, stored, self.keyring)
-        elif signed.consent_bundle is not None:
+        if record_id is not None:
+
+            def own() -> AnyBundle:
+                stored = self.outbox.record(record_id)
+                assert stored is not None  # the index holds only records of mined batches
+                return stored_bundle(self.chain, self.outbox, stored, self.keyring)
+
+            return self.verifiers().verify_once(consent, own)
+        if signed.consent_bundle is not None:
             try:
                 bundle = bundle_from_dict(signed.consent_bundle)
             except ProofBundleError as exc:
                 raise VerificationFailure(0, "malformed_bundle", str(exc)) from None
-        else:
-            raise Refusal(
-                "consent_missing",
-                f"no consent fact {to_hex(consent)} is known to agency {self.chain.name}; "
-                "send its proof bundle with the request",
-            )
-        return self.verifiers().verify(bundle)
+            return self.verifiers().verify(bundle)
+        raise Refusal(
+            "consent_missing",
+            f"no consent fact {to_hex(consent)} is known to agency {self.chain.name}; "
+            "send its proof bundle with the request",
+        )
 
     def _bundles_about(self, signed: SignedExchange) -> list[dict[str, Any]]:
         wanted = set(signed.schemas)

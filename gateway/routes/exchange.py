@@ -8,7 +8,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from gateway.deps import GatewayDep, Querier
+from gateway.apikeys import Role
+from gateway.deps import BEARER_SECURITY, admitted, get_gateway
 from gateway.errors import json_response, parse_json, require_json
 from gateway.models import ErrorResponse, ExchangeQueryCreate
 
@@ -24,6 +25,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     "/queries",
     responses=ERRORS,
     openapi_extra={
+        **BEARER_SECURITY,
         "requestBody": {
             "required": True,
             "content": {
@@ -31,14 +33,15 @@ ERRORS: dict[int | str, dict[str, Any]] = {
                     "schema": {"$ref": f"#/components/schemas/{ExchangeQueryCreate.__name__}"}
                 }
             },
-        }
+        },
     },
     summary="Ask another agency for the facts about a subject",
 )
-async def create_query(request: Request, gateway: GatewayDep, _: Querier) -> Response:
+async def create_query(request: Request) -> Response:
     """Sign a request with the agency key, send it to the provider's gateway, open its
     answer and verify every fact against the chain: the verified facts, and any bundle that
     failed with its check number. A refusal comes back with the provider's reason code."""
+    gateway, _ = await admitted(request, Role.QUERY)
     require_json(request)
     status, answer = await gateway.exchange.query(parse_json(await request.body()))
     return json_response(status, answer)
@@ -52,10 +55,11 @@ async def create_query(request: Request, gateway: GatewayDep, _: Querier) -> Res
     },
     summary="Answer another agency's signed request (gateway to gateway)",
 )
-async def answer_request(request: Request, gateway: GatewayDep) -> Response:
+async def answer_request(request: Request) -> Response:
     """Authenticated by the request's EIP-712 signature, not by an API key: checked against
     the chain, then answered with the facts sealed to the requester's registered key; every
     answer is logged by a disclosure.made record committed before it is sent."""
+    gateway = await get_gateway(request)
     require_json(request)
     status, answer = await gateway.exchange.answer(await request.body())
     return Response(answer, status, media_type="application/json")

@@ -147,7 +147,7 @@ class NodeHttp:
         ]
 
     def post(self, payload: object) -> Any:
-        body = orjson.dumps(payload)
+        body = orjson.dumps(payload, default=_json_default)
         connection, reused = self._connection()
         try:
             return self._exchange(connection, body)
@@ -205,6 +205,13 @@ class NodeHttp:
         connection.close()
         if getattr(self._local, "connection", None) is connection:
             self._local.connection = None
+
+
+def _json_default(value: object) -> str:
+    """Bytes in a call's parameters are JSON-RPC data: 0x and hex (as web3 encodes them)."""
+    if isinstance(value, bytes | bytearray):
+        return "0x" + bytes(value).hex()
+    raise TypeError(f"{type(value).__name__} is not a JSON-RPC parameter")
 
 
 class Rpc:

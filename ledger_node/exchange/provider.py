@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, TypeVar
 
 from ledger_node.agencies import AgencyKind
 from ledger_node.chain.ledger import Agency, KeyRecord, LedgerClient, ReadRuleRecord
@@ -37,10 +37,14 @@ from ledger_node.verify.verifier import Verified
 #: Longest a request may be valid for, in seconds (its nonce is kept for good anyway).
 MAX_LIFETIME: Final = 600
 
+K = TypeVar("K")
+V = TypeVar("V")
+
 
 @dataclass
 class ChainSnapshot:
-    """What the checks read of the chain, at one block; each answer asked once."""
+    """What the checks read of the chain, at one block; each answer asked once, however many
+    threads want it at the same time (the first asks, the others wait for its answer)."""
 
     client: LedgerClient
     block: int
@@ -49,32 +53,42 @@ class ChainSnapshot:
     _active: dict[int, bool] = field(default_factory=dict)
     _rules: dict[tuple[bytes, AgencyKind], ReadRuleRecord] = field(default_factory=dict)
     _encryption: dict[int, bytes | None] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _once(self, cache: dict[K, V], key: K, read: Callable[[], V]) -> V:
+        try:
+            return cache[key]
+        except KeyError:
+            pass
+        with self._lock:
+            if key not in cache:
+                cache[key] = read()
+            return cache[key]
 
     def key_record(self, address: str) -> KeyRecord | None:
-        if address not in self._keys:
-            self._keys[address] = self.client.key_record(address)
-        return self._keys[address]
+        return self._once(self._keys, address, lambda: self.client.key_record(address))
 
     def agency(self, agency_id: int) -> Agency | None:
-        if agency_id not in self._agencies:
-            self._agencies[agency_id] = self.client.agency(agency_id)
-        return self._agencies[agency_id]
+        return self._once(self._agencies, agency_id, lambda: self.client.agency(agency_id))
 
     def active(self, agency_id: int) -> bool:
-        if agency_id not in self._active:
-            self._active[agency_id] = self.client.was_active_at(agency_id, self.block)
-        return self._active[agency_id]
+        return self._once(
+            self._active, agency_id, lambda: self.client.was_active_at(agency_id, self.block)
+        )
 
     def read_rule(self, schema_id: bytes, kind: AgencyKind) -> ReadRuleRecord:
-        key = (schema_id, kind)
-        if key not in self._rules:
-            self._rules[key] = self.client.read_rule_at(schema_id, kind, self.block)
-        return self._rules[key]
+        return self._once(
+            self._rules,
+            (schema_id, kind),
+            lambda: self.client.read_rule_at(schema_id, kind, self.block),
+        )
 
     def encryption_key(self, agency_id: int) -> bytes | None:
-        if agency_id not in self._encryption:
-            self._encryption[agency_id] = self.client.encryption_key_at(agency_id, self.block)
-        return self._encryption[agency_id]
+        return self._once(
+            self._encryption,
+            agency_id,
+            lambda: self.client.encryption_key_at(agency_id, self.block),
+        )
 
 
 class ChainReads:

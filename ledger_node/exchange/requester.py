@@ -172,6 +172,8 @@ class BlockVerifiers:
         self._verifier = Verifier(self._view, consortium_key=consortium_key)
         self._head = self._view.head()
         self._checked = time.monotonic()
+        # Facts verified by the current verifier, by commitment (see verify_once).
+        self._once: dict[bytes, Verified] = {}
 
     def _current(self) -> Verifier:
         now = time.monotonic()
@@ -182,9 +184,24 @@ class BlockVerifiers:
             if head != self._head:
                 self._head = head
                 self._verifier = Verifier(self._view, consortium_key=self._consortium_key)
+                self._once = {}
         return self._verifier
 
     def verify(self, bundle: AnyBundle) -> Verified:
         """:meth:`Verifier.verify` at the latest block."""
         with self._lock:
             return self._current().verify(bundle)
+
+    def verify_once(self, commitment: bytes, bundle: Callable[[], AnyBundle]) -> Verified:
+        """:meth:`verify` of the bundle ``bundle()`` makes of the fact ``commitment``, made
+        once while the head stays where it is: for a fact cited by request after request (a
+        consent), whose bundle comes from one's own outbox and so is the same each time. A
+        failure is not remembered."""
+        with self._lock:
+            verifier = self._current()
+            fact = self._once.get(commitment)
+            if fact is None:
+                fact = verifier.verify(bundle())
+                if fact.bundle.commitment == commitment:
+                    self._once[commitment] = fact
+            return fact

@@ -7,6 +7,7 @@ answer cannot be passed off as the answer to another request.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Final
 
 from cryptography.exceptions import InvalidTag
@@ -22,8 +23,14 @@ _INFO: Final = b"taxledger.exchange/v1\x00"
 
 def seal(plaintext: bytes, public_key: bytes, request_digest: bytes) -> bytes:
     """``plaintext`` encrypted to the 32-byte X25519 ``public_key`` for one request."""
-    recipient = X25519PublicKey.from_public_bytes(public_key)
+    recipient = _recipient(public_key)
     return SUITE.encrypt(plaintext, recipient, info=_INFO + request_digest)
+
+
+@lru_cache(maxsize=1024)
+def _recipient(public_key: bytes) -> X25519PublicKey:
+    """A registered key, parsed once (a provider seals to the same few keys all day)."""
+    return X25519PublicKey.from_public_bytes(public_key)
 
 
 def open_sealed(ciphertext: bytes, key: EncryptionKey, request_digest: bytes) -> bytes:
