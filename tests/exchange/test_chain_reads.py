@@ -1,0 +1,105 @@
+"""The exchange's per-block caches on a real (embedded) chain: a fact verified once per block
+and verified again once the head moves, so a revocation counts from the next block; a failed
+verification not remembered; each chain read of a snapshot made once, however many threads
+ask for it together."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from ledger_node.anchoring import attest_record
+from ledger_node.bundle import ProofBundle
+from ledger_node.chain.deploy import found_consortium
+from ledger_node.chain.ledger import LedgerClient
+from ledger_node.chain.rpc import Rpc, connect
+from ledger_node.exchange.provider import ChainReads
+from ledger_node.exchange.requester import BlockVerifiers
+from ledger_node.records import samples
+from ledger_node.records.schemas import TAX_RATING
+from ledger_node.verify.errors import VerificationFailure
+
+KEY = bytes(range(32))
+
+
+@pytest.fixture
+def ledger() -> tuple[LedgerClient, Any]:
+    w3 = connect()
+    consortium = found_consortium(Rpc(w3))
+    return LedgerClient.from_deployment(w3, consortium.deployment), consortium
+
+
+def _counted(make: Callable[[], ProofBundle]) -> tuple[Callable[[], ProofBundle], list[int]]:
+    calls: list[int] = []
+
+    def counted() -> ProofBundle:
+        calls.append(1)
+        return make()
+
+    return counted, calls
+
+
+def test_a_fact_is_verified_once_per_block_and_a_revocation_counts_from_the_next(
+    ledger: tuple[LedgerClient, Any],
+) -> None:
+    client, consortium = ledger
+    bureau = consortium.keys["tax-bureau"]
+    sender = client.sender(bureau)
+    (rating,) = samples.generate(TAX_RATING, 1, seed=3)
+    bundle = attest_record(client, bureau, sender, TAX_RATING, rating, consortium_key=KEY)
+    verifiers = BlockVerifiers(client, consortium.deployment, consortium_key=KEY, interval=0)
+    make, calls = _counted(lambda: bundle)
+    first = verifiers.verify_once(bundle.commitment, make)
+    assert verifiers.verify_once(bundle.commitment, make) is first
+    assert len(calls) == 1
+    client.revoke(bureau, sender, uid=bundle.root, reason=b"\x01".rjust(32, b"\0"))
+    with pytest.raises(VerificationFailure, match="revoked") as failure:
+        verifiers.verify_once(bundle.commitment, make)
+    assert failure.value.check == 8
+    assert len(calls) == 2
+
+
+def test_a_failed_verification_is_not_remembered(ledger: tuple[LedgerClient, Any]) -> None:
+    client, consortium = ledger
+    bureau = consortium.keys["tax-bureau"]
+    (rating,) = samples.generate(TAX_RATING, 1, seed=4)
+    bundle = attest_record(
+        client, bureau, client.sender(bureau), TAX_RATING, rating, consortium_key=KEY
+    )
+    changed = replace(bundle, salt=bytes(32))  # a salt that is not the committed one
+    verifiers = BlockVerifiers(client, consortium.deployment, consortium_key=KEY)
+    with pytest.raises(VerificationFailure, match="the salt is not the one committed") as failure:
+        verifiers.verify_once(bundle.commitment, lambda: changed)
+    assert failure.value.check == 2
+    assert verifiers.verify_once(bundle.commitment, lambda: bundle).bundle is bundle
+
+
+def test_threads_asking_a_snapshot_together_read_the_chain_once(
+    ledger: tuple[LedgerClient, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, consortium = ledger
+    bank = consortium.deployment.agency("bank").agency_id
+    reads: list[int] = []
+    real = client.agency
+    gate = threading.Barrier(8)
+
+    def agency(agency_id: int) -> Any:
+        reads.append(agency_id)
+        return real(agency_id)
+
+    monkeypatch.setattr(client, "agency", agency)
+    snapshot = ChainReads(client).latest()
+
+    def ask(_: int) -> Any:
+        gate.wait()
+        return snapshot.agency(bank)
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(ask, range(8)))
+    assert reads == [bank]
+    assert {a.name for a in answers} == {"bank"}
