@@ -1,7 +1,12 @@
 """What the exchange must explain: each bank decision that cites facts (``credit.bank-decision``
-v2) relied on a rating the bank obtained through a disclosure, that is the attested one and
-was not revoked before the decision, under a consent in force; and each disclosure that cites
-a consent cited one in force at its block.
+v2) relied on a rating the bank obtained through a disclosure (one to the bank about a
+subject the decision's verification proved it is about), that is the attested one and was not
+revoked before the decision, under a consent in force; and each disclosure was made under a
+consent in force at its block where the read policy in force at that block required one for
+any schema it disclosed, and under one in force wherever it cites one.
+
+A disclosure's block is the block its ``disclosure.made`` record was anchored in, which the
+provider writes in its next batch, a block or two after it answered.
 
 Checked over the records given, verified: a rating, consent or disclosure the auditor was
 not given counts as absent, so an audit of the exchange is given every agency's disclosure
@@ -10,16 +15,40 @@ records (``GET /v1/records/{id}/proof`` of each, or the bundles the gateways exp
 
 from __future__ import annotations
 
+import bisect
 import datetime
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 
+from ledger_node.agencies import AgencyKind
 from ledger_node.audit.findings import FactRef, Finding
 from ledger_node.audit.index import AuditIndex
 from ledger_node.audit.ledger_checks import write_ref
 from ledger_node.audit.records import CheckedBundle
+from ledger_node.chain.ledger import LedgerClient, ReadRuleRecord
 from ledger_node.records import schemas
 from ledger_node.verify.membership import MembershipHistory
+
+#: The read rule of a schema (by id) for a reader kind, in force at a block.
+RuleAt = Callable[[bytes, AgencyKind, int], ReadRuleRecord]
+
+
+class ReadRules:
+    """The read rules in force at any block, from the ledger: each (schema, reader kind)'s
+    history read once, then looked up by block as ``readRuleAt`` does (the newest rule in
+    force from that block or before; an empty rule before the first)."""
+
+    def __init__(self, client: LedgerClient) -> None:
+        self._client = client
+        self._histories: dict[tuple[bytes, AgencyKind], list[ReadRuleRecord]] = {}
+
+    def at(self, schema_id: bytes, kind: AgencyKind, block: int) -> ReadRuleRecord:
+        key = (schema_id, kind)
+        history = self._histories.get(key)
+        if history is None:
+            history = self._histories[key] = self._client.read_rule_history(schema_id, kind)
+        i = bisect.bisect_right([rule.from_block for rule in history], block)
+        return history[i - 1] if i else ReadRuleRecord(schema_id, kind, 0, 0, False, "")
 
 
 def _revoked_at(item: CheckedBundle, index: AuditIndex) -> int | None:
@@ -41,9 +70,13 @@ def _standing(item: CheckedBundle | None, index: AuditIndex, block: int) -> bool
 
 
 def check_exchange(
-    checked: Iterable[CheckedBundle], index: AuditIndex, history: MembershipHistory
+    checked: Iterable[CheckedBundle],
+    index: AuditIndex,
+    history: MembershipHistory,
+    rule_at: RuleAt,
 ) -> list[Finding]:
-    """The findings of the exchange over the given records."""
+    """The findings of the exchange over the given records; ``rule_at`` gives the read
+    policy in force at a block (:meth:`ReadRules.at`)."""
     by_commitment: dict[bytes, CheckedBundle] = {}
     decisions: list[CheckedBundle] = []
     disclosures: list[CheckedBundle] = []
@@ -135,10 +168,30 @@ def check_exchange(
                     refs(decision, consent),
                 )
             )
+    kinds = {agency.name: agency.kind for agency in history.agencies.values()}
     for disclosure in disclosures:
         assert disclosure.bundle is not None and disclosure.write is not None
         record, block = disclosure.bundle.record, disclosure.write.block_number
         if "consent" not in record:
+            kind = kinds.get(record["recipient"])
+            needed = [
+                name
+                for name in record["schemas"]
+                if name in schemas.SCHEMAS
+                and kind is not None
+                and rule_at(schemas.SCHEMAS[name].schema_id, kind, block).consent_required
+            ]
+            if needed:
+                findings.append(
+                    Finding(
+                        "disclosure_without_consent",
+                        record["disclosure_id"],
+                        f"{name(disclosure)}'s disclosure to {record['recipient']} at block "
+                        f"{block} cites no consent, which the read policy in force at that "
+                        f"block required for {', '.join(needed)}",
+                        refs(disclosure),
+                    )
+                )
             continue
         consent = by_commitment.get(bytes.fromhex(record["consent"][2:]))
         problem = _consent_problem(

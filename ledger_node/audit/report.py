@@ -43,13 +43,14 @@ from typing import Any
 
 import jinja2
 
-from ledger_node.audit.exchange_checks import check_exchange
+from ledger_node.audit.exchange_checks import ReadRules, check_exchange
 from ledger_node.audit.findings import FINDING_CODES, Finding
 from ledger_node.audit.flows import InvoiceAudit, check_flows
 from ledger_node.audit.index import AuditIndex, SyncResult
 from ledger_node.audit.ledger_checks import check_ledger
 from ledger_node.audit.records import CheckedBundle, check_records
 from ledger_node.bundle import ProofBundleV2
+from ledger_node.chain.ledger import LedgerClient
 from ledger_node.chain.rpc import Rpc
 from ledger_node.fieldtree import disclosed_values
 from ledger_node.verify import Verifier
@@ -217,7 +218,8 @@ def run_audit(
         whole = [c for c in checked if not _is_partial(c)]
         invoices, loose = check_flows(whole, index, history)
         findings += loose + [f for i in invoices for f in i.findings]
-        findings += check_exchange(whole, index, history)
+        rules = ReadRules(LedgerClient(rpc.w3, index.ledger, index.chain_id))
+        findings += check_exchange(whole, index, history, rules.at)
         stamps = index.block_timestamps(rpc, {e.block_number for i in invoices for e in i.timeline})
         for invoice in invoices:
             invoice.timeline = [

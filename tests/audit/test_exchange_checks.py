@@ -1,25 +1,32 @@
-"""The audit of the exchange: bank decisions citing facts, disclosures citing consents, one
-case per finding and one that is clean, on the embedded chain."""
+"""The audit of the exchange: bank decisions citing facts, disclosures citing consents or
+made without one where the read policy in force at their block required it, one case per
+finding and ones that are clean, on the embedded chain."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import random
 from pathlib import Path
 
+from ledger_node.agencies import AgencyKind
 from ledger_node.anchoring import anchor_records
 from ledger_node.audit.index import AuditIndex
 from ledger_node.audit.report import run_audit
 from ledger_node.bundle import ProofBundleV2
 from ledger_node.chain.deploy import found_consortium
+from ledger_node.chain.governance import Action, Governance
 from ledger_node.chain.ledger import LedgerClient
 from ledger_node.chain.rpc import Rpc, connect
 from ledger_node.exchange.subjects import request_tag
+from ledger_node.policy import DEFAULT_READ_POLICY
 from ledger_node.records import samples
 from ledger_node.records.schemas import (
     BANK_DECISION_V2,
     CONSENT_GRANTED,
     DISCLOSURE_MADE,
+    REGISTRATION_STATUS,
+    SCHEMAS,
     TAX_RATING,
 )
 from ledger_node.tagging import Keyring
@@ -61,17 +68,40 @@ def test_each_exchange_finding_and_a_clean_decision(tmp_path: Path) -> None:
     # The tag the bank's request for A's rating named (the credit domain's).
     tag_a = "0x" + request_tag(keyring, "taxpayer", a.uscc, [TAX_RATING]).hex()
 
-    def disclosure(n: int, consent: str) -> dict:
-        return {
+    def disclosure(n: int, consent: str | None, schema: str = TAX_RATING) -> dict:
+        record = {
             "disclosure_id": f"dx-{n}", "discloser": "tax-bureau", "recipient": "bank",
-            "subject_tag": tag_a, "schemas": [TAX_RATING], "purpose": "credit-assessment",
+            "subject_tag": tag_a, "schemas": [schema], "purpose": "credit-assessment",
             "consent": consent, "request_hash": "0x" + "11" * 32,
             "response_hash": "0x" + "22" * 32, "disclosed_at": "2026-03-02T10:00:00+08:00",
         }  # fmt: skip
+        return {k: v for k, v in record.items() if v is not None}
 
     disclosures = anchor(
-        "tax-bureau", DISCLOSURE_MADE, [disclosure(1, consent_a), disclosure(2, consent_other)]
+        "tax-bureau",
+        DISCLOSURE_MADE,
+        [
+            disclosure(1, consent_a),
+            disclosure(2, consent_other),
+            disclosure(3, None),  # a rating without consent, which the policy requires
+            disclosure(4, None, REGISTRATION_STATUS),  # public: no consent needed
+        ],
     )
+    # Governance lets banks read ratings without consent from the next block: a disclosure
+    # without one after that is clean, and dx-3 stays a finding (judged at its own block).
+    governance = Governance(client)
+    senders = {n: client.sender(k) for n, k in consortium.keys.items()}
+    rating_id = SCHEMAS[TAX_RATING].schema_id
+    relaxed = dataclasses.replace(
+        DEFAULT_READ_POLICY[TAX_RATING][AgencyKind.BANK], consent_required=False
+    )
+    proposal = governance.propose(
+        senders["bank"], Action.set_read_policy(rating_id, AgencyKind.BANK, relaxed)
+    )
+    governance.approve(senders["tax-bureau"], proposal)
+    governance.approve(senders["auditor"], proposal)
+    governance.execute(senders["bank"], proposal)
+    disclosures += anchor("tax-bureau", DISCLOSURE_MADE, [disclosure(5, None)])
 
     def decision(uscc: str, day: str, rating: str, consent: str) -> dict:
         return {"uscc": uscc, "decision": "declined", "amount": "0.00", "decided_on": day,
@@ -104,5 +134,6 @@ def test_each_exchange_finding_and_a_clean_decision(tmp_path: Path) -> None:
             ("decision_without_consent", f"{a.uscc} 2026-03-07"),
             ("decision_without_consent", f"{b.uscc} 2026-03-04"),
             ("disclosure_without_consent", "dx-2"),
+            ("disclosure_without_consent", "dx-3"),
         ]
     )
