@@ -21,7 +21,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-import aiohttp
 import orjson
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -34,6 +33,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.models import ExchangeQueryCreate
 from gateway.outbox import Outbox
 from gateway.outbox.exchanges import StoredAnswer
+from gateway.peers import PeerError, Peers
 from gateway.proofs import stored_bundle
 from ledger_node.audit.disclosures import disclosures_about
 from ledger_node.bundle import AnyBundle, bundle_from_dict, to_hex
@@ -88,7 +88,7 @@ class ExchangeService:
     reads: ChainReads = field(init=False)
     domain: Domain = field(init=False)
     _verifiers: BlockVerifiers | None = field(init=False, default=None)
-    _session: aiohttp.ClientSession | None = field(init=False, default=None)
+    _peers: Peers = field(init=False, default_factory=lambda: Peers(DELIVERY_TIMEOUT))
 
     def __post_init__(self) -> None:
         self.reads = ChainReads(self.chain.ledger)
@@ -97,8 +97,7 @@ class ExchangeService:
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        await self._peers.close()
 
     def verifiers(self) -> BlockVerifiers:
         if self._verifiers is None:
@@ -419,27 +418,22 @@ class ExchangeService:
     async def _deliver(self, url: str, signed: SignedExchange, provider: str) -> tuple[int, bytes]:
         """POST the signed request; a retry after a transport failure sends the same bytes
         (its nonce makes it idempotent at the provider)."""
-        if self._session is None:
-            # aiohttp: one pooled session per gateway, whose cost per request does not grow
-            # with the connections it keeps open.
-            self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=DELIVERY_TIMEOUT),
-                connector=aiohttp.TCPConnector(limit=256),
-            )
         body = orjson.dumps(signed.to_dict())
-        headers = {"Content-Type": "application/json"}
         for attempt in range(DELIVERY_ATTEMPTS):
             try:
-                async with self._session.post(url, data=body, headers=headers) as response:
-                    return response.status, await response.read()
-            except (aiohttp.ClientError, TimeoutError) as exc:
+                return await self._peers.post(url, body)
+            except (PeerError, TimeoutError) as exc:
                 if attempt + 1 == DELIVERY_ATTEMPTS:
                     self.metrics.exchange_queries.labels("failed").inc()
                     raise ApiError(
                         502,
                         "provider_unreachable",
                         f"agency {provider}'s gateway at {url} did not answer: "
-                        f"{type(exc).__name__}",
+                        + (
+                            f"no answer within {DELIVERY_TIMEOUT:g} s"
+                            if isinstance(exc, TimeoutError)
+                            else str(exc)
+                        ),
                     ) from None
                 await asyncio.sleep(0.2 * (attempt + 1))
         raise AssertionError("unreachable")
