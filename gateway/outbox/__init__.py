@@ -68,7 +68,7 @@ class Outbox:
         self.records = Records(self.database)
         self.batches = Batches(self.database, self.records)
         self.revocations = Revocations(self.database)
-        self.exchanges = Exchanges(self.database, self.records)
+        self.exchanges = Exchanges(self.database, self.records, self.batches)
         self._commit = GroupCommit(self.database, self.records)
 
     @property

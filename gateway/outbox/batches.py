@@ -69,6 +69,10 @@ class Batches:
         self._records = records
         self._trees: OrderedDict[bytes, MerkleTree] = OrderedDict()
         self._trees_lock = threading.Lock()
+        #: Counts the changes this process made to the batches table (each after its commit):
+        #: a reader that saw the table at one count need not look again until it moves.
+        self.changes = 0
+        self._changes_lock = threading.Lock()
 
     # -- ranges --------------------------------------------------------------------------------
 
@@ -91,6 +95,7 @@ class Batches:
                     f"{batch.first_seq}"
                 )
             self._insert(conn, batch, leaves)
+        self._changed()
 
     def supersede(
         self, root: bytes, replacements: Sequence[tuple[BatchRow, Sequence[bytes]]]
@@ -111,6 +116,11 @@ class Batches:
             conn.execute("UPDATE batches SET status = 'superseded' WHERE root = ?", (root,))
             for batch, leaves in replacements:
                 self._insert(conn, batch, leaves)
+        self._changed()
+
+    def _changed(self) -> None:
+        with self._changes_lock:
+            self.changes += 1
 
     @staticmethod
     def _insert(conn: sqlite3.Connection, batch: BatchRow, leaves: Sequence[bytes]) -> None:
@@ -169,6 +179,7 @@ class Batches:
                 " deadline = ?, raw_tx = ?, tx_hash = ?, nonce = ?, gas = ? WHERE root = ?",
                 (*write_values(write), root),
             )
+        self._changed()
 
     def set_status(
         self,
@@ -189,6 +200,7 @@ class Batches:
                     " nonce = ?, gas = ? WHERE root = ?",
                     (*write_values(anchored_by), root),
                 )
+        self._changed()
 
     def set_error(self, root: bytes, error: str) -> None:
         """Note why a batch is stuck, for /healthz and the logs."""

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import orjson
 
+from gateway.outbox.batches import Batches
 from gateway.outbox.database import Database
 from gateway.outbox.records import SCHEMA_SPAN, Records
 from gateway.outbox.rows import BatchStatus, Row, commitment_of, subjects_of
@@ -71,9 +72,12 @@ class StoredAnswer:
 class Exchanges:
     """The exchange's tables of one outbox."""
 
-    def __init__(self, database: Database, records: Records) -> None:
+    def __init__(self, database: Database, records: Records, batches: Batches) -> None:
         self._database = database
         self._records = records
+        self._batches = batches
+        # The batches' change count when the index last looked (None: not yet).
+        self._looked_at: int | None = None
         self._index_lock = threading.Lock()
         # Batches above the persisted mark indexed already (a pending batch holds it back).
         self._indexed_above: set[int] = set()
@@ -88,8 +92,12 @@ class Exchanges:
     # -- the index of disclosable facts --------------------------------------------------------
 
     def index_anchored(self) -> None:
-        """Index the records of every batch mined since the last call."""
+        """Index the records of every batch mined since the last call (nothing to do, and
+        nothing read, if no batch changed since)."""
         with self._index_lock:
+            changes = self._batches.changes
+            if changes == self._looked_at:
+                return
             batches = (
                 self._database.reader()
                 .execute(
@@ -116,6 +124,7 @@ class Exchanges:
                     break
                 mark = b["batch"]
             self._indexed_above = {n for n in done if n > mark}
+            self._looked_at = changes
             if mark != self._mark:
                 with self._database.transaction() as conn:
                     conn.execute(
