@@ -22,7 +22,6 @@ import tempfile
 from pathlib import Path
 
 from ledger_node.localnode import start_node
-from taxledger_dev.benchmarks.gateway import cpu_seconds, tree
 from taxledger_dev.benchmarks.exchange import (
     disclosure_records,
     run_phase,
@@ -30,6 +29,7 @@ from taxledger_dev.benchmarks.exchange import (
     start_gateways,
     wait_anchored,
 )
+from taxledger_dev.benchmarks.gateway import cpu_seconds, tree
 
 
 def main() -> None:
