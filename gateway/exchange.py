@@ -36,13 +36,20 @@ from gateway.outbox.exchanges import StoredAnswer
 from gateway.peers import PeerError, Peers
 from gateway.proofs import stored_bundle
 from ledger_node.audit.disclosures import disclosures_about
-from ledger_node.bundle import AnyBundle, bundle_from_dict, to_hex
+from ledger_node.bundle import AnyBundle, ProofBundleV2, bundle_from_dict, to_hex
 from ledger_node.deployment import AgencyEntry
 from ledger_node.eip712 import Domain
 from ledger_node.errors import ConfigurationError, LedgerValueError, ProofBundleError
 from ledger_node.exchange.directory import Directory
-from ledger_node.exchange.messages import ZERO32, Answer, SignedExchange, sealed_document
-from ledger_node.exchange.provider import ChainReads, admit, check_consent
+from ledger_node.exchange.messages import (
+    COMMITTED_WHOLE,
+    ZERO32,
+    Answer,
+    SignedExchange,
+    Withheld,
+    sealed_document,
+)
+from ledger_node.exchange.provider import Admitted, ChainReads, admit, check_consent, policy_paths
 from ledger_node.exchange.refusals import Refusal
 from ledger_node.exchange.requester import (
     BlockVerifiers,
@@ -171,12 +178,19 @@ class ExchangeService:
             # A consent's dates are days in China, as the e-tax bureau gives them.
             datetime.datetime.now(CHINA_TIME).date(),
         )
-        bundles = self._bundles_about(signed)
-        if not bundles:
+        bundles, withheld = self._bundles_about(admitted)
+        if not bundles and not withheld:
             raise Refusal(
                 "unknown_subject",
                 f"agency {self.chain.name} holds no anchored {', '.join(signed.schemas)} fact "
                 "about this subject",
+            )
+        if not bundles:
+            raise Refusal(
+                "not_disclosable",
+                f"every {', '.join(signed.schemas)} fact agency {self.chain.name} holds about "
+                f"this subject was committed whole, and the read policy lets a "
+                f"{admitted.requester.kind.label} read only some of its fields",
             )
         public_key = snapshot.encryption_key(request.requester)
         if public_key is None:
@@ -186,7 +200,9 @@ class ExchangeService:
                 "could not be sealed to it",
             )
         disclosure_id = f"dx-{request.requester}-{request.nonce.hex()[:48]}"
-        plaintext = Answer(admitted.digest, disclosure_id, tuple(bundles)).to_bytes()
+        plaintext = Answer(
+            admitted.digest, disclosure_id, tuple(bundles), tuple(withheld)
+        ).to_bytes()
         record: dict[str, Any] = {
             "disclosure_id": disclosure_id,
             "discloser": self.chain.name,
@@ -237,18 +253,41 @@ class ExchangeService:
             "send its proof bundle with the request",
         )
 
-    def _bundles_about(self, signed: SignedExchange) -> list[dict[str, Any]]:
+    def _bundles_about(self, admitted: Admitted) -> tuple[list[dict[str, Any]], list[Withheld]]:
+        """The bundles of the anchored, unrevoked facts about the request's subject of the
+        schemas asked, each showing only the fields its read rule names; and the facts that
+        cannot be shown so (committed whole, where the rule names only some fields)."""
+        signed = admitted.signed
         wanted = set(signed.schemas)
         schema_of = self.outbox.records.schema_of
-        bundles = []
+        bundles: list[dict[str, Any]] = []
+        withheld: list[Withheld] = []
         for seq, record_id in self.outbox.exchanges.ids_about(signed.request.subject):
-            if schema_of(seq) not in wanted:
+            schema = schema_of(seq)
+            if schema not in wanted:
                 continue
             stored = self.outbox.record(record_id)
             if stored is None or stored.status == "revoked" or stored.batch is None:
                 continue
-            bundles.append(stored_bundle(self.chain, self.outbox, stored, self.keyring).to_dict())
-        return bundles
+            bundle = stored_bundle(self.chain, self.outbox, stored, self.keyring)
+            paths = policy_paths(admitted.rules[schema].fields)
+            if paths is None:
+                bundles.append(bundle.to_dict())
+            elif isinstance(bundle, ProofBundleV2):
+                # A rule may name an optional field a record lacks: it shows what there is.
+                bundles.append(bundle.disclose(paths, require_match=False).to_dict())
+            else:
+                withheld.append(
+                    Withheld(
+                        schema,
+                        stored.commitment,
+                        COMMITTED_WHOLE,
+                        f"the fact was committed whole (taxledger.proof/v1) and the read policy "
+                        f"lets a {admitted.requester.kind.label} read only "
+                        f"{admitted.rules[schema].fields} of {schema}",
+                    )
+                )
+        return bundles, withheld
 
     # -- requester ---------------------------------------------------------------------------
 
@@ -306,6 +345,7 @@ class ExchangeService:
                 for fact in result.verified
             ],
             "failed": [failure.to_dict() for failure in result.failed],
+            "withheld": [w.to_dict() for w in result.withheld],
         }
 
     async def _ask(

@@ -60,7 +60,8 @@ def query(
 ) -> None:
     """Ask PROVIDER for the facts about a taxpayer or an invoice; write each verified bundle
     to OUT and print ``OK: SCHEMA COMMITMENT FILE`` per fact, ``FAIL: #I: (N) REASON`` per
-    bundle that failed check N. Exit 0 only if every bundle verified."""
+    bundle that failed check N, ``WITHHELD: SCHEMA COMMITMENT (CODE) REASON`` per fact the
+    provider holds but did not show. Exit 0 only if every bundle verified."""
     import httpx
 
     if (taxpayer is None) == (invoice is None):
@@ -96,5 +97,10 @@ def query(
         click.echo(f"OK: {fact['schema']} {fact['commitment']} {path}")
     for failure in answer["failed"]:
         click.echo(f"FAIL: #{failure['index']}: ({failure['check']}) {failure['message']}")
+    for withheld in answer.get("withheld", []):
+        click.echo(
+            f"WITHHELD: {withheld['schema']} {withheld['commitment']} ({withheld['code']}) "
+            f"{withheld['message']}"
+        )
     if answer["failed"]:
         raise SystemExit(1)

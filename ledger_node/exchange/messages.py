@@ -148,13 +148,51 @@ class SignedExchange:
         return cls(request, tuple(names), purpose, signature, consent_bundle)
 
 
+#: Why a provider withholds a fact it holds about the subject: the fact was committed whole
+#: (``taxledger.proof/v1``) and the read policy lets the requester read only some fields.
+COMMITTED_WHOLE: Final = "committed_whole"
+
+
+@dataclass(frozen=True)
+class Withheld:
+    """A fact an answer does not show, and why (:data:`COMMITTED_WHOLE`)."""
+
+    schema: str
+    commitment: bytes
+    code: str
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": self.schema,
+            "commitment": to_hex(self.commitment),
+            "code": self.code,
+            "message": self.message,
+        }
+
+    @classmethod
+    def from_dict(cls, doc: object) -> Withheld:
+        if type(doc) is not dict or not all(
+            type(doc.get(k)) is str for k in ("schema", "commitment", "code", "message")
+        ):
+            raise LedgerValueError("a withheld fact lacks its schema, commitment, code or message")
+        try:
+            commitment = bytes.fromhex(doc["commitment"].removeprefix("0x"))
+        except ValueError:
+            raise LedgerValueError("a withheld fact's commitment is not hex") from None
+        return cls(doc["schema"], commitment, doc["code"], doc["message"])
+
+
 @dataclass(frozen=True)
 class Answer:
-    """The plaintext of an answer: the facts' proof bundles for one request."""
+    """The plaintext of an answer: the facts' proof bundles for one request (each showing
+    the fields the read policy lets the requester read), and the facts withheld, each with
+    its schema, commitment and why."""
 
     request_digest: bytes
     disclosure_id: str
     bundles: tuple[dict[str, Any], ...]
+    withheld: tuple[Withheld, ...] = ()
 
     def to_bytes(self) -> bytes:
         """The bytes that are sealed, and whose keccak the disclosure record holds."""
@@ -164,6 +202,7 @@ class Answer:
                 "request": to_hex(self.request_digest),
                 "disclosure_id": self.disclosure_id,
                 "bundles": list(self.bundles),
+                "withheld": [w.to_dict() for w in self.withheld],
             }
         )
 
@@ -190,7 +229,10 @@ class Answer:
             digest = bytes.fromhex(request.removeprefix("0x"))
         except ValueError:
             raise LedgerValueError("the answer's request digest is not hex") from None
-        return cls(digest, disclosure_id, tuple(bundles))
+        withheld = doc.get("withheld", [])
+        if type(withheld) is not list:
+            raise LedgerValueError("the answer's withheld facts are not a list")
+        return cls(digest, disclosure_id, tuple(bundles), tuple(map(Withheld.from_dict, withheld)))
 
 
 def sealed_document(disclosure_id: str, ciphertext: bytes) -> dict[str, Any]:

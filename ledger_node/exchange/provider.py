@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Final, TypeVar
 
 from ledger_node.agencies import AgencyKind
@@ -30,6 +31,8 @@ from ledger_node.chain.ledger import Agency, KeyRecord, LedgerClient, ReadRuleRe
 from ledger_node.eip712 import Domain, SignatureError, recover_request
 from ledger_node.exchange.messages import ZERO32, SignedExchange
 from ledger_node.exchange.refusals import Refusal
+from ledger_node.fieldtree import FieldPath, FieldPathError, parse_field_paths
+from ledger_node.policy import ALL_FIELDS
 from ledger_node.records.schemas import CONSENT_GRANTED
 from ledger_node.verify.errors import VerificationFailure
 from ledger_node.verify.verifier import Verified
@@ -128,6 +131,24 @@ class Admitted:
     def consent_required(self) -> tuple[str, ...]:
         """The schemas asked for whose rule requires the taxpayer's consent."""
         return tuple(name for name, rule in self.rules.items() if rule.consent_required)
+
+
+def policy_paths(fields: str) -> tuple[FieldPath, ...] | None:
+    """The field paths a read rule's ``fields`` names; None for the whole record (``*``).
+    A rule whose paths do not parse discloses nothing: :class:`Refusal` ``policy_denies``."""
+    try:
+        return _paths(fields)
+    except FieldPathError as exc:
+        raise Refusal(
+            "policy_denies",
+            f"the read rule's fields {fields!r} do not parse ({exc}); nothing is disclosed "
+            "until governance sets a rule that does",
+        ) from None
+
+
+@lru_cache(maxsize=256)
+def _paths(fields: str) -> tuple[FieldPath, ...] | None:
+    return None if fields.strip() == ALL_FIELDS else parse_field_paths(fields)
 
 
 def admit(

@@ -27,6 +27,7 @@ REFUSALS: Final = {
     "unknown_subject": 404,
     "nonce_replayed": 409,
     "no_encryption_key": 409,
+    "not_disclosable": 409,
     "request_too_large": 413,
 }
 

@@ -20,7 +20,13 @@ from ledger_node.chain.ledger import LedgerClient
 from ledger_node.deployment import Deployment
 from ledger_node.eip712 import Domain, ExchangeRequest
 from ledger_node.errors import LedgerValueError, ProofBundleError
-from ledger_node.exchange.messages import ZERO32, Answer, SignedExchange, parse_sealed
+from ledger_node.exchange.messages import (
+    ZERO32,
+    Answer,
+    SignedExchange,
+    Withheld,
+    parse_sealed,
+)
 from ledger_node.exchange.sealing import open_sealed
 from ledger_node.keys import EncryptionKey, LocalKey
 from ledger_node.purposes import Purpose
@@ -83,11 +89,13 @@ class FailedFact:
 
 @dataclass(frozen=True)
 class ExchangeResult:
-    """An opened answer: the verified facts and the bundles that failed."""
+    """An opened answer: the verified facts, the bundles that failed, and the facts the
+    provider withheld (with why)."""
 
     disclosure_id: str
     verified: tuple[Verified, ...]
     failed: tuple[FailedFact, ...]
+    withheld: tuple[Withheld, ...] = ()
 
 
 def _about(fact: Verified, subject: bytes) -> bool:
@@ -147,7 +155,7 @@ def open_answer(
             )
         else:
             verified.append(fact)
-    return ExchangeResult(disclosure_id, tuple(verified), tuple(failed))
+    return ExchangeResult(disclosure_id, tuple(verified), tuple(failed), answer.withheld)
 
 
 class BlockVerifiers:

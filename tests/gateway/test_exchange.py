@@ -4,13 +4,14 @@ record; the command line."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
 from exchange_harness import Exchange, rating_with_consent
 from gateway_harness import TAXLEDGER, wait_for
 
-from ledger_node.bundle import bundle_from_dict, load_bundle
+from ledger_node.bundle import ProofBundleV2, bundle_from_dict, load_bundle
 from ledger_node.keyring import encryption_key_path, keyring_path
 from ledger_node.records import samples
 from ledger_node.verify.verifier import Verifier
@@ -34,16 +35,22 @@ def test_a_bank_reads_a_rating_with_consent_verified_and_disclosed(exchange: Exc
     assert status == 200, answer
     assert answer["failed"] == []
     (fact,) = answer["facts"]  # type: ignore[misc]
+    # The read policy lets a bank read a rating's taxpayer, year and level, not its score:
+    # the answer's bundle shows those fields and hides the rest.
+    shown = {k: rating[k] for k in ("uscc", "year", "level")}
+    assert set(rating) > set(shown)
     assert (fact["schema"], fact["commitment"], fact["record"]) == (
         "credit.tax-rating/v1",
         rating_c,
-        rating,
+        shown,
     )
-    # The bank's bundle verifies on its own, as `taxledger verify` would check it.
+    assert answer["withheld"] == []
+    # The bank's partial bundle verifies on its own, as `taxledger verify` would check it.
     chain = exchange.chain
-    Verifier.from_chain(chain.ledger, chain.consortium.deployment).verify(
-        bundle_from_dict(fact["bundle"])
-    )
+    bundle = bundle_from_dict(fact["bundle"])
+    assert isinstance(bundle, ProofBundleV2) and not bundle.complete
+    assert "score" not in json.dumps(fact["bundle"])
+    Verifier.from_chain(chain.ledger, chain.consortium.deployment).verify(bundle)
     # The tax bureau logged the disclosure and anchors it in its next batch.
     tax = exchange.gateways["tax-bureau"]
     disclosure_id = answer["disclosure_id"]
@@ -103,7 +110,13 @@ def test_a_regulator_reads_the_payments_to_a_company(exchange: Exchange) -> None
     )
     assert response.status_code == 200, response.text
     (fact,) = response.json()["facts"]
-    assert fact["commitment"] == commitment and fact["record"] == payment
+    # The regulator reads what the company was paid, not who paid it (the read policy's
+    # fields for a regulator): the payer stays hidden.
+    shown = {k: payment[k] for k in ("payment_id", "amount", "currency", "value_date")}
+    shown |= {k: payment[k] for k in ("invoice_number",) if k in payment}
+    shown["payee"] = {"tax_id": payee}
+    assert fact["commitment"] == commitment and fact["record"] == shown
+    assert "payer" in payment and payment["payer"]["tax_id"] not in json.dumps(fact["bundle"])
 
 
 def test_policy_and_subject_refusals(exchange: Exchange) -> None:
