@@ -36,7 +36,7 @@ from gateway.outbox.exchanges import StoredAnswer
 from gateway.peers import PeerError, Peers
 from gateway.proofs import stored_bundle
 from ledger_node.audit.disclosures import disclosures_about
-from ledger_node.bundle import AnyBundle, ProofBundleV2, bundle_from_dict, to_hex
+from ledger_node.bundle import AnyBundle, bundle_from_dict, to_hex
 from ledger_node.deployment import AgencyEntry
 from ledger_node.eip712 import Domain
 from ledger_node.errors import ConfigurationError, LedgerValueError, ProofBundleError
@@ -49,7 +49,7 @@ from ledger_node.exchange.messages import (
     Withheld,
     sealed_document,
 )
-from ledger_node.exchange.provider import Admitted, ChainReads, admit, check_consent, policy_paths
+from ledger_node.exchange.provider import Admitted, ChainReads, admit, check_consent, shown_under
 from ledger_node.exchange.refusals import Refusal
 from ledger_node.exchange.requester import (
     BlockVerifiers,
@@ -269,13 +269,12 @@ class ExchangeService:
             stored = self.outbox.record(record_id)
             if stored is None or stored.status == "revoked" or stored.batch is None:
                 continue
-            bundle = stored_bundle(self.chain, self.outbox, stored, self.keyring)
-            paths = policy_paths(admitted.rules[schema].fields)
-            if paths is None:
-                bundles.append(bundle.to_dict())
-            elif isinstance(bundle, ProofBundleV2):
-                # A rule may name an optional field a record lacks: it shows what there is.
-                bundles.append(bundle.disclose(paths, require_match=False).to_dict())
+            fields = admitted.rules[schema].fields
+            shown = shown_under(
+                stored_bundle(self.chain, self.outbox, stored, self.keyring), fields
+            )
+            if shown is not None:
+                bundles.append(shown.to_dict())
             else:
                 withheld.append(
                     Withheld(
@@ -283,8 +282,7 @@ class ExchangeService:
                         stored.commitment,
                         COMMITTED_WHOLE,
                         f"the fact was committed whole (taxledger.proof/v1) and the read policy "
-                        f"lets a {admitted.requester.kind.label} read only "
-                        f"{admitted.rules[schema].fields} of {schema}",
+                        f"lets a {admitted.requester.kind.label} read only {fields} of {schema}",
                     )
                 )
         return bundles, withheld

@@ -27,6 +27,7 @@ from functools import lru_cache
 from typing import Final, TypeVar
 
 from ledger_node.agencies import AgencyKind
+from ledger_node.bundle import AnyBundle, ProofBundleV2
 from ledger_node.chain.ledger import Agency, KeyRecord, LedgerClient, ReadRuleRecord
 from ledger_node.eip712 import Domain, SignatureError, recover_request
 from ledger_node.exchange.messages import ZERO32, SignedExchange
@@ -144,6 +145,19 @@ def policy_paths(fields: str) -> tuple[FieldPath, ...] | None:
             f"the read rule's fields {fields!r} do not parse ({exc}); nothing is disclosed "
             "until governance sets a rule that does",
         ) from None
+
+
+def shown_under(bundle: AnyBundle, fields: str) -> AnyBundle | None:
+    """``bundle`` as an answer may show it under a read rule naming ``fields``: whole for
+    ``*``; a v2 bundle showing only the fields named (an optional field the record lacks is
+    simply not there); None for a record committed whole (v1), which cannot show less than
+    all of itself, under a rule that names only some fields."""
+    paths = policy_paths(fields)
+    if paths is None:
+        return bundle
+    if isinstance(bundle, ProofBundleV2):
+        return bundle.disclose(paths, require_match=False)
+    return None
 
 
 @lru_cache(maxsize=256)
