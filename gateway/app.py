@@ -91,7 +91,16 @@ def build_gateway(
         directory = Directory.load(
             settings.directory_file, chain_id=chain.ledger.chain_id, ledger=chain.ledger.address
         )
-    exchange = ExchangeService(chain, outbox, ingestor, metrics, keyring, encryption_key, directory)
+    exchange = ExchangeService(
+        chain,
+        outbox,
+        ingestor,
+        metrics,
+        keyring,
+        encryption_key,
+        directory,
+        settings.exchange_page_facts,
+    )
     return Gateway(
         chain,
         outbox,

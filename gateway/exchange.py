@@ -18,7 +18,7 @@ import asyncio
 import datetime
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 import orjson
@@ -43,6 +43,7 @@ from ledger_node.errors import ConfigurationError, LedgerValueError, ProofBundle
 from ledger_node.exchange.directory import Directory
 from ledger_node.exchange.messages import (
     COMMITTED_WHOLE,
+    MAX_FACTS,
     ZERO32,
     Answer,
     SignedExchange,
@@ -52,6 +53,7 @@ from ledger_node.exchange.messages import (
 from ledger_node.exchange.provider import Admitted, ChainReads, admit, check_consent, shown_under
 from ledger_node.exchange.refusals import Refusal
 from ledger_node.exchange.requester import (
+    Ask,
     BlockVerifiers,
     ExchangeResult,
     open_answer,
@@ -92,6 +94,8 @@ class ExchangeService:
     keyring: Keyring
     encryption_key: EncryptionKey | None
     directory: Directory | None
+    #: Most facts one answer holds (see :data:`ledger_node.exchange.messages.MAX_FACTS`).
+    page_facts: int = MAX_FACTS
     reads: ChainReads = field(init=False)
     domain: Domain = field(init=False)
     _verifiers: BlockVerifiers | None = field(init=False, default=None)
@@ -178,7 +182,7 @@ class ExchangeService:
             # A consent's dates are days in China, as the e-tax bureau gives them.
             datetime.datetime.now(CHINA_TIME).date(),
         )
-        bundles, withheld = self._bundles_about(admitted)
+        bundles, withheld, following = self._bundles_about(admitted)
         if not bundles and not withheld:
             raise Refusal(
                 "unknown_subject",
@@ -201,7 +205,7 @@ class ExchangeService:
             )
         disclosure_id = f"dx-{request.requester}-{request.nonce.hex()[:48]}"
         plaintext = Answer(
-            admitted.digest, disclosure_id, tuple(bundles), tuple(withheld)
+            admitted.digest, disclosure_id, tuple(bundles), tuple(withheld), following
         ).to_bytes()
         record: dict[str, Any] = {
             "disclosure_id": disclosure_id,
@@ -253,26 +257,35 @@ class ExchangeService:
             "send its proof bundle with the request",
         )
 
-    def _bundles_about(self, admitted: Admitted) -> tuple[list[dict[str, Any]], list[Withheld]]:
-        """The bundles of the anchored, unrevoked facts about the request's subject of the
-        schemas asked, each showing only the fields its read rule names; and the facts that
-        cannot be shown so (committed whole, where the rule names only some fields)."""
+    def _bundles_about(
+        self, admitted: Admitted
+    ) -> tuple[list[dict[str, Any]], list[Withheld], int | None]:
+        """One page of the anchored, unrevoked facts about the request's subject of the
+        schemas asked, oldest first from the request's ``after``: their bundles, each showing
+        only the fields its read rule names; the facts that cannot be shown so (committed
+        whole, where the rule names only some fields); and where the next page starts (None
+        if this is the last)."""
         signed = admitted.signed
         wanted = set(signed.schemas)
         schema_of = self.outbox.records.schema_of
         bundles: list[dict[str, Any]] = []
         withheld: list[Withheld] = []
-        for seq, record_id in self.outbox.exchanges.ids_about(signed.request.subject):
+        last = signed.request.after
+        for seq, record_id in self.outbox.exchanges.ids_about(
+            signed.request.subject, after=signed.request.after
+        ):
             schema = schema_of(seq)
             if schema not in wanted:
                 continue
             stored = self.outbox.record(record_id)
             if stored is None or stored.status == "revoked" or stored.batch is None:
                 continue
+            if len(bundles) + len(withheld) == self.page_facts:
+                return bundles, withheld, last
+            last = seq
             fields = admitted.rules[schema].fields
-            shown = shown_under(
-                stored_bundle(self.chain, self.outbox, stored, self.keyring), fields
-            )
+            bundle = stored_bundle(self.chain, self.outbox, stored, self.keyring)
+            shown = shown_under(bundle, fields)
             if shown is not None:
                 bundles.append(shown.to_dict())
             else:
@@ -285,7 +298,7 @@ class ExchangeService:
                         f"lets a {admitted.requester.kind.label} read only {fields} of {schema}",
                     )
                 )
-        return bundles, withheld
+        return bundles, withheld, None
 
     # -- requester ---------------------------------------------------------------------------
 
@@ -318,15 +331,16 @@ class ExchangeService:
             raise ApiError(
                 422, "invalid_request", str(exc), (("schemas", "tag_domain", str(exc)),)
             ) from None
-        result, signed = await self._ask(
-            provider,
-            url,
+        ask = Ask(
+            provider.agency_id,
             subject,
-            query.schemas,
+            tuple(query.schemas),
             Purpose.parse(query.purpose),
             ZERO32 if query.consent is None else bytes.fromhex(query.consent[2:]),
             query.consent_bundle,
+            query.after,
         )
+        result, signed = await self._ask(provider, url, ask)
         self.metrics.exchange_seconds.labels("requester").observe(time.perf_counter() - started)
         return 200, {
             "provider": provider.name,
@@ -344,32 +358,16 @@ class ExchangeService:
             ],
             "failed": [failure.to_dict() for failure in result.failed],
             "withheld": [w.to_dict() for w in result.withheld],
+            "next": result.next,
         }
 
     async def _ask(
-        self,
-        provider: AgencyEntry,
-        url: str,
-        subject: bytes,
-        schemas: list[str],
-        purpose: Purpose,
-        consent: bytes = ZERO32,
-        consent_bundle: dict[str, Any] | None = None,
+        self, provider: AgencyEntry, url: str, ask: Ask
     ) -> tuple[ExchangeResult, SignedExchange]:
-        """Sign a request, send it to ``provider``'s gateway at ``url``, open and verify
-        the answer; ApiError with the provider's code if it refuses."""
+        """Sign ``ask``, send it to ``provider``'s gateway at ``url``, open and verify the
+        answer; ApiError with the provider's code if it refuses."""
         assert self.encryption_key is not None
-        signed = sign_exchange(
-            self.chain.agency_key,
-            self.domain,
-            requester=self.chain.agency_id,
-            provider=provider.agency_id,
-            subject=subject,
-            schemas=schemas,
-            purpose=purpose,
-            consent=consent,
-            consent_bundle=consent_bundle,
-        )
+        signed = sign_exchange(self.chain.agency_key, self.domain, self.chain.agency_id, ask)
         status, body = await self._deliver(f"{url}/v1/exchange/requests", signed, provider.name)
         if status != 200:
             self.metrics.exchange_queries.labels("refused").inc()
@@ -394,6 +392,17 @@ class ExchangeService:
         self.metrics.exchange_queries.labels("verified").inc()
         return result, signed
 
+    async def _ask_every_page(self, provider: AgencyEntry, url: str, ask: Ask) -> list[Verified]:
+        """The verified facts of every page of the answer to ``ask``, each page its own
+        request (and the provider's disclosure record)."""
+        facts: list[Verified] = []
+        while True:
+            result, _ = await self._ask(provider, url, ask)
+            facts.extend(result.verified)
+            if result.next is None:
+                return facts
+            ask = replace(ask, after=result.next)
+
     # -- the taxpayer portal ------------------------------------------------------------------
 
     async def disclosures(self, taxpayer: str | None, invoice: str | None) -> dict[str, Any]:
@@ -416,7 +425,11 @@ class ExchangeService:
         asks = [(agency, url, subject) for agency, url in others for subject in subjects]
         asked = await asyncio.gather(
             *(
-                self._ask(agency, url, subject, [DISCLOSURE_MADE], Purpose.TAXPAYER_PORTAL)
+                self._ask_every_page(
+                    agency,
+                    url,
+                    Ask(agency.agency_id, subject, (DISCLOSURE_MADE,), Purpose.TAXPAYER_PORTAL),
+                )
                 for agency, url, subject in asks
             ),
             return_exceptions=True,
@@ -429,7 +442,7 @@ class ExchangeService:
             elif isinstance(outcome, BaseException):
                 raise outcome
             else:
-                facts.extend(outcome[0].verified)
+                facts.extend(outcome)
         names = {a.agency_id: a.name for a in deployment.agencies}
         entries = disclosures_about(facts, subjects, lambda i: names.get(i, f"agency {i}"))
         return {

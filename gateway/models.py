@@ -69,6 +69,13 @@ class ExchangeQueryCreate(BaseModel):
     consent_bundle: dict[str, Any] | None = Field(
         None, description="The consent's proof bundle, for a provider that does not hold it."
     )
+    after: int = Field(
+        0,
+        ge=0,
+        lt=1 << 64,
+        description="Where the answer starts: 0 for the first page, else the `next` of the "
+        "page before.",
+    )
 
 
 class Problem(BaseModel):

@@ -19,7 +19,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from ledger_node.chain.rpc import EMBEDDED
 from ledger_node.errors import ConfigurationError
-from ledger_node.keyring import open_keyring
+from ledger_node.exchange.messages import MAX_FACTS
+from ledger_node.keyring import encryption_key_path, keyring_path, open_keyring
 from ledger_node.keys import (
     EncryptionKey,
     LocalKey,
@@ -102,6 +103,13 @@ class GatewaySettings(BaseSettings):
         description="The consortium directory (taxledger.directory/v1): each member's gateway "
         "URL, where exchange requests are sent.",
     )
+    exchange_page_facts: int = Field(
+        MAX_FACTS,
+        ge=1,
+        le=MAX_FACTS,
+        description="Most facts one exchange answer holds; a subject with more is answered in "
+        "pages, each its own request and disclosure record.",
+    )
     max_body_bytes: int = Field(32 * 1024 * 1024, ge=1024, description="Largest request body.")
     sqlite_synchronous: Literal["FULL", "NORMAL"] = Field(
         "FULL",
@@ -183,6 +191,47 @@ def read_config_file(path: Path) -> dict[str, Any]:
         if isinstance(values.get(name), str):
             values[name] = str(path.parent / Path(values[name]).expanduser())
     return values
+
+
+def write_member_config(
+    folder: Path,
+    agency: str,
+    *,
+    keys: Path,
+    chain: str,
+    deployment: Path,
+    port: int,
+    directory_file: Path | None = None,
+    **overrides: Any,
+) -> Path:
+    """Write ``folder/gateway.toml`` for ``agency``'s gateway in a consortium whose member
+    files are in ``keys`` (its keystore ``AGENCY.json`` and their ``password``, its keyring
+    and encryption key file where :func:`ledger_node.keyring.provision_agencies` writes
+    them), with its outbox and API keys in ``folder``, asking the others through
+    ``directory_file``; ``overrides`` replace or add settings. What a testnet, the tests and
+    the benchmarks start their gateways with."""
+    settings: dict[str, Any] = {
+        "agency": agency,
+        "keystore": str(keys / f"{agency}.json"),
+        "password_file": str(keys / "password"),
+        "chain": chain,
+        "deployment": str(deployment),
+        "database": str(folder / "outbox.sqlite"),
+        "api_keys": str(folder / "api-keys.json"),
+        "keyring": str(keyring_path(keys, agency)),
+        "encryption_key_file": str(encryption_key_path(keys, agency)),
+        "port": port,
+    }
+    if directory_file is not None:
+        settings["directory_file"] = str(directory_file)
+    settings.update(overrides)
+    config = folder / "gateway.toml"
+    # JSON's strings, numbers and booleans are TOML's too.
+    config.write_text(
+        "".join(f"{k} = {json.dumps(v, ensure_ascii=False)}\n" for k, v in settings.items()),
+        encoding="utf-8",
+    )
+    return config
 
 
 def load_settings(path: Path) -> GatewaySettings:

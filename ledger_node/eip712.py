@@ -207,12 +207,14 @@ class ExchangeRequest:
     ``subject`` is the subject's pseudonymous tag, so the identifier itself never travels;
     ``schema_ids`` are encoded as EIP-712 ``bytes32[]`` (the keccak of their concatenation);
     ``consent`` is the commitment of the ``consent.granted`` fact cited (zero: none);
-    ``nonce`` is random and makes a retry of the same request idempotent.
+    ``nonce`` is random and makes a retry of the same request idempotent; ``after`` is
+    where the answer starts: 0 for the first page, else the ``next`` cursor of the page
+    before (an answer holds a bounded number of facts).
     """
 
     TYPE: ClassVar[bytes] = (
         b"ExchangeRequest(uint32 requester,uint32 provider,bytes32 subject,bytes32[] schemas,"
-        b"uint8 purpose,bytes32 consent,bytes32 nonce,uint64 deadline)"
+        b"uint8 purpose,bytes32 consent,bytes32 nonce,uint64 deadline,uint64 after)"
     )
 
     requester: int
@@ -223,13 +225,20 @@ class ExchangeRequest:
     consent: bytes
     nonce: bytes
     deadline: int
+    after: int = 0
 
     def __post_init__(self) -> None:
         for name in ("subject", "consent", "nonce"):
             _bytes32(getattr(self, name), name)
         for index, schema_id in enumerate(self.schema_ids):
             _bytes32(schema_id, f"schema_ids[{index}]")
-        for name, bits in (("requester", 32), ("provider", 32), ("purpose", 8), ("deadline", 64)):
+        for name, bits in (
+            ("requester", 32),
+            ("provider", 32),
+            ("purpose", 8),
+            ("deadline", 64),
+            ("after", 64),
+        ):
             value = getattr(self, name)
             if type(value) is not int or not 0 <= value < 1 << bits:
                 raise LedgerValueError(f"{name} must be a uint{bits}, got {value!r}")
@@ -245,6 +254,7 @@ class ExchangeRequest:
             + self.consent
             + self.nonce
             + _word(self.deadline)
+            + _word(self.after)
         )
 
 

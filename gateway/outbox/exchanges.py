@@ -158,10 +158,13 @@ class Exchanges:
                 "INSERT OR IGNORE INTO exchange_commitments VALUES (?, ?)", commitments
             )
 
-    def ids_about(self, tag: bytes) -> list[tuple[int, str]]:
-        """``(seq, id)`` of the anchored facts about the subject ``tag``, oldest first."""
+    def ids_about(self, tag: bytes, *, after: int = 0) -> list[tuple[int, str]]:
+        """``(seq, id)`` of the anchored facts about the subject ``tag`` after the record
+        ``after`` (0: all), oldest first."""
         rows = self._database.reader().execute(
-            "SELECT seq, id FROM exchange_subjects WHERE tag = ? ORDER BY seq", (tag,)
+            "SELECT seq, id FROM exchange_subjects WHERE tag = ? AND seq > ? ORDER BY seq",
+            # Records are numbered below 2**63 (SQLite's integers); a larger cursor is past all.
+            (tag, min(after, 2**63 - 1)),
         )
         return [(int(seq), str(record_id)) for seq, record_id in rows]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -62,8 +63,6 @@ def query(
     to OUT and print ``OK: SCHEMA COMMITMENT FILE`` per fact, ``FAIL: #I: (N) REASON`` per
     bundle that failed check N, ``WITHHELD: SCHEMA COMMITMENT (CODE) REASON`` per fact the
     provider holds but did not show. Exit 0 only if every bundle verified."""
-    import httpx
-
     if (taxpayer is None) == (invoice is None):
         raise click.UsageError("give the subject as exactly one of --taxpayer or --invoice")
     body: dict[str, object] = {"provider": provider, "schemas": list(schemas), "purpose": purpose}
@@ -71,6 +70,35 @@ def query(
     if consent is not None:
         body["consent"] = consent.lower()
     headers = {"Authorization": f"Bearer {_api_key(api_key_file)}"}
+    failed = False
+    # An answer holds a page of facts; each further page is asked for (and disclosed) anew.
+    while True:
+        answer = _ask(url, body, headers)
+        out.mkdir(parents=True, exist_ok=True)
+        for fact in answer["facts"]:
+            name = f"{fact['schema'].replace('/', '-')}-{fact['commitment'][2:18]}.json"
+            path = out / name
+            path.write_text(json.dumps(fact["bundle"], indent=2) + "\n", encoding="utf-8")
+            click.echo(f"OK: {fact['schema']} {fact['commitment']} {path}")
+        for failure in answer["failed"]:
+            click.echo(f"FAIL: #{failure['index']}: ({failure['check']}) {failure['message']}")
+        for withheld in answer.get("withheld", []):
+            click.echo(
+                f"WITHHELD: {withheld['schema']} {withheld['commitment']} ({withheld['code']}) "
+                f"{withheld['message']}"
+            )
+        failed = failed or bool(answer["failed"])
+        if answer.get("next") is None:
+            break
+        body["after"] = answer["next"]
+    if failed:
+        raise SystemExit(1)
+
+
+def _ask(url: str, body: dict[str, object], headers: dict[str, str]) -> dict[str, Any]:
+    """The gateway's answer to one query; a one-line Error if there is none."""
+    import httpx
+
     try:
         response = httpx.post(
             f"{url.rstrip('/')}/v1/exchange/queries", json=body, headers=headers, timeout=60
@@ -89,18 +117,4 @@ def query(
         if isinstance(error, dict):
             raise Error(f"{error.get('code')}: {error.get('message')}")
         raise Error(f"gateway {url} answered HTTP {response.status_code}; check --gateway")
-    out.mkdir(parents=True, exist_ok=True)
-    for fact in answer["facts"]:
-        name = f"{fact['schema'].replace('/', '-')}-{fact['commitment'][2:18]}.json"
-        path = out / name
-        path.write_text(json.dumps(fact["bundle"], indent=2) + "\n", encoding="utf-8")
-        click.echo(f"OK: {fact['schema']} {fact['commitment']} {path}")
-    for failure in answer["failed"]:
-        click.echo(f"FAIL: #{failure['index']}: ({failure['check']}) {failure['message']}")
-    for withheld in answer.get("withheld", []):
-        click.echo(
-            f"WITHHELD: {withheld['schema']} {withheld['commitment']} ({withheld['code']}) "
-            f"{withheld['message']}"
-        )
-    if answer["failed"]:
-        raise SystemExit(1)
+    return answer

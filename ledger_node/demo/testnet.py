@@ -29,7 +29,7 @@ from ledger_node.chain.rpc import Rpc, connect
 from ledger_node.demo.agencies import DemoError
 from ledger_node.demo.run import GATEWAY_AGENCIES
 from ledger_node.exchange.directory import Directory
-from ledger_node.keyring import issue_keyrings, keyring_path
+from ledger_node.keyring import issue_keyrings
 from ledger_node.keys import LocalKey, new_encryption_keyfile, new_keystore
 from ledger_node.localnode import LocalNode, free_port, start_node, stop_process_group
 from ledger_node.private_files import private_directory, write_private
@@ -175,32 +175,22 @@ def _configure_gateway(
     directory: Path, name: str, rpc: str, port: int, keys_dir: Path
 ) -> dict[str, Any]:
     from gateway.apikeys import Role, add_key
+    from gateway.settings import write_member_config
 
     folder = private_directory(directory / "gateways" / name)
     api_key = add_key(folder / "api-keys.json", "testnet", frozenset(Role))
-    config = folder / "gateway.toml"
-    config.write_text(
-        "\n".join(
-            [
-                f'agency = "{name}"',
-                f'keystore = "{keys_dir / f"{name}.json"}"',
-                f'password_file = "{keys_dir / "password"}"',
-                f'chain = "{rpc}"',
-                f'deployment = "{directory / "deployment.json"}"',
-                f'database = "{folder / "outbox.sqlite"}"',
-                f'api_keys = "{folder / "api-keys.json"}"',
-                f'keyring = "{keyring_path(keys_dir, name)}"',
-                f'encryption_key_file = "{keys_dir / f"{name}.encryption.pem"}"',
-                f'directory_file = "{directory / "directory.json"}"',
-                "batch_size = 1000",
-                "batch_interval_ms = 500",
-                "confirmations = 1",
-                'host = "127.0.0.1"',
-                f"port = {port}",
-                "",
-            ]
-        ),
-        encoding="utf-8",
+    config = write_member_config(
+        folder,
+        name,
+        keys=keys_dir,
+        chain=rpc,
+        deployment=directory / "deployment.json",
+        port=port,
+        directory_file=directory / "directory.json",
+        batch_size=1000,
+        batch_interval_ms=500,
+        confirmations=1,
+        host="127.0.0.1",
     )
     return {"url": f"http://127.0.0.1:{port}", "api_key": api_key, "config": str(config)}
 

@@ -30,9 +30,23 @@ SEALED_FORMAT: Final = "taxledger.exchange-sealed/v1"
 #: Most schemas one request may ask for (there are twelve).
 MAX_SCHEMAS: Final = 16
 ZERO32: Final = bytes(32)
+#: Most facts (shown or withheld) one answer holds: a subject with more is answered in pages,
+#: each asked by its own signed request and logged by its own disclosure record. A hundred
+#: full invoice bundles make about 300 KB.
+MAX_FACTS: Final = 100
 
 _REQUEST_KEYS = frozenset(
-    {"requester", "provider", "subject", "schemas", "purpose", "consent", "nonce", "deadline"}
+    {
+        "requester",
+        "provider",
+        "subject",
+        "schemas",
+        "purpose",
+        "consent",
+        "nonce",
+        "deadline",
+        "after",
+    }
 )
 
 
@@ -85,6 +99,7 @@ class SignedExchange:
                 "consent": to_hex(r.consent),
                 "nonce": to_hex(r.nonce),
                 "deadline": r.deadline,
+                "after": r.after,
             },
             "signature": to_hex(self.signature),
         }
@@ -142,6 +157,7 @@ class SignedExchange:
                 consent=_hex32(body, "consent"),
                 nonce=_hex32(body, "nonce"),
                 deadline=_uint(body, "deadline"),
+                after=_uint(body, "after"),
             )
         except LedgerValueError as exc:
             raise _malformed(str(exc)) from None
@@ -187,12 +203,15 @@ class Withheld:
 class Answer:
     """The plaintext of an answer: the facts' proof bundles for one request (each showing
     the fields the read policy lets the requester read), and the facts withheld, each with
-    its schema, commitment and why."""
+    its schema, commitment and why; at most :data:`MAX_FACTS` of them, the page of the facts
+    after the request's ``after``, with the cursor of the next page if there are more."""
 
     request_digest: bytes
     disclosure_id: str
     bundles: tuple[dict[str, Any], ...]
     withheld: tuple[Withheld, ...] = ()
+    #: Where the next page starts (the request's ``after`` for it), None on the last page.
+    next: int | None = None
 
     def to_bytes(self) -> bytes:
         """The bytes that are sealed, and whose keccak the disclosure record holds."""
@@ -203,6 +222,7 @@ class Answer:
                 "disclosure_id": self.disclosure_id,
                 "bundles": list(self.bundles),
                 "withheld": [w.to_dict() for w in self.withheld],
+                "next": self.next,
             }
         )
 
@@ -232,7 +252,16 @@ class Answer:
         withheld = doc.get("withheld", [])
         if type(withheld) is not list:
             raise LedgerValueError("the answer's withheld facts are not a list")
-        return cls(digest, disclosure_id, tuple(bundles), tuple(map(Withheld.from_dict, withheld)))
+        following = doc.get("next")
+        if following is not None and (type(following) is not int or following <= 0):
+            raise LedgerValueError("the answer's next page cursor is not a positive integer")
+        return cls(
+            digest,
+            disclosure_id,
+            tuple(bundles),
+            tuple(map(Withheld.from_dict, withheld)),
+            following,
+        )
 
 
 def sealed_document(disclosure_id: str, ciphertext: bytes) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -41,32 +41,45 @@ REQUEST_LIFETIME: Final = 120
 EXCHANGE_CHECK: Final = "x"
 
 
+@dataclass(frozen=True)
+class Ask:
+    """What a requester asks a provider (agency id): the facts of ``schemas`` about the
+    subject named by its tag, for ``purpose``, under the consent fact ``consent`` (all
+    zeros: none), whose bundle may travel with the request for a provider that lacks it;
+    the page from ``after`` (0: the first; else the ``next`` of the page before)."""
+
+    provider: int
+    subject: bytes
+    schemas: tuple[str, ...]
+    purpose: Purpose
+    consent: bytes = ZERO32
+    consent_bundle: dict[str, Any] | None = None
+    after: int = 0
+
+
 def sign_exchange(
     agency_key: LocalKey,
     domain: Domain,
-    *,
     requester: int,
-    provider: int,
-    subject: bytes,
-    schemas: Sequence[str],
-    purpose: Purpose,
-    consent: bytes = ZERO32,
-    consent_bundle: dict[str, Any] | None = None,
+    ask: Ask,
+    *,
     now: float | None = None,
 ) -> SignedExchange:
-    """A request signed with the requester's agency key, with a fresh nonce."""
+    """``ask`` as agency ``requester``'s request, signed with its agency key, with a fresh
+    nonce and a deadline :data:`REQUEST_LIFETIME` seconds ahead."""
     request = ExchangeRequest(
         requester=requester,
-        provider=provider,
-        subject=subject,
-        schema_ids=tuple(get_schema(name).schema_id for name in schemas),
-        purpose=int(purpose),
-        consent=consent,
+        provider=ask.provider,
+        subject=ask.subject,
+        schema_ids=tuple(get_schema(name).schema_id for name in ask.schemas),
+        purpose=int(ask.purpose),
+        consent=ask.consent,
         nonce=secrets.token_bytes(32),
         deadline=int(time.time() if now is None else now) + REQUEST_LIFETIME,
+        after=ask.after,
     )
     signature = agency_key.sign_digest(domain.digest(request.struct_hash()))
-    return SignedExchange(request, tuple(schemas), purpose, signature, consent_bundle)
+    return SignedExchange(request, ask.schemas, ask.purpose, signature, ask.consent_bundle)
 
 
 @dataclass(frozen=True)
@@ -89,13 +102,14 @@ class FailedFact:
 
 @dataclass(frozen=True)
 class ExchangeResult:
-    """An opened answer: the verified facts, the bundles that failed, and the facts the
-    provider withheld (with why)."""
+    """An opened answer: the verified facts, the bundles that failed, the facts the provider
+    withheld (with why), and where the next page starts (None: this was the last)."""
 
     disclosure_id: str
     verified: tuple[Verified, ...]
     failed: tuple[FailedFact, ...]
     withheld: tuple[Withheld, ...] = ()
+    next: int | None = None
 
 
 def _about(fact: Verified, subject: bytes) -> bool:
@@ -155,7 +169,9 @@ def open_answer(
             )
         else:
             verified.append(fact)
-    return ExchangeResult(disclosure_id, tuple(verified), tuple(failed), answer.withheld)
+    return ExchangeResult(
+        disclosure_id, tuple(verified), tuple(failed), answer.withheld, answer.next
+    )
 
 
 class BlockVerifiers:

@@ -25,11 +25,12 @@ import httpx
 import orjson
 
 from gateway.apikeys import Role, add_key
+from gateway.settings import write_member_config
 from ledger_node.chain.deploy import FoundedConsortium, found_consortium
 from ledger_node.chain.ledger import LedgerClient
 from ledger_node.chain.rpc import Rpc, connect
 from ledger_node.exchange.directory import Directory
-from ledger_node.keyring import encryption_key_path, keyring_path, provision_agencies
+from ledger_node.keyring import provision_agencies
 from ledger_node.localnode import LocalNode, free_port, stop_process_group
 from ledger_node.records import samples
 from ledger_node.records.clock import CHINA_TIME
@@ -78,26 +79,21 @@ def start_gateways(
     for name in AGENCIES:
         folder = workdir / name
         folder.mkdir()
-        (folder / "key.json").write_text(json.dumps(consortium.keys[name].to_keystore(PASSWORD)))
-        settings = {
-            "agency": name,
-            "keystore": "key.json",
-            "password_file": "../password",
-            "encryption_key_file": str(encryption_key_path(workdir, name)),
-            "keyring": str(keyring_path(workdir, name)),
-            "directory_file": "../directory.json",
-            "chain": node.url,
-            "deployment": "../deployment.json",
-            "database": "outbox.db",
-            "api_keys": "api-keys.json",
-            "batch_size": 10_000,
-            "batch_interval_ms": 500,
-            "confirmations": 1,
-            "port": ports[name],
-            "log_level": "warning",
-        }
-        config = folder / "gateway.toml"
-        config.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in settings.items()))
+        keystore = workdir / f"{name}.json"
+        keystore.write_text(json.dumps(consortium.keys[name].to_keystore(PASSWORD)))
+        config = write_member_config(
+            folder,
+            name,
+            keys=workdir,
+            chain=node.url,
+            deployment=workdir / "deployment.json",
+            port=ports[name],
+            directory_file=workdir / "directory.json",
+            batch_size=10_000,
+            batch_interval_ms=500,
+            confirmations=1,
+            log_level="warning",
+        )
         key = add_key(folder / "api-keys.json", "bench", frozenset(Role))
         log = (folder / "gateway.log").open("wb")
         process = subprocess.Popen(
@@ -107,7 +103,7 @@ def start_gateways(
             start_new_session=True,
         )
         gateways[name] = GatewayProcess(
-            name, f"http://127.0.0.1:{ports[name]}", key, process, folder / "outbox.db"
+            name, f"http://127.0.0.1:{ports[name]}", key, process, folder / "outbox.sqlite"
         )
     for gateway in gateways.values():
         _wait_up(gateway)

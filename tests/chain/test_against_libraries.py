@@ -145,6 +145,7 @@ _EXCHANGE_FIELDS = [
     ("consent", "bytes32"),
     ("nonce", "bytes32"),
     ("deadline", "uint64"),
+    ("after", "uint64"),
 ]
 EXCHANGE_REQUESTS = st.builds(
     ExchangeRequest,
@@ -155,6 +156,7 @@ EXCHANGE_REQUESTS = st.builds(
     _uint(8),
     WORD,
     WORD,
+    _uint(64),
     _uint(64),
 )
 
@@ -179,6 +181,7 @@ def test_the_exchange_request_digest_is_eth_accounts(
         request.consent,
         request.nonce,
         request.deadline,
+        request.after,
     )
     typed["message"] = dict(zip((n for n, _ in _EXCHANGE_FIELDS), values, strict=True))
     signable = encode_typed_data(full_message=typed)

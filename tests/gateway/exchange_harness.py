@@ -15,7 +15,7 @@ from gateway.apikeys import Role, add_key
 from ledger_node.eip712 import Domain
 from ledger_node.exchange.directory import Directory
 from ledger_node.exchange.messages import SignedExchange
-from ledger_node.exchange.requester import sign_exchange
+from ledger_node.exchange.requester import Ask, sign_exchange
 from ledger_node.exchange.subjects import request_tag
 from ledger_node.localnode import free_port
 from ledger_node.purposes import Purpose
@@ -66,12 +66,10 @@ class Exchange:
         return sign_exchange(
             self.chain.consortium.keys[key or requester],
             self.domain,
-            requester=self.agency_id(requester),
-            provider=self.agency_id(provider),
-            subject=self.tag(uscc, schemas),
-            schemas=schemas,
-            purpose=purpose,
-            consent=consent,
+            self.agency_id(requester),
+            Ask(
+                self.agency_id(provider), self.tag(uscc, schemas), tuple(schemas), purpose, consent
+            ),
         )
 
     def submit_anchored(self, agency: str, schema: str, record_id: str, record: Any) -> str:

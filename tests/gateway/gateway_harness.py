@@ -20,11 +20,12 @@ import pytest
 
 from gateway.apikeys import Role, add_key
 from gateway.faults import ENV as CRASH_ENV
+from gateway.settings import write_member_config
 from ledger_node.chain.deploy import FoundedConsortium, found_consortium
 from ledger_node.chain.events import TOPICS, EventReader
 from ledger_node.chain.ledger import LedgerClient
 from ledger_node.chain.rpc import Rpc, connect
-from ledger_node.keyring import encryption_key_path, keyring_path, provision_agencies
+from ledger_node.keyring import provision_agencies
 from ledger_node.localnode import LocalNode, free_port, stop_process_group
 from ledger_node.merkle import MerkleTree
 from ledger_node.records import samples
@@ -230,26 +231,22 @@ def write_config(directory: Path, chain: Chain, agency: str, port: int, **overri
     """A gateway config for ``agency`` in ``directory`` (TOML), with the keyring issued to it."""
     directory.mkdir(parents=True, exist_ok=True)
     settings: dict[str, Any] = {
-        "agency": agency,
-        "keystore": str(chain.directory / f"{agency}.json"),
-        "password_file": str(chain.directory / "password"),
-        "chain": chain.node.url,
-        "deployment": str(chain.directory / "deployment.json"),
         "database": str(directory / "outbox.db"),
-        "api_keys": str(directory / "api-keys.json"),
-        "keyring": str(keyring_path(chain.directory, agency)),
-        "encryption_key_file": str(encryption_key_path(chain.directory, agency)),
         "batch_size": 500,
         "batch_interval_ms": 300,
         "confirmations": 2,
-        "port": port,
         "max_body_bytes": 4 * 1024 * 1024,
         "log_level": "warning",
     }
-    settings.update(overrides)
-    config = directory / "gateway.toml"
-    config.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in settings.items()))
-    return config
+    return write_member_config(
+        directory,
+        agency,
+        keys=chain.directory,
+        chain=chain.node.url,
+        deployment=chain.directory / "deployment.json",
+        port=port,
+        **(settings | overrides),
+    )
 
 
 def launch(
