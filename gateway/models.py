@@ -72,7 +72,7 @@ class ExchangeQueryCreate(BaseModel):
     after: int = Field(
         0,
         ge=0,
-        lt=1 << 64,
+        le=2**64 - 1,
         description="Where the answer starts: 0 for the first page, else the `next` of the "
         "page before.",
     )
