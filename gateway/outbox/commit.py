@@ -8,7 +8,10 @@ answered before its rows have committed, so an ``accepted`` record is on disk.
 
 A transaction takes every small request whole but at most :data:`CHUNK` rows of bulk
 requests, and single records that arrive during a bulk chunk are committed on their own
-next: a single record waits behind a bulk load for one chunk, not for a whole bulk.
+next: a single record waits behind a bulk load for one chunk, not for a whole bulk. While
+single records keep coming (one in the last :data:`SINGLES_RECENT` seconds), a bulk
+transaction takes at most :data:`SHARED_CHUNK` rows, so that wait stays a few milliseconds:
+the singles' lane.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -143,6 +147,7 @@ class GroupCommit:
         pending: list[_Ticket] = []
         closing = False
         bulk_turn = False
+        singles_at = float("-inf")  # when the last small ticket was seen
         while True:
             with self._queue_ready:
                 while not self._queue and not pending:
@@ -156,8 +161,13 @@ class GroupCommit:
                 continue
             # Single records that arrived during a bulk chunk get a transaction of their own
             # next (one fsync, no bulk rows), and the bulk the one after.
-            singles_first = not bulk_turn and any(_small(t) for t in pending)
-            chunks = _chunks(pending, bulk=not singles_first)
+            now = time.monotonic()
+            singles = any(_small(t) for t in pending)
+            if singles:
+                singles_at = now
+            singles_first = not bulk_turn and singles
+            budget = CHUNK if now - singles_at > SINGLES_RECENT else SHARED_CHUNK
+            chunks = _chunks(pending, budget=0 if singles_first else budget)
             bulk_turn = singles_first
             self._commit(chunks)
             pending = [t for t in pending if t.error is None and t.done < len(t.rows)]
@@ -192,10 +202,9 @@ def _small(ticket: _Ticket) -> bool:
     return len(ticket.rows) - ticket.done <= _SMALL
 
 
-def _chunks(pending: list[_Ticket], *, bulk: bool) -> list[tuple[_Ticket, int, int]]:
+def _chunks(pending: list[_Ticket], *, budget: int) -> list[tuple[_Ticket, int, int]]:
     """What the next transaction commits: ``(ticket, start, end)``. Every small ticket whole,
-    and with ``bulk``, bulk rows in arrival order up to :data:`CHUNK`."""
-    budget = CHUNK if bulk else 0
+    and bulk rows in arrival order up to ``budget``."""
     chunks = []
     for ticket in pending:
         remaining = len(ticket.rows) - ticket.done
@@ -210,3 +219,8 @@ def _chunks(pending: list[_Ticket], *, bulk: bool) -> list[tuple[_Ticket, int, i
 
 #: A ticket this small is committed whole in the next transaction, whatever else waits.
 _SMALL = 16
+#: Most bulk rows a transaction takes while single records keep arriving: a single record
+#: then waits behind at most this many (about 2 ms of inserting here), not :data:`CHUNK`.
+SHARED_CHUNK = 200
+#: Seconds after the last single record during which bulk transactions stay shared-sized.
+SINGLES_RECENT = 1.0
