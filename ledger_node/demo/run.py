@@ -103,11 +103,7 @@ def local_gateways(
 
     ports = {name: free_port() for name in GATEWAY_AGENCIES}
     directory = out / "directory.json"
-    Directory(
-        deployment.chain_id,
-        deployment.ledger,
-        {name: f"http://127.0.0.1:{port}" for name, port in ports.items()},
-    ).save(directory)
+    Directory.loopback(deployment.chain_id, deployment.ledger, ports).save(directory)
     with ExitStack() as stack:
         handles = {}
         for name in GATEWAY_AGENCIES:

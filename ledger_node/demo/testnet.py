@@ -123,11 +123,9 @@ def testnet_up(
             name: _port(base_port, offset) for offset, name in enumerate(GATEWAY_AGENCIES, start=1)
         }
         # The gateways find each other, over loopback, through the consortium directory.
-        Directory(
-            founded.deployment.chain_id,
-            founded.deployment.ledger,
-            {name: f"http://127.0.0.1:{port}" for name, port in ports.items()},
-        ).save(directory / "directory.json")
+        Directory.loopback(founded.deployment.chain_id, founded.deployment.ledger, ports).save(
+            directory / "directory.json"
+        )
         for name in GATEWAY_AGENCIES:
             entry = _configure_gateway(directory, name, local.url, ports[name], keys_dir)
             entry["pid"] = _start_gateway(Path(entry["config"]), logs / f"{name}.log")

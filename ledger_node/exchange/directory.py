@@ -32,6 +32,14 @@ class Directory:
     ledger: str
     gateways: dict[str, str]
 
+    @classmethod
+    def loopback(cls, chain_id: int, ledger: str, ports: dict[str, int]) -> Directory:
+        """The directory of gateways on this machine, each at its loopback port (the demo,
+        the testnet, tests and benchmarks)."""
+        return cls(
+            chain_id, ledger, {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+        )
+
     def url_of(self, agency: str) -> str:
         """The gateway URL of ``agency``; ConfigurationError if the directory has none."""
         try:

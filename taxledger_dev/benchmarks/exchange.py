@@ -70,11 +70,9 @@ def start_gateways(
         PASSWORD,
     )
     ports = {name: free_port() for name in AGENCIES}
-    Directory(
-        deployment.chain_id,
-        deployment.ledger,
-        {name: f"http://127.0.0.1:{port}" for name, port in ports.items()},
-    ).save(workdir / "directory.json")
+    Directory.loopback(deployment.chain_id, deployment.ledger, ports).save(
+        workdir / "directory.json"
+    )
     gateways = {}
     for name in AGENCIES:
         folder = workdir / name

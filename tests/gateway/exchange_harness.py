@@ -96,11 +96,7 @@ def start_exchange(chain: Chain, directory: Path, **overrides: Any) -> Exchange:
     ports = {name: free_port() for name in AGENCIES}
     deployment = chain.consortium.deployment
     directory_file = directory / "directory.json"
-    Directory(
-        deployment.chain_id,
-        deployment.ledger,
-        {name: f"http://127.0.0.1:{port}" for name, port in ports.items()},
-    ).save(directory_file)
+    Directory.loopback(deployment.chain_id, deployment.ledger, ports).save(directory_file)
     gateways: dict[str, GatewayProcess] = {}
     try:
         for name in AGENCIES:
