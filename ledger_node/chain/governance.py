@@ -15,7 +15,8 @@ from ledger_node.chain.errors import RpcError, unfunded
 from ledger_node.chain.events import TOPICS, LedgerEvent, decode_log
 from ledger_node.chain.ledger import LedgerClient, encode_call
 from ledger_node.chain.transactions import Receipt, Sender
-from ledger_node.policy import ReadRule
+from ledger_node.fieldtree import parse_field_paths
+from ledger_node.policy import ALL_FIELDS, ReadRule
 
 _ACTION = (
     "(uint8,uint32,uint8,address,string,bytes32,uint16,bool,uint16,"
@@ -110,7 +111,10 @@ class Action:
     @classmethod
     def set_read_policy(cls, schema_id: bytes, reader_kind: AgencyKind, rule: ReadRule) -> Action:
         """Set what readers of ``reader_kind`` may read of the schema (:data:`NO_ACCESS`
-        withdraws every purpose)."""
+        withdraws every purpose). Field paths that do not parse are refused here, before
+        anything is proposed: on chain such a rule would disclose nothing."""
+        if rule.purposes and rule.fields.strip() != ALL_FIELDS:
+            parse_field_paths(rule.fields)
         return cls(
             ActionType.SET_READ_POLICY,
             schema_id=schema_id,

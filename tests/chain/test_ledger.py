@@ -16,6 +16,7 @@ from ledger_node.chain.ledger import LedgerClient
 from ledger_node.chain.transactions import SignedTransaction
 from ledger_node.commitment import leaf as make_leaf
 from ledger_node.eip712 import AttestRequest, BatchRequest, LeafRevokeRequest, RevokeRequest
+from ledger_node.fieldtree import FieldPathError
 from ledger_node.hashing import keccak256
 from ledger_node.keys import EncryptionKey, LocalKey
 from ledger_node.merkle import MerkleTree, node_hash, process_proof
@@ -164,6 +165,22 @@ def test_governance_changes_the_read_policy_with_history(
             ledger.sender(consortium.keys["bank"]),
             Action.set_read_policy(h("no schema"), AgencyKind.BANK, wider),
         )
+
+
+def test_a_read_rule_whose_fields_do_not_parse_is_never_proposed(
+    ledger: LedgerClient, consortium: FoundedConsortium
+) -> None:
+    before = ledger.read_rule_history(RATING, AgencyKind.BANK)
+    for fields, wrong in (("uscc,year level", "'year level'"), ("level,", "is empty")):
+        with pytest.raises(FieldPathError) as refused:
+            Action.set_read_policy(
+                RATING, AgencyKind.BANK, ReadRule.of(Purpose.CREDIT_ASSESSMENT, fields=fields)
+            )
+        assert wrong in str(refused.value)
+    assert ledger.read_rule_history(RATING, AgencyKind.BANK) == before
+    for fields in ("*", " * ", "uscc,items[].amount,items[0].rate"):
+        rule = ReadRule.of(Purpose.CREDIT_ASSESSMENT, fields=fields)
+        assert Action.set_read_policy(RATING, AgencyKind.BANK, rule).fields == fields
 
 
 def test_governance_rotates_a_tag_key_keeping_old_versions(

@@ -138,6 +138,21 @@ def test_a_malformed_deployment_file_names_the_field(anvil: LocalNode, deployed:
     assert line == f"error: deployment file {broken} is malformed: chain_id: Field required"
 
 
+def test_a_read_rule_with_a_malformed_field_path(
+    anvil: LocalNode, deployed: Path, files: dict[str, Path]
+) -> None:
+    run = taxledger(
+        *("chain", "propose", "set-read-policy", "--rpc", anvil.url, "--deployment"),
+        *(str(deployed), "--keystore", str(files["key"]), "--password-file", str(files["pw"])),
+        *("--schema", "credit.tax-rating/v1", "--reader", "bank"),
+        *("--purposes", "credit-assessment", "--fields", "uscc,year level"),
+    )
+    assert one_line(run) == (
+        "error: field path 'year level': step 'year level' is not a field name "
+        "([A-Za-z0-9_]+), optionally followed by [] (every item) or [N] (item N)"
+    )
+
+
 def test_a_keystore_with_the_wrong_password(anvil: LocalNode, files: dict[str, Path]) -> None:
     member = f"tax-bureau:tax-bureau:{files['key']}:{files['enc']}"
     run = taxledger(
