@@ -240,6 +240,51 @@ def members_command(rpc: str, deployment: Path) -> None:
             )
 
 
+@chain.command("directory")
+@chain_options
+@click.option(
+    "--gateway",
+    "gateways",
+    multiple=True,
+    required=True,
+    help="NAME=URL: where a member agency's gateway answers exchange requests (repeat).",
+)
+@click.option(
+    "--out", type=click.Path(path_type=Path, dir_okay=False), required=True, help="The file."
+)
+def directory_command(rpc: str, deployment: Path, gateways: tuple[str, ...], out: Path) -> None:
+    """Write the consortium directory (taxledger.directory/v1) that gateways name in
+    ``directory_file``: each member's gateway URL, pinned to this chain and ledger. Every
+    name must be a member agency of the ledger."""
+    from ledger_node.errors import LedgerValueError
+    from ledger_node.exchange.directory import Directory
+
+    urls: dict[str, str] = {}
+    for item in gateways:
+        name, sep, url = item.partition("=")
+        if not sep or not name.strip() or not url.strip():
+            raise LedgerValueError(f"--gateway {item!r} is not NAME=URL")
+        if name.strip() in urls:
+            raise LedgerValueError(f"--gateway: {name.strip()} is named twice")
+        urls[name.strip()] = url.strip()
+    client = _client(rpc, deployment)
+    members = {agency.name for agency in client.agencies()}
+    strangers = sorted(set(urls) - members)
+    if strangers:
+        raise LedgerValueError(
+            f"--gateway: {', '.join(strangers)} {'is' if len(strangers) == 1 else 'are'} not "
+            f"a member of ledger {client.address} "
+            f"(members: {', '.join(sorted(members))})"
+        )
+    directory = Directory.of(client.chain_id, client.address, urls)
+    directory.save(out)
+    missing = sorted(members - set(urls))
+    click.echo(
+        f"{out}: {len(urls)} gateway(s) of ledger {client.address} on chain {client.chain_id}"
+        + (f"; no gateway for {', '.join(missing)}" if missing else "")
+    )
+
+
 @chain.command("read-policy")
 @chain_options
 @click.option("--schema", "schema_name", default=None, help="Only this schema.")

@@ -40,6 +40,18 @@ class Directory:
             chain_id, ledger, {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
         )
 
+    @classmethod
+    def of(cls, chain_id: int, ledger: str, gateways: dict[str, str]) -> Directory:
+        """A directory whose every gateway URL is http(s) with a host; ConfigurationError
+        naming the first that is not. Trailing slashes are dropped."""
+        for name, url in gateways.items():
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ConfigurationError(
+                    f"the gateway URL of {name} ({url!r}) is not http(s)://HOST[:PORT]"
+                )
+        return cls(chain_id, ledger.lower(), {k: v.rstrip("/") for k, v in gateways.items()})
+
     def url_of(self, agency: str) -> str:
         """The gateway URL of ``agency``; ConfigurationError if the directory has none."""
         try:
@@ -78,13 +90,12 @@ class Directory:
             type(k) is str and type(v) is str for k, v in gateways.items()
         ):
             raise ConfigurationError(f"{path}: gateways must map agency names to URLs")
-        for name, url in gateways.items():
-            parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise ConfigurationError(f"{path}: the gateway URL of {name} is not http(s)")
         if doc.get("chain_id") != chain_id or str(doc.get("ledger", "")).lower() != ledger.lower():
             raise ConfigurationError(
                 f"consortium directory {path} is for ledger {doc.get('ledger')} on chain "
                 f"{doc.get('chain_id')}, not {ledger} on chain {chain_id}"
             )
-        return cls(chain_id, ledger.lower(), {k: v.rstrip("/") for k, v in gateways.items()})
+        try:
+            return cls.of(chain_id, ledger, gateways)
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"{path}: {exc}") from None

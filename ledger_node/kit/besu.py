@@ -276,6 +276,8 @@ def gateway_config(member: Member) -> str:
         ("api_keys", "api-keys.json"),
         ("keyring", f"{member.name}.keyring.json"),
         ("encryption_key_file", f"{member.name}.encryption.pem"),
+        "Where the other members' gateways answer exchange requests (`taxledger chain directory`).",
+        ("directory_file", "directory.json"),
         ("host", "127.0.0.1"),
         ("port", 8080),
     ]

@@ -188,12 +188,26 @@ def render_readme(network: Network, sizing: qbft.GasSizing, writers: frozenset[A
         "member its keyring, sealed to the member's registered encryption key and holding the "
         "domains its kind may hold (`taxledger keyring issue --keyring custodian.keyring.json "
         "--encryption-key tax-bureau.encryption.pem --password-file F --rpc URL --deployment "
-        "deployment.json --agency NAME --out NAME.keyring.json`).",
+        "deployment.json --agency NAME --out NAME.keyring.json`). Each gateway is reached by "
+        "the others at an address its operator gives it (a TLS front for the gateway's "
+        "loopback port); the deploying member collects them and writes the consortium "
+        "directory that every gateway names in `directory_file`:",
+        "",
+        "   ```bash",
+        f"   taxledger chain directory --rpc {first.rpc_url} --deployment deployment.json \\",
+        *(
+            f"     --gateway {name}=https://GATEWAY_OF_{name.upper().replace('-', '_')} \\"
+            for name in gateways
+        ),
+        "     --out directory.json",
+        "   ```",
+        "",
+        "   and hands `directory.json` to every member with `deployment.json`.",
         "4. Each agency that submits records runs its gateway next to its own node with "
         f"`gateways/NAME/gateway.toml` ({', '.join(gateways)}): it names the node's JSON-RPC "
         "URL and `confirmations = 1`, since a QBFT block is final once added. Put the "
-        "keystores, the password file, `deployment.json`, the API keys, the encryption key "
-        "file and the keyring beside it, then `taxledger gateway serve --config "
+        "keystores, the password file, `deployment.json`, `directory.json`, the API keys, the "
+        "encryption key file and the keyring beside it, then `taxledger gateway serve --config "
         "gateways/NAME/gateway.toml`.",
         "5. Auditors run `taxledger audit --rpc URL --deployment deployment.json ...` against "
         "any member's node.",

@@ -14,6 +14,7 @@ import pytest
 
 from ledger_node.chain.deploy import found_consortium
 from ledger_node.chain.rpc import Rpc, connect
+from ledger_node.exchange.directory import Directory
 from ledger_node.keys import new_encryption_keyfile, new_keystore
 from ledger_node.localnode import LocalNode, free_port, start_node
 
@@ -151,6 +152,28 @@ def test_a_read_rule_with_a_malformed_field_path(
         "error: field path 'year level': step 'year level' is not a field name "
         "([A-Za-z0-9_]+), optionally followed by [] (every item) or [N] (item N)"
     )
+
+
+def test_the_consortium_directory_lists_members_only(
+    anvil: LocalNode, deployed: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "directory.json"
+    chain = ("chain", "directory", "--rpc", anvil.url, "--deployment", str(deployed))
+    ledger = json.loads(deployed.read_text())["ledger"]
+    for gateways, error in (
+        (("bank",), "'bank' is not NAME=URL"),
+        (("bank=http://b", "bank=http://c"), "bank is named twice"),
+        (("bank=http://b", "ministry=http://m"), f"ministry is not a member of ledger {ledger}"),
+        (("bank=ftp://b",), "the gateway URL of bank ('ftp://b') is not http(s)://HOST[:PORT]"),
+    ):
+        flags = [arg for g in gateways for arg in ("--gateway", g)]
+        assert error in one_line(taxledger(*chain, *flags, "--out", str(out)))
+        assert not out.exists()
+    run = taxledger(*chain, "--gateway", "bank=https://bank.example:8443/", "--out", str(out))
+    assert run.returncode == 0, run.stderr
+    chain_id = json.loads(deployed.read_text())["chain_id"]
+    directory = Directory.load(out, chain_id=chain_id, ledger=ledger)
+    assert directory.gateways == {"bank": "https://bank.example:8443"}
 
 
 def test_a_keystore_with_the_wrong_password(anvil: LocalNode, files: dict[str, Path]) -> None:

@@ -180,6 +180,14 @@ def _gateway(members: MemberList, out: Path, deployment: Path, port: int) -> Gat
         *("--deployment", str(deployment), "--agency", "tax-bureau"),
         *("--out", str(folder / "tax-bureau.keyring.json")),
     )
+    # The consortium directory its config names, written by the deploying member.
+    written = _run(
+        *("chain", "directory", "--rpc", members.consortium.member("tax-bureau").rpc_url),
+        *("--deployment", str(deployment), "--gateway", f"tax-bureau=http://127.0.0.1:{port}"),
+        *("--gateway", "bank=https://gateway.bank.example/"),
+        *("--out", str(folder / "directory.json")),
+    )
+    assert written.stdout.endswith("; no gateway for auditor, market-regulator\n")
     keys = {"all": add_key(folder / "api-keys.json", "kit-test", frozenset(Role))}
     return GatewayProcess(folder / "gateway.toml", port, folder / "gateway.log", keys)
 
