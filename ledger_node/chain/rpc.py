@@ -36,6 +36,9 @@ from ledger_node.chain.errors import ChainError, NodeUnavailable, RpcError, deco
 EMBEDDED = "embedded"
 #: Seconds a call to a node may take when its provider names no timeout (web3's default).
 DEFAULT_TIMEOUT = 30.0
+#: The most calls sent in one JSON-RPC batch: Besu's default ``rpc-http-max-batch-size``,
+#: over which a node refuses the whole batch. :meth:`Rpc.batch` splits longer ones.
+MAX_BATCH = 1024
 
 
 def connect(url: str = EMBEDDED, *, timeout: float = 30.0) -> Web3:
@@ -243,7 +246,8 @@ class Rpc:
         return self._result(method, self._send(method, list(params)))
 
     def batch(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
-        """Send many requests in one round trip; each item is a result or a ChainError."""
+        """Send many requests, in one round trip per :data:`MAX_BATCH` of them; each item is a
+        result or a ChainError."""
         if not calls:
             return []
         if self._http is None:
@@ -254,13 +258,17 @@ class Rpc:
                 except ChainError as exc:
                     out.append(exc)
             return out
-        try:
-            responses = self._http.batch([(method, list(params)) for method, params in calls])
-        except NodeUnreachable as exc:
-            raise self._unreachable(exc) from None
-        if not isinstance(responses, list):
-            error: dict[str, Any] = dict(responses.get("error") or {})
-            raise RpcError("batch", int(error.get("code", 0)), str(error.get("message", "")))
+        responses: list[Any] = []
+        for start in range(0, len(calls), MAX_BATCH):
+            part = [(method, list(params)) for method, params in calls[start : start + MAX_BATCH]]
+            try:
+                answered = self._http.batch(part)
+            except NodeUnreachable as exc:
+                raise self._unreachable(exc) from None
+            if not isinstance(answered, list):
+                error: dict[str, Any] = dict(answered.get("error") or {})
+                raise RpcError("batch", int(error.get("code", 0)), str(error.get("message", "")))
+            responses += answered
         results: list[Any] = []
         for (method, _), response in zip(calls, responses, strict=True):
             try:

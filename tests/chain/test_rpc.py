@@ -17,7 +17,7 @@ import orjson
 import pytest
 
 from ledger_node.chain.errors import NodeUnavailable, RpcError
-from ledger_node.chain.rpc import Rpc, connect
+from ledger_node.chain.rpc import MAX_BATCH, NodeHttp, Rpc, connect
 from ledger_node.localnode import LocalNode, free_port, start_node
 
 TIMEOUT = 1.0
@@ -63,13 +63,17 @@ class ScriptedNode(threading.Thread):
     """A loopback HTTP server that answers ``eth_blockNumber`` with the number of requests it
     has read, except that it closes a connection, unanswered, on its second request (as a
     node closing an idle connection just as the client reuses it); or, with ``status``,
-    answers every request with that status and a body that is not JSON-RPC."""
+    answers every request with that status and a body that is not JSON-RPC; or, with
+    ``max_batch``, answers every batch as Besu does, refusing one of more than ``max_batch``
+    calls as a whole, and records the size of each batch it was sent."""
 
-    def __init__(self, status: int | None = None) -> None:
+    def __init__(self, status: int | None = None, max_batch: int | None = None) -> None:
         super().__init__(daemon=True)
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
         self.status = status
+        self.max_batch = max_batch
+        self.batches: list[int] = []
         self.requests = 0
         self.connections = 0
 
@@ -97,9 +101,11 @@ class ScriptedNode(threading.Thread):
                     buffer += conn.recv(65536)
                 request, buffer = orjson.loads(buffer[:length]), buffer[length:]
                 self.requests += 1
-                if number == 2:
+                if self.max_batch is not None:
+                    body, status = self._batch_answer(request), 200
+                elif number == 2:
                     return
-                if self.status is not None:
+                elif self.status is not None:
                     body, status = b"bad gateway", self.status
                 else:
                     answer = {"jsonrpc": "2.0", "id": request["id"], "result": hex(self.requests)}
@@ -107,6 +113,15 @@ class ScriptedNode(threading.Thread):
                 conn.sendall(
                     f"HTTP/1.1 {status} X\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
                 )
+
+    def _batch_answer(self, calls: list[dict[str, object]]) -> bytes:
+        self.batches.append(len(calls))
+        if self.max_batch is not None and len(calls) > self.max_batch:
+            # Besu's answer to a batch over rpc-http-max-batch-size.
+            error = {"code": -32005, "message": "Number of requests exceeds max batch size"}
+            return orjson.dumps({"jsonrpc": "2.0", "id": None, "error": error})
+        answers = [{"jsonrpc": "2.0", "id": c["id"], "result": c["params"][0]} for c in calls]
+        return orjson.dumps(answers[::-1])
 
     def close(self) -> None:
         self.listener.close()
@@ -173,6 +188,21 @@ def test_a_node_restarted_on_its_port_is_asked_again_on_a_new_connection() -> No
         assert rpc.request("eth_chainId", []) == "0x7a69"
     finally:
         node.stop()
+
+
+def test_a_large_batch_goes_in_batches_a_besu_node_accepts() -> None:
+    node = ScriptedNode(max_batch=MAX_BATCH)
+    node.start()
+    try:
+        rpc = Rpc(connect(node.url, timeout=5.0))
+        calls = [("eth_getBlockByNumber", [hex(n), False]) for n in range(2 * MAX_BATCH + 452)]
+        assert rpc.batch(calls) == [params[0] for _, params in calls]
+        assert node.batches == [MAX_BATCH, MAX_BATCH, 452]
+        # Sent as one batch, one call more than that is refused as a whole, as Besu does.
+        answer = NodeHttp(node.url, 5.0).batch(calls[: MAX_BATCH + 1])
+        assert answer["error"]["code"] == -32005
+    finally:
+        node.close()
 
 
 def test_many_threads_share_one_client() -> None:
