@@ -261,6 +261,8 @@ def test_health_metrics_and_openapi(tax_gateway: GatewayProcess) -> None:
         "/healthz",
         "/metrics",
     }
+    for path in ("/v1/records", "/v1/records:bulk", "/v1/records/{record_id}/revoke"):
+        assert spec["paths"][path]["post"]["security"] == [{"HTTPBearer": []}]
     schemas = spec["components"]["schemas"]
     assert schemas["RecordBulkCreate"]["properties"]["records"]["maxItems"] == 10_000
     assert "RecordCreate" in schemas
