@@ -27,7 +27,7 @@ def gateway() -> None:
 @_CONFIG
 def serve(config: Path) -> None:
     """Run the gateway until stopped; refuses to start with a missing or weak secret."""
-    from gateway.app import create_app
+    from gateway.app import create_app, settle_process
     from gateway.server import serve as serve_app
     from gateway.settings import get_settings
 
@@ -35,7 +35,9 @@ def serve(config: Path) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    serve_app(create_app(settings), settings)
+    app = create_app(settings)
+    settle_process()
+    serve_app(app, settings)
 
 
 @gateway.group("keys")
