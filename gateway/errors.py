@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import orjson
@@ -138,45 +138,67 @@ class BodyGuard:
         await self.app(scope, guarded, send)
 
 
+async def _api_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.rejection.status == 401 else None
+    return error_response(exc.rejection, headers)
+
+
+async def _request_validation(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    # FastAPI's locations start with where the value came from ("path", "query", "body").
+    errors = [dict(e, loc=tuple(e["loc"])) for e in exc.errors()]
+    problems = pydantic_problems(errors)  # type: ignore[arg-type]
+    return error_response(
+        Rejection(422, "invalid_request", "the request does not match the API", problems)
+    )
+
+
+async def _http_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return error_response(Rejection(exc.status_code, code, str(exc.detail)), exc.headers)
+
+
+async def _disconnected(request: Request, exc: Exception) -> Response:
+    # The client hung up before its body arrived: nothing was accepted, nobody is left to
+    # answer, and it is the client's doing, not the gateway's.
+    assert isinstance(exc, ClientDisconnect)
+    log.info("client %s hung up during %s %s", request.client, request.method, request.url.path)
+    return error_response(
+        Rejection(400, "client_disconnected", "the client hung up before its body arrived")
+    )
+
+
+async def _unexpected(_: Request, exc: Exception) -> Response:
+    log.error("unexpected error", exc_info=exc)
+    return error_response(
+        Rejection(500, "internal_error", "the gateway failed; see its log and try again")
+    )
+
+
+Handler = Callable[[Request, Exception], Awaitable[Response]]
+
+#: What each failure is answered with, most specific first.
+_HANDLERS: tuple[tuple[type[Exception], Handler], ...] = (
+    (ApiError, _api_error),
+    (RequestValidationError, _request_validation),
+    (StarletteHTTPException, _http_error),
+    (ClientDisconnect, _disconnected),
+    (Exception, _unexpected),
+)
+
+
 def install_handlers(app: FastAPI) -> None:
     """Answer every error as ``{"error": {code, message, problems}}``."""
+    for kind, handler in _HANDLERS:
+        app.add_exception_handler(kind, handler)
 
-    async def api_error(_: Request, exc: Exception) -> Response:
-        assert isinstance(exc, ApiError)
-        headers = {"WWW-Authenticate": "Bearer"} if exc.rejection.status == 401 else None
-        return error_response(exc.rejection, headers)
 
-    async def request_validation(_: Request, exc: Exception) -> Response:
-        assert isinstance(exc, RequestValidationError)
-        # FastAPI's locations start with where the value came from ("path", "query", "body").
-        errors = [dict(e, loc=tuple(e["loc"])) for e in exc.errors()]
-        problems = pydantic_problems(errors)  # type: ignore[arg-type]
-        return error_response(
-            Rejection(422, "invalid_request", "the request does not match the API", problems)
-        )
-
-    async def http_error(_: Request, exc: Exception) -> Response:
-        assert isinstance(exc, StarletteHTTPException)
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return error_response(Rejection(exc.status_code, code, str(exc.detail)), exc.headers)
-
-    async def disconnected(request: Request, exc: Exception) -> Response:
-        # The client hung up before its body arrived: nothing was accepted, nobody is left to
-        # answer, and it is the client's doing, not the gateway's.
-        assert isinstance(exc, ClientDisconnect)
-        log.info("client %s hung up during %s %s", request.client, request.method, request.url.path)
-        return error_response(
-            Rejection(400, "client_disconnected", "the client hung up before its body arrived")
-        )
-
-    async def unexpected(_: Request, exc: Exception) -> Response:
-        log.error("unexpected error", exc_info=exc)
-        return error_response(
-            Rejection(500, "internal_error", "the gateway failed; see its log and try again")
-        )
-
-    app.add_exception_handler(ApiError, api_error)
-    app.add_exception_handler(RequestValidationError, request_validation)
-    app.add_exception_handler(StarletteHTTPException, http_error)
-    app.add_exception_handler(ClientDisconnect, disconnected)
-    app.add_exception_handler(Exception, unexpected)
+async def answer_failure(request: Request, exc: Exception) -> Response:
+    """The answer :func:`install_handlers` gives to ``exc``, for an endpoint called outside
+    FastAPI's routing (:class:`gateway.app.GatewayApp`)."""
+    for kind, handler in _HANDLERS:
+        if isinstance(exc, kind):
+            return await handler(request, exc)
+    raise exc

@@ -63,3 +63,10 @@ async def answer_request(request: Request) -> Response:
     require_json(request)
     status, answer = await gateway.exchange.answer(await request.body())
     return Response(answer, status, media_type="application/json")
+
+
+#: The routes :class:`gateway.app.GatewayApp` calls without FastAPI's routing, by path.
+DIRECT = {
+    f"{router.prefix}/queries": create_query,
+    f"{router.prefix}/requests": answer_request,
+}

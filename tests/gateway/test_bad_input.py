@@ -89,6 +89,19 @@ def test_body_over_the_limit_is_413(tax_gateway: GatewayProcess) -> None:
 
     streamed = tax_gateway.post("/v1/records:bulk", content=chunks())
     assert streamed.status_code == 413
+    # The same guard stands before the routes called without FastAPI's routing.
+    for path in ("/v1/exchange/queries", "/v1/exchange/requests"):
+        exchange = tax_gateway.post(path, content=b"x" * (limit + 1))
+        assert exchange.status_code == 413, path
+        assert exchange.json()["error"]["problems"][0]["rule"] == "max_body_bytes"
+        streamed = tax_gateway.post(path, content=chunks())
+        assert streamed.status_code == 413, path
+
+
+def test_other_methods_on_the_exchange_routes_are_fastapis(tax_gateway: GatewayProcess) -> None:
+    answer = tax_gateway.get("/v1/exchange/requests", role="read")
+    assert answer.status_code == 405
+    assert answer.json()["error"]["code"] == "method_not_allowed"
 
 
 def test_too_many_bulk_items(tax_gateway: GatewayProcess) -> None:

@@ -80,6 +80,9 @@ def test_health_without_a_key_is_the_status_only(tax_gateway: GatewayProcess) ->
         ("application/x-www-form-urlencoded", "/v1/records:bulk"),
         ("multipart/form-data; boundary=x", "/v1/records:bulk"),
         ("application/jsonp", "/v1/records/x/revoke"),
+        # The exchange's routes, called without FastAPI's routing (gateway.app.GatewayApp).
+        ("text/plain", "/v1/exchange/queries"),
+        (None, "/v1/exchange/requests"),
     ],
 )
 def test_a_body_that_is_not_json_is_415(
