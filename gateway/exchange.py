@@ -18,8 +18,9 @@ import asyncio
 import datetime
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import orjson
 from pydantic import ValidationError
@@ -31,7 +32,7 @@ from gateway.faults import crash_point
 from gateway.ingest import Ingestor, Rejection, invalid_request, pydantic_problems
 from gateway.metrics import GatewayMetrics
 from gateway.models import ExchangeQueryCreate
-from gateway.outbox import Outbox
+from gateway.outbox import Outbox, StoredRecord
 from gateway.outbox.exchanges import StoredAnswer
 from gateway.peers import PeerError, Peers
 from gateway.proofs import stored_bundle
@@ -70,6 +71,7 @@ from ledger_node.records.schemas import DISCLOSURE_MADE
 from ledger_node.tagging import Keyring, MissingTagKeyError
 from ledger_node.verify.errors import VerificationFailure
 from ledger_node.verify.verifier import Verified
+from ledger_node.waiting import WouldWait, no_waiting
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +81,11 @@ MAX_REQUEST_BYTES: Final = 64 * 1024
 DELIVERY_ATTEMPTS: Final = 3
 #: Seconds one attempt may take.
 DELIVERY_TIMEOUT: Final = 10.0
+#: Bundles of stored facts kept ready for answers (a few KB each) before starting afresh.
+_MAX_SHOWN: Final = 10_000
 
 Answered = tuple[int, bytes]
+T = TypeVar("T")
 
 
 @dataclass
@@ -99,6 +104,11 @@ class ExchangeService:
     reads: ChainReads = field(init=False)
     domain: Domain = field(init=False)
     _verifiers: BlockVerifiers | None = field(init=False, default=None)
+    # What an answer shows of a stored fact under a rule's fields (None: withheld), by the
+    # fact's id, its batch's transaction and block (a batch written again is another key).
+    _shown: dict[tuple[str, bytes, int, str], dict[str, Any] | None] = field(
+        init=False, default_factory=dict
+    )
     _peers: Peers = field(init=False, default_factory=lambda: Peers(DELIVERY_TIMEOUT))
 
     def __post_init__(self) -> None:
@@ -134,7 +144,7 @@ class ExchangeService:
                 raise Refusal("malformed_request", f"the body is not JSON: {exc}") from None
             signed = SignedExchange.from_dict(doc)
             requester = str(signed.request.requester)
-            prepared, new = await run_in_threadpool(self._prepare_answer, signed)
+            prepared, new = await _on_loop_unless_waiting(lambda: self._prepare_answer(signed))
         except Refusal as refusal:
             self.metrics.exchange_refusals.labels(refusal.code).inc()
             # No subject, no identifier: the requester and the reason only.
@@ -284,10 +294,9 @@ class ExchangeService:
                 return bundles, withheld, last
             last = seq
             fields = admitted.rules[schema].fields
-            bundle = stored_bundle(self.chain, self.outbox, stored, self.keyring)
-            shown = shown_under(bundle, fields)
+            shown = self._shown_of(stored, fields)
             if shown is not None:
-                bundles.append(shown.to_dict())
+                bundles.append(shown)
             else:
                 withheld.append(
                     Withheld(
@@ -299,6 +308,24 @@ class ExchangeService:
                     )
                 )
         return bundles, withheld, None
+
+    def _shown_of(self, stored: StoredRecord, fields: str) -> dict[str, Any] | None:
+        """The bundle an answer holds of ``stored`` (mined) under a rule naming ``fields``, or
+        None if the fact cannot be shown so (:func:`shown_under`); made once per fact and
+        rule, since a mined fact's bundle is the same for every request."""
+        batch = stored.batch
+        assert batch is not None and batch.block_number is not None
+        key = (stored.id, batch.write.tx_hash, batch.block_number, fields)
+        try:
+            return self._shown[key]
+        except KeyError:
+            pass
+        bundle = shown_under(stored_bundle(self.chain, self.outbox, stored, self.keyring), fields)
+        shown = None if bundle is None else bundle.to_dict()
+        if len(self._shown) >= _MAX_SHOWN:
+            self._shown.clear()
+        self._shown[key] = shown
+        return shown
 
     # -- requester ---------------------------------------------------------------------------
 
@@ -378,13 +405,9 @@ class ExchangeService:
                 f"agency {provider.name} refused: {message}",
             )
         try:
-            result = await run_in_threadpool(
-                open_answer,
-                signed,
-                self.domain,
-                orjson.loads(body),
-                self.encryption_key,
-                self.verifiers().verify,
+            key, verify = self.encryption_key, self.verifiers().verify
+            result = await _on_loop_unless_waiting(
+                lambda: open_answer(signed, self.domain, orjson.loads(body), key, verify)
             )
         except (LedgerValueError, ValueError) as exc:
             self.metrics.exchange_queries.labels("failed").inc()
@@ -488,6 +511,18 @@ class ExchangeService:
                     ) from None
                 await asyncio.sleep(0.2 * (attempt + 1))
         raise AssertionError("unreachable")
+
+
+async def _on_loop_unless_waiting(work: Callable[[], T]) -> T:
+    """``work()`` on the event loop if what it reads of the chain is cached (a few
+    hundred microseconds of CPU: a hop to a worker thread and back would cost about as much,
+    and a turn waiting for the GIL far more); in a worker thread if it has to ask the node
+    (once a block or so), so the loop never waits on the node."""
+    try:
+        with no_waiting():
+            return work()
+    except WouldWait:
+        return await run_in_threadpool(work)
 
 
 def _not_configured(agency: str) -> ApiError:

@@ -25,6 +25,7 @@ from gateway.outbox.database import Database
 from gateway.outbox.records import SCHEMA_SPAN, Records
 from gateway.outbox.rows import BatchStatus, Row, commitment_of, subjects_of
 from ledger_node.records.schemas import DISCLOSURE_MADE
+from ledger_node.waiting import would_wait
 
 _TABLES = (
     """CREATE TABLE IF NOT EXISTS exchange_subjects (
@@ -94,6 +95,9 @@ class Exchanges:
     def index_anchored(self) -> None:
         """Index the records of every batch mined since the last call (nothing to do, and
         nothing read, if no batch changed since)."""
+        if self._batches.changes == self._looked_at:
+            return
+        would_wait("indexing the batches mined")  # a write, behind the outbox's writer
         with self._index_lock:
             changes = self._batches.changes
             if changes == self._looked_at:

@@ -32,6 +32,7 @@ from web3.providers import HTTPProvider
 from web3.providers.eth_tester import EthereumTesterProvider
 
 from ledger_node.chain.errors import ChainError, NodeUnavailable, RpcError, decode_revert
+from ledger_node.waiting import would_wait
 
 EMBEDDED = "embedded"
 #: Seconds a call to a node may take when its provider names no timeout (web3's default).
@@ -250,6 +251,7 @@ class Rpc:
         result or a ChainError."""
         if not calls:
             return []
+        would_wait(calls[0][0])
         if self._http is None:
             out: list[Any] = []
             for method, params in calls:
@@ -278,6 +280,7 @@ class Rpc:
         return results
 
     def _send(self, method: str, params: list[Any]) -> Any:
+        would_wait(method)
         try:
             if self._lock is not None:
                 with self._lock:

@@ -37,6 +37,7 @@ from ledger_node.policy import ALL_FIELDS
 from ledger_node.records.schemas import CONSENT_GRANTED
 from ledger_node.verify.errors import VerificationFailure
 from ledger_node.verify.verifier import Verified
+from ledger_node.waiting import holding
 
 #: Longest a request may be valid for, in seconds (its nonce is kept for good anyway).
 MAX_LIFETIME: Final = 600
@@ -64,7 +65,7 @@ class ChainSnapshot:
             return cache[key]
         except KeyError:
             pass
-        with self._lock:
+        with holding(self._lock, "a chain read of the snapshot"):
             if key not in cache:
                 cache[key] = read()
             return cache[key]
@@ -107,7 +108,7 @@ class ChainReads:
         self._checked = 0.0
 
     def latest(self) -> ChainSnapshot:
-        with self._lock:
+        with holding(self._lock, "the chain head"):
             now = time.monotonic()
             snapshot = self._snapshot
             if snapshot is None or now - self._checked >= self.interval:

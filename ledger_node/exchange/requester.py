@@ -32,13 +32,16 @@ from ledger_node.keys import EncryptionKey, LocalKey
 from ledger_node.purposes import Purpose
 from ledger_node.records.schemas import DISCLOSURE_MADE, get_schema
 from ledger_node.verify.errors import VerificationFailure
-from ledger_node.verify.verifier import Verified, Verifier
+from ledger_node.verify.verifier import Consistent, Verified, Verifier
 from ledger_node.verify.view import ChainView
+from ledger_node.waiting import holding
 
 #: Seconds a request stays valid: long enough for a retry, short for a replay.
 REQUEST_LIFETIME: Final = 120
 #: The check number of the exchange's own checks of a bundle.
 EXCHANGE_CHECK: Final = "x"
+#: Bundles whose checks 1 to 3 :class:`BlockVerifiers` keeps before starting afresh.
+_MAX_KEPT: Final = 10_000
 
 
 @dataclass(frozen=True)
@@ -198,13 +201,15 @@ class BlockVerifiers:
         self._checked = time.monotonic()
         # Facts verified by the current verifier, by commitment (see verify_once).
         self._once: dict[bytes, Verified] = {}
+        # Their bundles' checks 1 to 3, kept across verifiers (they hold at any block).
+        self._consistent: dict[bytes, Consistent] = {}
 
     def _current(self) -> Verifier:
         now = time.monotonic()
         if now - self._checked >= self._interval:
-            self._checked = now
             self._view.refresh()
-            head = self._view.head()
+            head = self._view.head()  # (under no_waiting, this may raise: asked next time)
+            self._checked = now
             if head != self._head:
                 self._head = head
                 self._verifier = Verifier(self._view, consortium_key=self._consortium_key)
@@ -213,19 +218,32 @@ class BlockVerifiers:
 
     def verify(self, bundle: AnyBundle) -> Verified:
         """:meth:`Verifier.verify` at the latest block."""
-        with self._lock:
+        with holding(self._lock, "the verifier"):
             return self._current().verify(bundle)
 
     def verify_once(self, commitment: bytes, bundle: Callable[[], AnyBundle]) -> Verified:
         """:meth:`verify` of the bundle ``bundle()`` makes of the fact ``commitment``, made
         once while the head stays where it is: for a fact cited by request after request (a
-        consent), whose bundle comes from one's own outbox and so is the same each time. A
-        failure is not remembered."""
-        with self._lock:
+        consent), whose bundle comes from one's own outbox and so is the same each time. At a
+        new head only the ledger's checks (4 to 9) run again, on the bundle made before. A
+        failure is not remembered: the next call makes the bundle afresh."""
+        with holding(self._lock, "the verifier"):
             verifier = self._current()
             fact = self._once.get(commitment)
-            if fact is None:
-                fact = verifier.verify(bundle())
-                if fact.bundle.commitment == commitment:
-                    self._once[commitment] = fact
+            if fact is not None:
+                return fact
+            consistent = self._consistent.get(commitment)
+            if consistent is None:
+                consistent = verifier.check_bundle(bundle())
+                if consistent.bundle.commitment == commitment:
+                    if len(self._consistent) >= _MAX_KEPT:
+                        self._consistent.clear()
+                    self._consistent[commitment] = consistent
+            try:
+                fact = verifier.check_ledger(consistent)
+            except VerificationFailure:
+                self._consistent.pop(commitment, None)
+                raise
+            if fact.bundle.commitment == commitment:
+                self._once[commitment] = fact
             return fact

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import orjson
 
@@ -51,6 +52,15 @@ class Verified:
 
     bundle: AnyBundle
     write: Write
+    tags: frozenset[bytes]
+
+
+class Consistent(NamedTuple):
+    """A bundle that passed checks 1 to 3 (:meth:`Verifier.check_bundle`): the leaf its
+    record makes, and the subject tags it proves."""
+
+    bundle: AnyBundle
+    leaf: bytes
     tags: frozenset[bytes]
 
 
@@ -182,7 +192,17 @@ class Verifier:
         7. the agency was active, and its kind allowed to attest the schema, at that block;
         8. the fact is neither revoked nor expired;
         9. the block has the required confirmations.
+
+        Checks 1 to 3 (:meth:`check_bundle`) depend on the bundle alone, 4 to 9
+        (:meth:`check_ledger`) on the ledger as this verifier sees it.
         """
+        return self.check_ledger(self.check_bundle(bundle))
+
+    def check_bundle(self, bundle: AnyBundle) -> Consistent:
+        """Checks 1 to 3 of :meth:`verify`: what the bundle proves by itself. Their result
+        holds for that bundle at any block, so a holder that verifies one bundle of its own
+        again and again (a gateway, a consent it holds) may keep it and pass it to
+        :meth:`check_ledger` of a later verifier."""
         anchor = bundle.anchor
         if isinstance(bundle, ProofBundleV2):
             computed_leaf = self._check_fields(bundle)
@@ -199,6 +219,12 @@ class Verifier:
                     f"the Merkle proof leads from the leaf to 0x{reached.hex()}, not to the "
                     f"root 0x{bundle.root.hex()}: the proof is not this leaf's in this batch",
                 )
+        return Consistent(bundle, computed_leaf, proven)
+
+    def check_ledger(self, consistent: Consistent) -> Verified:
+        """Checks 4 to 9 of :meth:`verify`, of a bundle that passed 1 to 3."""
+        bundle, computed_leaf, proven = consistent
+        anchor = bundle.anchor
         # (4) to (7), once per anchor.
         write = self._check_write(bundle)
         # (8)

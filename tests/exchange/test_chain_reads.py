@@ -1,7 +1,7 @@
 """The exchange's per-block caches on a real (embedded) chain: a fact verified once per block
-and verified again once the head moves, so a revocation counts from the next block; a failed
-verification not remembered; each chain read of a snapshot made once, however many threads
-ask for it together."""
+and its ledger checks run again once the head moves, so a revocation counts from the next
+block; a failed verification not remembered; each chain read of a snapshot made once,
+however many threads ask for it together."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from ledger_node.exchange.requester import BlockVerifiers
 from ledger_node.records import samples
 from ledger_node.records.schemas import TAX_RATING
 from ledger_node.verify.errors import VerificationFailure
+from ledger_node.waiting import WouldWait, holding, no_waiting
 
 KEY = bytes(range(32))
 
@@ -61,6 +63,11 @@ def test_a_fact_is_verified_once_per_block_and_a_revocation_counts_from_the_next
     with pytest.raises(VerificationFailure, match="revoked") as failure:
         verifiers.verify_once(bundle.commitment, make)
     assert failure.value.check == 8
+    # The new block's verifier ran the ledger's checks on the bundle made before...
+    assert len(calls) == 1
+    # ...and, the fact having failed, the next try makes the bundle afresh.
+    with pytest.raises(VerificationFailure, match="revoked"):
+        verifiers.verify_once(bundle.commitment, make)
     assert len(calls) == 2
 
 
@@ -103,3 +110,69 @@ def test_threads_asking_a_snapshot_together_read_the_chain_once(
         answers = list(pool.map(ask, range(8)))
     assert reads == [bank]
     assert {a.name for a in answers} == {"bank"}
+
+
+def test_on_the_event_loop_a_read_not_cached_would_wait_and_changes_nothing(
+    ledger: tuple[LedgerClient, Any],
+) -> None:
+    client, consortium = ledger
+    bank = consortium.deployment.agency("bank").agency_id
+    reads = ChainReads(client, interval=60)
+    with no_waiting(), pytest.raises(WouldWait, match="eth_blockNumber"):
+        reads.latest()
+    snapshot = reads.latest()  # where waiting is allowed: asked
+    with no_waiting():
+        assert reads.latest() is snapshot
+        with pytest.raises(WouldWait, match="eth_call"):
+            snapshot.agency(bank)
+    found = snapshot.agency(bank)
+    assert found is not None and found.name == "bank"
+    with no_waiting():
+        assert snapshot.agency(bank) is found
+
+
+def test_on_the_event_loop_a_verification_at_a_new_head_would_wait(
+    ledger: tuple[LedgerClient, Any],
+) -> None:
+    client, consortium = ledger
+    bureau = consortium.keys["tax-bureau"]
+    attest = partial(attest_record, client, bureau, client.sender(bureau), TAX_RATING)
+    first, second = samples.generate(TAX_RATING, 2, seed=5)
+    bundle = attest(first, consortium_key=KEY)
+    verifiers = BlockVerifiers(client, consortium.deployment, consortium_key=KEY, interval=0)
+    make, calls = _counted(lambda: bundle)
+    with no_waiting(), pytest.raises(WouldWait):
+        verifiers.verify_once(bundle.commitment, make)  # the anchor is not read yet
+    fact = verifiers.verify_once(bundle.commitment, make)
+    attest(second, consortium_key=KEY)  # a new block
+    with no_waiting(), pytest.raises(WouldWait):
+        verifiers.verify_once(bundle.commitment, make)  # the new head is not read yet
+    again = verifiers.verify_once(bundle.commitment, make)
+    assert again is not fact and again.bundle is bundle
+    assert len(calls) == 1  # the bundle's own checks were kept across the blocks
+
+
+def test_a_lock_another_thread_holds_would_wait() -> None:
+    lock = threading.Lock()
+    taken, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with lock:
+            taken.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    taken.wait(10)
+    with (
+        no_waiting(),
+        pytest.raises(WouldWait, match="the verifier"),
+        holding(lock, "the verifier"),
+    ):
+        pass
+    release.set()
+    with holding(lock, "the verifier"):  # where waiting is allowed: waits its turn
+        assert lock.locked()
+    holder.join()
+    with no_waiting(), holding(lock, "the verifier"):  # free: taken without waiting
+        assert lock.locked()
