@@ -11,7 +11,9 @@ and the caller runs the work again in a worker thread, where it may wait.
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -51,3 +53,32 @@ def holding(lock: threading.Lock, what: str) -> Iterator[None]:
         yield
     finally:
         lock.release()
+
+
+class Poll:
+    """When to look again at what changes by itself (the chain's head): every ``interval``
+    seconds. Under :func:`no_waiting`, the first caller past the interval is sent to look
+    (:class:`WouldWait`: it looks from a worker thread) while the others go on with what was
+    seen last, for at most one more interval; then they too are sent."""
+
+    def __init__(self, interval: float, what: str) -> None:
+        self.interval = interval
+        self.what = what
+        self._looked = -math.inf
+        self._sent = -math.inf
+
+    def due(self) -> bool:
+        """Whether to look now (where waiting is allowed); see the class."""
+        now = time.monotonic()
+        if now - self._looked < self.interval:
+            return False
+        if not _NO_WAITING.get():
+            return True
+        if now - self._sent < self.interval and now - self._looked < 2 * self.interval:
+            return False  # someone was sent to look
+        self._sent = now
+        raise WouldWait(self.what)
+
+    def looked(self) -> None:
+        """Call once the caller has looked."""
+        self._looked = time.monotonic()

@@ -25,7 +25,7 @@ from gateway.outbox.database import Database
 from gateway.outbox.records import SCHEMA_SPAN, Records
 from gateway.outbox.rows import BatchStatus, Row, commitment_of, subjects_of
 from ledger_node.records.schemas import DISCLOSURE_MADE
-from ledger_node.waiting import would_wait
+from ledger_node.waiting import holding, would_wait
 
 _TABLES = (
     """CREATE TABLE IF NOT EXISTS exchange_subjects (
@@ -94,11 +94,11 @@ class Exchanges:
 
     def index_anchored(self) -> None:
         """Index the records of every batch mined since the last call (nothing to do, and
-        nothing read, if no batch changed since)."""
+        nothing read, if no batch changed since; under :func:`ledger_node.waiting.no_waiting`,
+        :class:`~ledger_node.waiting.WouldWait` if there is something to write)."""
         if self._batches.changes == self._looked_at:
             return
-        would_wait("indexing the batches mined")  # a write, behind the outbox's writer
-        with self._index_lock:
+        with holding(self._index_lock, "indexing the batches mined"):
             changes = self._batches.changes
             if changes == self._looked_at:
                 return
@@ -119,14 +119,16 @@ class Exchanges:
                 and b["status"] in (BatchStatus.ANCHORED.value, BatchStatus.FINAL.value)
             ]
             done |= {b["batch"] for b in batches if b["status"] == BatchStatus.SUPERSEDED.value}
-            if todo:
-                self._index(todo)
-                done |= {b["batch"] for b in todo}
+            done |= {b["batch"] for b in todo}
             mark = self._mark
             for b in batches:
                 if b["batch"] not in done:
                     break
                 mark = b["batch"]
+            if todo or mark != self._mark:
+                would_wait("indexing the batches mined")  # a write, behind the outbox's writer
+            if todo:
+                self._index(todo)
             self._indexed_above = {n for n in done if n > mark}
             self._looked_at = changes
             if mark != self._mark:

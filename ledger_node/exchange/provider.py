@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime
 import threading
-import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -37,7 +36,7 @@ from ledger_node.policy import ALL_FIELDS
 from ledger_node.records.schemas import CONSENT_GRANTED
 from ledger_node.verify.errors import VerificationFailure
 from ledger_node.verify.verifier import Verified
-from ledger_node.waiting import holding
+from ledger_node.waiting import Poll, holding
 
 #: Longest a request may be valid for, in seconds (its nonce is kept for good anyway).
 MAX_LIFETIME: Final = 600
@@ -102,18 +101,19 @@ class ChainReads:
 
     def __init__(self, client: LedgerClient, interval: float = 0.25) -> None:
         self.client = client
-        self.interval = interval
         self._lock = threading.Lock()
         self._snapshot: ChainSnapshot | None = None
-        self._checked = 0.0
+        self._poll = Poll(interval, "the chain head")
 
     def latest(self) -> ChainSnapshot:
+        snapshot = self._snapshot
+        if snapshot is not None and not self._poll.due():
+            return snapshot
         with holding(self._lock, "the chain head"):
-            now = time.monotonic()
             snapshot = self._snapshot
-            if snapshot is None or now - self._checked >= self.interval:
+            if snapshot is None or self._poll.due():
                 head = self.client.block_number()
-                self._checked = now
+                self._poll.looked()
                 if snapshot is None or head != snapshot.block:
                     snapshot = self._snapshot = ChainSnapshot(self.client, head)
             return snapshot

@@ -34,7 +34,7 @@ from ledger_node.records.schemas import DISCLOSURE_MADE, get_schema
 from ledger_node.verify.errors import VerificationFailure
 from ledger_node.verify.verifier import Consistent, Verified, Verifier
 from ledger_node.verify.view import ChainView
-from ledger_node.waiting import holding
+from ledger_node.waiting import Poll, holding
 
 #: Seconds a request stays valid: long enough for a retry, short for a replay.
 REQUEST_LIFETIME: Final = 120
@@ -181,8 +181,8 @@ class BlockVerifiers:
     """Verification against the chain's latest block: a new :class:`Verifier` whenever the
     head moves (its revocation answers are cached for its lifetime), over one
     :class:`ChainView` whose membership history grows with the chain. Safe to use from
-    several threads: verifications take turns (the view's history is not for concurrent
-    writers, and the work is CPU-bound under the GIL anyway)."""
+    several threads: the ledger's checks take turns (the view's history is not for
+    concurrent writers); a bundle's own checks, which read nothing shared, do not."""
 
     def __init__(
         self,
@@ -193,23 +193,22 @@ class BlockVerifiers:
         interval: float = 0.25,
     ) -> None:
         self._view = ChainView(client, deployment)
-        self._interval = interval
+        self._poll = Poll(interval, "the chain head")
         self._lock = threading.Lock()
         self._consortium_key = consortium_key
         self._verifier = Verifier(self._view, consortium_key=consortium_key)
         self._head = self._view.head()
-        self._checked = time.monotonic()
+        self._poll.looked()
         # Facts verified by the current verifier, by commitment (see verify_once).
         self._once: dict[bytes, Verified] = {}
         # Their bundles' checks 1 to 3, kept across verifiers (they hold at any block).
         self._consistent: dict[bytes, Consistent] = {}
 
     def _current(self) -> Verifier:
-        now = time.monotonic()
-        if now - self._checked >= self._interval:
+        if self._poll.due():
             self._view.refresh()
-            head = self._view.head()  # (under no_waiting, this may raise: asked next time)
-            self._checked = now
+            head = self._view.head()
+            self._poll.looked()
             if head != self._head:
                 self._head = head
                 self._verifier = Verifier(self._view, consortium_key=self._consortium_key)
@@ -217,9 +216,11 @@ class BlockVerifiers:
         return self._verifier
 
     def verify(self, bundle: AnyBundle) -> Verified:
-        """:meth:`Verifier.verify` at the latest block."""
+        """:meth:`Verifier.verify` at the latest block. The bundle's own checks (1 to 3) need
+        no turn: they depend on the bundle alone."""
+        consistent = self._verifier.check_bundle(bundle)
         with holding(self._lock, "the verifier"):
-            return self._current().verify(bundle)
+            return self._current().check_ledger(consistent)
 
     def verify_once(self, commitment: bytes, bundle: Callable[[], AnyBundle]) -> Verified:
         """:meth:`verify` of the bundle ``bundle()`` makes of the fact ``commitment``, made

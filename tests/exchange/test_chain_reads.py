@@ -6,6 +6,7 @@ however many threads ask for it together."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -24,7 +25,7 @@ from ledger_node.exchange.requester import BlockVerifiers
 from ledger_node.records import samples
 from ledger_node.records.schemas import TAX_RATING
 from ledger_node.verify.errors import VerificationFailure
-from ledger_node.waiting import WouldWait, holding, no_waiting
+from ledger_node.waiting import Poll, WouldWait, holding, no_waiting
 
 KEY = bytes(range(32))
 
@@ -176,3 +177,20 @@ def test_a_lock_another_thread_holds_would_wait() -> None:
     holder.join()
     with no_waiting(), holding(lock, "the verifier"):  # free: taken without waiting
         assert lock.locked()
+
+
+def test_on_the_event_loop_one_caller_looks_at_the_head_while_the_others_go_on() -> None:
+    poll = Poll(1.0, "the chain head")
+    assert poll.due()  # never looked: where waiting is allowed, look
+    poll.looked()
+    with no_waiting():
+        assert not poll.due()
+    time.sleep(1.1)
+    with no_waiting():
+        with pytest.raises(WouldWait, match="the chain head"):
+            poll.due()  # the first past the interval is sent to look
+        assert not poll.due()  # the others go on with what was seen
+    assert poll.due()
+    time.sleep(1.0)  # two intervals since it looked, and nobody did: all are sent
+    with no_waiting(), pytest.raises(WouldWait):
+        poll.due()
