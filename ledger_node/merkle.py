@@ -14,7 +14,9 @@ so roots and proofs verify with ``MerkleProof.sol`` and with the JavaScript libr
   second operand comes from the leaves/stack (true) or the proof (false).
 
 The tree holds precomputed leaf hashes (see :func:`ledger_node.commitment.leaf`); it never
-hashes leaf values itself. Nodes live in one flat list of ``bytes``, no per-node objects.
+hashes leaf values itself. Nodes live in one flat list of ``bytes``, no per-node objects. The
+list is built compiled (``_merkle.c``, without the GIL); :func:`reference_build` is its
+reference, and ``tests/records/test_merkle.py`` holds the two to the same answers.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from dataclasses import dataclass
 
 import sha3
 
+from ledger_node import _merkle as _compiled
 from ledger_node.errors import LedgerValueError
 
 _keccak = sha3.keccak_256
@@ -60,37 +63,9 @@ class MerkleTree:
 
     def __init__(self, leaves: Sequence[bytes]) -> None:
         """Build the tree over ``leaves`` (at least one, each 32 bytes)."""
-        count = len(leaves)
-        if count == 0:
-            raise LedgerValueError("a Merkle tree needs at least one leaf")
-        # Checked with map() rather than a loop: this runs a million times per batch.
-        if set(map(type, leaves)) != {bytes} or set(map(len, leaves)) != {32}:
-            bad = next(
-                i for i, leaf in enumerate(leaves) if type(leaf) is not bytes or len(leaf) != 32
-            )
-            raise LedgerValueError(f"leaf {bad} is not 32 bytes")
-        # Sorting indices, not leaves, keeps each leaf's value index; Python's sort is
-        # stable like the library's, so equal leaves keep their relative order.
-        order = sorted(range(count), key=leaves.__getitem__)
-        nodes: list[bytes] = [b""] * (count - 1)
-        nodes.extend(map(leaves.__getitem__, reversed(order)))
-        positions = [0] * count
-        last = 2 * count - 2
-        for rank, value_index in enumerate(order):
-            positions[value_index] = last - rank
-        keccak = _keccak
-        # Level by level from the bottom: node i's children are in the level below, so one
-        # comprehension per level replaces a million index computations.
-        for lo, hi in reversed(_internal_levels(count)):
-            lefts = nodes[2 * lo + 1 : 2 * hi + 3 : 2]
-            rights = nodes[2 * lo + 2 : 2 * hi + 3 : 2]
-            nodes[lo : hi + 1] = [
-                keccak(a + b if a <= b else b + a).digest()
-                for a, b in zip(lefts, rights, strict=True)
-            ]
-        self._nodes = nodes
-        self._positions = positions
-        self._leaf_count = count
+        built = _compiled.build(leaves)
+        self._nodes, self._positions = reference_build(leaves) if built is None else built
+        self._leaf_count = len(self._positions)
         self._lookup: dict[bytes, int] | None = None
 
     @property
@@ -174,6 +149,38 @@ class MerkleTree:
         if not positions:
             proof.append(nodes[0])
         return MultiProof(tuple(nodes[p] for p in positions), tuple(proof), tuple(flags))
+
+
+def reference_build(leaves: Sequence[bytes]) -> tuple[list[bytes], list[int]]:
+    """The tree's flat node list and each leaf's position in it, by value index; what
+    ``_merkle.build`` (the one :class:`MerkleTree` uses) computes without the GIL, and here
+    what says which leaf is wrong."""
+    count = len(leaves)
+    if count == 0:
+        raise LedgerValueError("a Merkle tree needs at least one leaf")
+    # Checked with map() rather than a loop: this runs a million times per batch.
+    if set(map(type, leaves)) != {bytes} or set(map(len, leaves)) != {32}:
+        bad = next(i for i, leaf in enumerate(leaves) if type(leaf) is not bytes or len(leaf) != 32)
+        raise LedgerValueError(f"leaf {bad} is not 32 bytes")
+    # Sorting indices, not leaves, keeps each leaf's value index; Python's sort is stable
+    # like the library's, so equal leaves keep their relative order.
+    order = sorted(range(count), key=leaves.__getitem__)
+    nodes: list[bytes] = [b""] * (count - 1)
+    nodes.extend(map(leaves.__getitem__, reversed(order)))
+    positions = [0] * count
+    last = 2 * count - 2
+    for rank, value_index in enumerate(order):
+        positions[value_index] = last - rank
+    keccak = _keccak
+    # Level by level from the bottom: node i's children are in the level below, so one
+    # comprehension per level replaces a million index computations.
+    for lo, hi in reversed(_internal_levels(count)):
+        lefts = nodes[2 * lo + 1 : 2 * hi + 3 : 2]
+        rights = nodes[2 * lo + 2 : 2 * hi + 3 : 2]
+        nodes[lo : hi + 1] = [
+            keccak(a + b if a <= b else b + a).digest() for a, b in zip(lefts, rights, strict=True)
+        ]
+    return nodes, positions
 
 
 def process_proof(leaf: bytes, proof: Sequence[bytes]) -> bytes:

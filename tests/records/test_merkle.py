@@ -1,11 +1,17 @@
-"""Merkle tree, proofs and multiproofs (Python side; see test_merkle_compat for JS)."""
+"""Merkle tree, proofs and multiproofs (Python side; see test_merkle_compat for JS); the
+compiled node array (``_merkle.c``) against its reference."""
 
 from __future__ import annotations
 
 import itertools
+import threading
+import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from ledger_node import _merkle
 from ledger_node.errors import LedgerValueError
 from ledger_node.hashing import keccak256
 from ledger_node.merkle import (
@@ -14,6 +20,7 @@ from ledger_node.merkle import (
     node_hash,
     process_multiproof,
     process_proof,
+    reference_build,
     verify,
     verify_multiproof,
 )
@@ -101,3 +108,65 @@ def test_duplicate_leaves_keep_their_indices() -> None:
     for index, value in enumerate([a, b, a]):
         assert verify(tree.root, value, tree.proof(index))
     assert tree.index_of(a) == 2  # the last occurrence, as in the JS library
+
+
+# Leaves from a small pool, so that equal leaves (and leaves equal in their first bytes, where
+# the compiled sort compares a prefix first) are common.
+_POOL = [bytes([i]) * 32 for i in range(4)] + [bytes(8) + bytes([i]) * 24 for i in range(4)]
+LEAF_LISTS = st.lists(
+    st.one_of(st.binary(min_size=32, max_size=32), st.sampled_from(_POOL)),
+    min_size=1,
+    max_size=300,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(LEAF_LISTS)
+def test_the_compiled_tree_is_the_reference(values: list[bytes]) -> None:
+    nodes, positions = reference_build(values)
+    assert _merkle.build(values) == (nodes, positions)
+    assert _merkle.build(tuple(values)) == (nodes, positions)
+    tree = MerkleTree(values)
+    assert tree.root == nodes[0] and [tree.leaf(i) for i in range(len(values))] == values
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 255, 256, 257, 1023, 1024, 1025, 4097])
+def test_the_compiled_tree_is_the_reference_at_level_boundaries(count: int) -> None:
+    values = leaves(count)
+    assert _merkle.build(values) == reference_build(values)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[], [bytes(31)], [bytes(32), bytes(33)], [bytearray(32)], [bytes(32), "x" * 32]],
+    ids=["empty", "short", "long", "bytearray", "str"],
+)
+def test_the_compiled_tree_declines_what_the_reference_refuses(values: list[object]) -> None:
+    assert _merkle.build(values) is None
+    with pytest.raises(LedgerValueError):
+        reference_build(values)  # type: ignore[arg-type]
+    with pytest.raises(LedgerValueError):
+        MerkleTree(values)  # type: ignore[arg-type]
+
+
+def test_the_compiled_tree_lets_other_threads_run() -> None:
+    values = leaves(200_000)
+    done = threading.Event()
+    ran_at: list[float] = []
+
+    def run() -> None:
+        while not done.is_set():
+            ran_at.append(time.perf_counter())
+
+    other = threading.Thread(target=run)
+    other.start()
+    try:
+        started = time.perf_counter()
+        _merkle.build(values)
+        ended = time.perf_counter()
+    finally:
+        done.set()
+        other.join()
+    # Holding the GIL throughout, the call would leave the other thread no turn in its middle.
+    quarter = (ended - started) / 4
+    assert any(started + quarter < at < ended - quarter for at in ran_at)
