@@ -20,6 +20,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import lru_cache, partial
 from typing import Any, Final, TypeVar
 
 import orjson
@@ -114,6 +115,11 @@ class ExchangeService:
     def __post_init__(self) -> None:
         self.reads = ChainReads(self.chain.ledger)
         self.domain = Domain(self.chain.ledger.chain_id, self.chain.ledger.address)
+        # A subject's tags under this gateway's keyring, which does not change while it runs.
+        self._request_tag = lru_cache(maxsize=_MAX_SHOWN)(partial(request_tag, self.keyring))
+        self._taxpayer_tags = lru_cache(maxsize=_MAX_SHOWN)(
+            partial(subject_tags_of, self.keyring, "taxpayer")
+        )
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -188,7 +194,7 @@ class ExchangeService:
         check_consent(
             admitted,
             lambda: self._verify_consent(signed),
-            lambda uscc: subject_tags_of(self.keyring, "taxpayer", uscc),
+            self._taxpayer_tags,
             # A consent's dates are days in China, as the e-tax bureau gives them.
             datetime.datetime.now(CHINA_TIME).date(),
         )
@@ -348,7 +354,7 @@ class ExchangeService:
         if provider.agency_id == self.chain.agency_id:
             raise ApiError(422, "unknown_provider", "an agency reads its own facts directly")
         try:
-            subject = request_tag(self.keyring, kind, identifier, query.schemas)
+            subject = self._request_tag(kind, identifier, tuple(query.schemas))
         except MissingTagKeyError as exc:
             # This agency's duties do not cover the subject: it cannot even name it.
             raise ApiError(

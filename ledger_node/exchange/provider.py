@@ -28,7 +28,7 @@ from typing import Final, TypeVar
 from ledger_node.agencies import AgencyKind
 from ledger_node.bundle import AnyBundle, ProofBundleV2
 from ledger_node.chain.ledger import Agency, KeyRecord, LedgerClient, ReadRuleRecord
-from ledger_node.eip712 import Domain, SignatureError, recover_request
+from ledger_node.eip712 import Domain, SignatureError, recover_digest
 from ledger_node.exchange.messages import ZERO32, SignedExchange
 from ledger_node.exchange.refusals import Refusal
 from ledger_node.fieldtree import FieldPath, FieldPathError, parse_field_paths
@@ -188,7 +188,7 @@ def admit(
     if requester is None:
         raise Refusal("unknown_requester", f"agency {request.requester} is not a member")
     try:
-        signer = recover_request(domain, request, signed.signature)
+        signer = recover_digest(digest, signed.signature)
     except SignatureError as exc:
         raise Refusal("bad_signature", f"the signature is unusable: {exc}") from None
     record = snapshot.key_record(signer)
