@@ -27,6 +27,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.models import DOCUMENTED_REQUESTS
 from gateway.outbox import Outbox
 from gateway.preparers import Preparers
+from gateway.profiling import timings
 from gateway.routes import disclosures, exchange, health, records
 from gateway.service import Gateway
 from gateway.settings import GatewaySettings, load_secrets
@@ -174,6 +175,7 @@ def build_gateway(
         stale_after=settings.rpc_timeout + _STALE_MARGIN,
         bulk_slots=asyncio.Semaphore(max(settings.workers, 1) + 1),
         exchange=exchange,
+        timings=timings(),
     )
 
 
@@ -191,13 +193,20 @@ def create_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await gateway.preparers.start()
         gateway.batcher.start()
+        watch = (
+            None if gateway.timings is None else asyncio.ensure_future(gateway.timings.watch_loop())
+        )
         try:
             yield
         finally:
+            if watch is not None:
+                watch.cancel()
             await gateway.exchange.close()
             gateway.batcher.stop()
             await gateway.preparers.stop()
             gateway.outbox.close()
+            if gateway.timings is not None:
+                gateway.timings.close()
 
     # No /docs or /redoc: they load their pages' scripts from a CDN. The schema itself is
     # served to key holders below; any OpenAPI viewer renders it.

@@ -9,19 +9,40 @@ name (the committer, checkpointer and batcher threads are not profiled, only tim
 cannot be had by stopping the process instead: cProfile writes nothing when a process is
 terminated. ``scripts/bench_gateway.py --profile DIR`` signals once per phase. Unset, as in
 any real deployment, nothing is installed.
+
+With ``TAXLEDGER_GATEWAY_TIMINGS`` set to a file, a gateway appends to it where each single
+record's accept spent its time (:class:`Timings`), and when its event loop woke late: without
+a profiler's own slowness in the way. ``scripts/bench_gateway.py --breakdown`` reads it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import cProfile
 import os
 import signal
 import threading
+import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Final
 
 ENV: Final = "TAXLEDGER_GATEWAY_PROFILE_DIR"
+TIMINGS_ENV: Final = "TAXLEDGER_GATEWAY_TIMINGS"
+#: The stamps of a ``single`` line, in order.
+SINGLE_STAMPS: Final = (
+    "handler",  # the request's body is read and its handling starts
+    "prepared",  # checked and committed to (commitment, leaf)
+    "queued",  # handed to the group commit
+    "taken",  # the committer takes it into a transaction
+    "began",  # the transaction holds the write lock
+    "committed",  # the transaction is on disk
+    "resumed",  # the request's coroutine runs again
+)
+#: How often the event loop's watch asks to be woken, and how late a wake-up must be to count.
+WATCH_PERIOD: Final = 0.001
+LATE: Final = 0.002
 
 
 class _Recorder:
@@ -65,3 +86,51 @@ def install(role: str) -> None:
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     signal.signal(signal.SIGUSR1, _Recorder(folder, role).dump)
+
+
+class Timings:
+    """Lines of a text file, stamps from ``time.perf_counter`` (one clock for every process of
+    the machine, so a client's own stamps compare with them):
+
+    * ``single <id> <stamp> ...``: a single record accepted, stamped at
+      :data:`SINGLE_STAMPS`;
+    * ``late <woken> <late by> <main thread CPU> <process CPU>``: the event loop woke later
+      than asked by more than :data:`LATE` seconds, with the CPU seconds its thread and the
+      whole process used meanwhile (little of either: the process was not scheduled).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._file = path.open("a", buffering=1)
+        self._lock = threading.Lock()
+
+    def single(self, record_id: str, stamps: Sequence[float]) -> None:
+        """Note a single record's accept."""
+        line = " ".join(("single", record_id, *(f"{t:.6f}" for t in stamps)))
+        with self._lock:
+            self._file.write(line + "\n")
+
+    async def watch_loop(self) -> None:
+        """Note each late wake-up of the running event loop, until cancelled."""
+        while True:
+            asked = time.perf_counter() + WATCH_PERIOD
+            thread, process = time.thread_time(), time.process_time()
+            await asyncio.sleep(WATCH_PERIOD)
+            woken = time.perf_counter()
+            if woken - asked > LATE:
+                line = (
+                    f"late {woken:.6f} {woken - asked:.6f} {time.thread_time() - thread:.6f} "
+                    f"{time.process_time() - process:.6f}"
+                )
+                with self._lock:
+                    self._file.write(line + "\n")
+
+    def close(self) -> None:
+        """Close the file."""
+        with self._lock:
+            self._file.close()
+
+
+def timings() -> Timings | None:
+    """This process's :class:`Timings` if ``TAXLEDGER_GATEWAY_TIMINGS`` names a file."""
+    path = os.environ.get(TIMINGS_ENV)
+    return Timings(Path(path)) if path else None

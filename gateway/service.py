@@ -36,6 +36,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.models import RevokeCreate
 from gateway.outbox import Outbox, Outcome, Receipt, StoredRecord
 from gateway.preparers import Preparers
+from gateway.profiling import Timings
 from gateway.proofs import NotDisclosable, stored_bundle
 from ledger_node.bundle import to_hex
 from ledger_node.commitment import reason_commitment, reason_salt
@@ -74,6 +75,8 @@ class Gateway:
     bulk_slots: asyncio.Semaphore
     #: Answering other agencies' requests and asking them.
     exchange: ExchangeService
+    #: Where single accepts spend their time, when asked for (``gateway.profiling``).
+    timings: Timings | None = None
 
     # -- submitting ------------------------------------------------------------------------
 
@@ -87,7 +90,11 @@ class Gateway:
         if type(row) is Rejection:
             self.metrics.records_received.labels("rejected").inc()
             raise ApiError.of(row)
-        accepted = await self.outbox.accept_async([row])  # type: ignore[list-item]
+        stamps = None if self.timings is None else [started, time.perf_counter()]
+        accepted = await self.outbox.accept_async([row], stamps=stamps)  # type: ignore[list-item]
+        if stamps is not None and self.timings is not None:
+            stamps.append(time.perf_counter())
+            self.timings.single(row[0], stamps)  # type: ignore[index]
         self.metrics.accept_seconds.labels("single").observe(time.perf_counter() - started)
         if not accepted.others:
             self.metrics.records_received.labels("accepted").inc()

@@ -92,10 +92,14 @@ class Outbox:
         return self._commit.accept(rows)
 
     async def accept_async(
-        self, rows: Sequence[Row], also: Callable[[sqlite3.Connection], None] | None = None
+        self,
+        rows: Sequence[Row],
+        also: Callable[[sqlite3.Connection], None] | None = None,
+        stamps: list[float] | None = None,
     ) -> Accepted:
-        """:meth:`accept` for the event loop; ``also`` writes more in the same transaction."""
-        return await self._commit.accept_async(rows, also)
+        """:meth:`accept` for the event loop; ``also`` writes more in the same transaction;
+        ``stamps`` gets the group commit's times (:meth:`GroupCommit.accept_async`)."""
+        return await self._commit.accept_async(rows, also, stamps)
 
     # -- reading -------------------------------------------------------------------------------
 

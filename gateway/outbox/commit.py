@@ -53,17 +53,19 @@ class _Ticket:
     leaves its first chunks committed, which a client's retry meets as duplicates.
     """
 
-    __slots__ = ("also", "done", "error", "finish", "new", "others", "rows")
+    __slots__ = ("also", "done", "error", "finish", "new", "others", "rows", "stamps")
 
     def __init__(
         self,
         rows: Sequence[Row],
         finish: Callable[[_Ticket], None],
         also: Callable[[sqlite3.Connection], None] | None = None,
+        stamps: list[float] | None = None,
     ) -> None:
         self.rows = rows
         self.finish = finish
         self.also = also
+        self.stamps = stamps
         self.done = 0
         self.new = 0
         self.others: list[tuple[int, Outcome, Receipt]] = []
@@ -105,11 +107,16 @@ class GroupCommit:
         return ticket.result
 
     async def accept_async(
-        self, rows: Sequence[Row], also: Callable[[sqlite3.Connection], None] | None = None
+        self,
+        rows: Sequence[Row],
+        also: Callable[[sqlite3.Connection], None] | None = None,
+        stamps: list[float] | None = None,
     ) -> Accepted:
         """:meth:`accept` for the event loop: waits for the group commit without a thread.
         ``also`` writes more in the same transaction, after the rows (all of them or
-        nothing is committed)."""
+        nothing is committed). ``stamps`` gets the ``perf_counter`` times the rows were
+        queued, taken into their (last) transaction, got the write lock and were committed
+        (:data:`gateway.profiling.SINGLE_STAMPS`)."""
         if not rows:
             return Accepted(0)
         loop = asyncio.get_running_loop()
@@ -118,7 +125,9 @@ class GroupCommit:
         def finish(_: _Ticket) -> None:
             loop.call_soon_threadsafe(_resolve, future)
 
-        ticket = self._enqueue(rows, finish, also)
+        if stamps is not None:
+            stamps.append(time.perf_counter())
+        ticket = self._enqueue(rows, finish, also, stamps)
         await asyncio.shield(future)  # a client that hangs up does not undo the commit
         if ticket.error is not None:
             raise ticket.error
@@ -136,8 +145,9 @@ class GroupCommit:
         rows: Sequence[Row],
         finish: Callable[[_Ticket], None],
         also: Callable[[sqlite3.Connection], None] | None = None,
+        stamps: list[float] | None = None,
     ) -> _Ticket:
-        ticket = _Ticket(rows, finish, also)
+        ticket = _Ticket(rows, finish, also, stamps)
         with self._queue_ready:
             self._queue.append(ticket)
             self._queue_ready.notify()
@@ -173,8 +183,10 @@ class GroupCommit:
             pending = [t for t in pending if t.error is None and t.done < len(t.rows)]
 
     def _commit(self, chunks: list[tuple[_Ticket, int, int]]) -> None:
+        taken = time.perf_counter()
         try:
             with self._database.transaction() as conn:
+                began = time.perf_counter()
                 results = [
                     (ticket, start, end, self._inserter.insert(conn, ticket.rows[start:end]))
                     for ticket, start, end in chunks
@@ -188,6 +200,7 @@ class GroupCommit:
                 ticket.error = exc
                 ticket.finish(ticket)
             return
+        committed = time.perf_counter()
         for ticket, start, end, accepted in results:
             ticket.new += accepted.new
             ticket.others.extend(
@@ -195,6 +208,8 @@ class GroupCommit:
             )
             ticket.done = end
             if end == len(ticket.rows):
+                if ticket.stamps is not None:
+                    ticket.stamps += (taken, began, committed)
                 ticket.finish(ticket)
 
 

@@ -4,6 +4,7 @@ own; with none lately, bulk rows go CHUNK at a time."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 import time
@@ -110,3 +111,29 @@ def test_shared_sizing_ends_when_singles_stop(
     group.accept(_rows("single", 1))
     group.accept(_rows("bulk", CHUNK))
     assert database.transactions == [[1], [CHUNK]]
+
+
+def test_a_stamped_ticket_gets_its_queue_lock_and_commit_times(
+    committer: tuple[GroupCommit, _Counted],
+) -> None:
+    group, database = committer
+    stamps = [time.perf_counter()]
+    database.entered.clear()
+    database.gate.clear()  # the transaction is held before it takes the write lock
+
+    async def accept() -> Accepted:
+        return await group.accept_async(_rows("stamped", 1), stamps=stamps)
+
+    def release() -> None:
+        assert database.entered.wait(30)
+        time.sleep(0.05)
+        database.gate.set()
+
+    releaser = threading.Thread(target=release)
+    releaser.start()
+    assert asyncio.run(accept()).new == 1
+    releaser.join()
+    # Queued, taken into the transaction, the lock held (after the 50 ms hold), committed.
+    assert len(stamps) == 5 and stamps == sorted(stamps)
+    _, taken, began, _ = stamps[1:]
+    assert began - taken >= 0.05

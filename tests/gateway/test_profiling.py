@@ -8,9 +8,15 @@ import pstats
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import pytest
+from gateway_harness import Chain, GatewayProcess
 
 from gateway import profiling
+from ledger_node.records import samples
 
 _PROGRAM = """
 import os, signal, sys, time
@@ -57,3 +63,44 @@ def test_without_the_variable_a_signal_keeps_its_default(tmp_path: Path) -> None
     done = _run(env)
     assert done.returncode == -signal.SIGUSR1  # nothing installed: SIGUSR1 ends it
     assert not list(tmp_path.iterdir())
+
+
+def _item(seed: int) -> dict[str, Any]:
+    (record,) = samples.generate("invoice.issued/v1", 1, seed=seed)
+    return {"schema": "invoice.issued/v1", "id": f"timed-{seed}", "record": record}
+
+
+def test_with_timings_a_gateway_stamps_each_single_on_its_way(
+    chain: Chain,
+    start_gateway: Callable[..., GatewayProcess],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    timings = tmp_path / "timings.txt"
+    monkeypatch.setenv(profiling.TIMINGS_ENV, str(timings))
+    gateway = start_gateway(chain)
+    bodies = [_item(seed) for seed in range(3)]
+    for body in bodies:
+        assert gateway.post("/v1/records", body).status_code == 202
+    assert gateway.post("/v1/records", bodies[0]).status_code == 200  # a re-post, stamped too
+    assert gateway.post("/v1/records", {"schema": "x"}).status_code == 422  # refused: not stamped
+    singles = [
+        line.split() for line in timings.read_text().splitlines() if line.startswith("single")
+    ]
+    assert [fields[1] for fields in singles] == [b["id"] for b in bodies] + [bodies[0]["id"]]
+    for fields in singles:
+        stamps = [float(x) for x in fields[2:]]
+        assert len(stamps) == len(profiling.SINGLE_STAMPS) and stamps == sorted(stamps)
+
+
+def test_timings_are_kept_only_where_the_variable_names_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(profiling.TIMINGS_ENV, raising=False)
+    assert profiling.timings() is None
+    monkeypatch.setenv(profiling.TIMINGS_ENV, str(tmp_path / "t.txt"))
+    timings = profiling.timings()
+    assert timings is not None
+    timings.single("r-1", [1.0, 2.0])
+    timings.close()
+    assert (tmp_path / "t.txt").read_text() == "single r-1 1.000000 2.000000\n"
