@@ -27,6 +27,9 @@ Phases, in one process run:
   its latency counts from that time, so a stalled gateway cannot hide behind a client that
   waits). Answers must be 202. The client process raises its own CPU priority where the
   system allows (``CLIENT_NICENESS``), and the figures say by how much its sends were late.
+  With ``--breakdown``, the gateway stamps each single on its way (``gateway.profiling``'s
+  timings) and the script prints where the singles' time went, stage by stage, and how often
+  the gateway's event loop woke late.
 * burst: ``--burst-rounds`` times, ``--burst`` bulk posts of ``--burst-records`` records
   sent at the same moment; the gateway's peak memory meanwhile.
 
@@ -50,6 +53,7 @@ from typing import Any
 
 import orjson
 
+from gateway import profiling
 from ledger_node.localnode import start_node
 from ledger_node.records import samples
 from ledger_node.records.schemas import SCHEMAS
@@ -100,10 +104,10 @@ class SplitMeter(CpuMeter):
 async def _singles(
     port: int, key: str, schema: str, records: list[bytes], rate: float, seconds: float,
     prefix: str, begin: float,
-) -> tuple[list[float], list[float]]:  # fmt: skip
-    """Open loop: request ``i`` is due at ``begin + i / rate`` (``begin`` a ``time.time()``),
-    on any idle keep-alive connection (a new one if none is idle). Latencies from the due time
-    and from the send."""
+) -> list[tuple[float, float, float]]:  # fmt: skip
+    """Open loop: request ``i`` (id ``prefix-i``) is due at ``begin + i / rate`` (``begin`` a
+    ``time.time()``), on any idle keep-alive connection (a new one if none is idle). Each
+    request's ``(due, sent, answered)`` as ``time.perf_counter()`` stamps."""
     count = int(rate * seconds)
     bodies = []
     for i in range(count):
@@ -121,8 +125,7 @@ async def _singles(
             + body
         )
     idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
-    from_due: list[float] = []
-    from_send: list[float] = []
+    stamps: list[tuple[float, float, float]] = [(0.0, 0.0, 0.0)] * count
     failures: list[str] = []
 
     async def one(i: int, due: float) -> None:
@@ -146,8 +149,7 @@ async def _singles(
             failures.append("the gateway closed a connection without answering")
         elif status_line.split()[1] != b"202":
             failures.append(f"single POST answered {status_line!r}: {answer[:300]!r}")
-        from_due.append(done - due)
-        from_send.append(done - sent)
+        stamps[i] = (due, sent, done)
         idle.append((reader, writer, done))
 
     loop_start = time.perf_counter() + max(0.0, begin - time.time())
@@ -163,7 +165,7 @@ async def _singles(
         writer.close()
     if failures:
         raise SystemExit(failures[0])
-    return from_due, from_send
+    return stamps
 
 
 def _single_process(
@@ -181,7 +183,7 @@ def _single_process(
         out.put(
             (
                 "done",
-                *asyncio.run(_singles(port, key, schema, records, rate, seconds, prefix, begin)),
+                asyncio.run(_singles(port, key, schema, records, rate, seconds, prefix, begin)),
             )
         )
     except BaseException as exc:
@@ -211,28 +213,90 @@ class Singles:
         """Send the first request at ``at`` (``time.time()``)."""
         self.go.put(at)
 
-    def latencies(self) -> tuple[list[float], list[float]]:
-        """Wait for the load to end: latencies from each request's due time and from its send."""
+    def stamps(self) -> list[tuple[float, float, float]]:
+        """Wait for the load to end: each request's ``(due, sent, answered)``."""
         result = self.out.get()
         self.process.join()
         if result[0] == "error":
             raise SystemExit(result[1])
-        return result[1], result[2]
+        return result[1]  # type: ignore[no-any-return]
 
 
 def single_phase(
     gateway: Gateway, schema: str, records: list[bytes], rate: float, seconds: float,
     meter_roots: dict[str, int],
-) -> tuple[list[float], list[float], tuple[float, dict[str, float]], int]:  # fmt: skip
-    """Single records alone, with the CPU they cost and the client's niceness."""
+) -> tuple[list[tuple[float, float, float]], tuple[float, dict[str, float]], int]:  # fmt: skip
+    """Single records alone: their stamps, the CPU they cost, the client's niceness."""
     singles = Singles(gateway, schema, records, rate, seconds, "alone")
     meter = SplitMeter({**meter_roots, "load generator": os.getpid()})
     running = profile(gateway, "single")
     singles.start(time.time())
-    due, sent = singles.latencies()
+    stamps = singles.stamps()
     spent = meter.spent()
     stop_profile(running)
-    return due, sent, spent, singles.niceness
+    return stamps, spent, singles.niceness
+
+
+# -- where a single's time went ---------------------------------------------------------------
+
+#: ``(stage, from, to)``: the stamps of the client (``due``, ``sent``, ``answered``) and of the
+#: gateway (``gateway.profiling.SINGLE_STAMPS``) between which each stage of a single lies.
+STAGES = (
+    ("sent late by the client", "due", "sent"),
+    ("to the gateway's handler", "sent", "handler"),
+    ("checked, committed to", "handler", "queued"),
+    ("waiting for the committer", "queued", "taken"),
+    ("waiting for the write lock", "taken", "began"),
+    ("inserted and on disk", "began", "committed"),
+    ("back on the event loop", "committed", "resumed"),
+    ("answered, read by the client", "resumed", "answered"),
+)
+
+
+def breakdown(
+    label: str, prefix: str, client: list[tuple[float, float, float]], timings: list[str]
+) -> list[str]:
+    """Lines of where the singles ``prefix-i`` spent their time, from the client's stamps and
+    the gateway's ``TAXLEDGER_GATEWAY_TIMINGS`` lines, and the event loop's late wake-ups while
+    they ran."""
+    gateway: dict[str, list[float]] = {}
+    late: list[tuple[float, float, float]] = []
+    for line in timings:
+        kind, *fields = line.split()
+        if kind == "single" and fields[0].startswith(prefix + "-"):
+            gateway[fields[0]] = [float(x) for x in fields[1:]]
+        elif kind == "late":
+            woken, by, _, process = (float(x) for x in fields)
+            late.append((woken, by, process))
+    requests = []
+    for i, (due, sent, answered) in enumerate(client):
+        stamps = gateway.get(f"{prefix}-{i}")
+        if stamps is not None:
+            at = dict(zip(profiling.SINGLE_STAMPS, stamps, strict=True))
+            requests.append({**at, "due": due, "sent": sent, "answered": answered})
+    if not requests:
+        return [f"{label}: the gateway noted none of these requests"]
+    requests.sort(key=lambda r: r["answered"] - r["due"])
+    slowest = requests[-max(1, len(requests) // 100) :]
+    out = [f"{label}: {len(requests)} requests, ms (p50, p99, mean of the slowest 1%)"]
+    for stage, start, end in STAGES:
+        spans = sorted(r[end] - r[start] for r in requests)
+        worst = statistics.fmean(r[end] - r[start] for r in slowest)
+        out.append(
+            f"  {stage:<30}{spans[len(spans) // 2] * 1000:8.1f}"
+            f"{spans[len(spans) * 99 // 100] * 1000:8.1f}{worst * 1000:8.1f}"
+        )
+    first, last = requests[0]["due"], max(r["answered"] for r in requests)
+    window = [(by, process) for woken, by, process in late if first <= woken <= last]
+    longer = [(by, process) for by, process in window if by > 0.010]
+    out.append(
+        f"  event loop woke late (> {profiling.LATE * 1000:.0f} ms) {len(window)} times, "
+        f"{sum(by for by, _ in window):.2f} s in all; by over 10 ms {len(longer)} times "
+        f"(max {max((by for by, _ in window), default=0) * 1000:.1f} ms), the process using "
+        f"{sum(p for _, p in longer) / max(sum(by for by, _ in longer), 1e-9):.0%} of a core "
+        "meanwhile"
+    )
+    return out
 
 
 # -- main -------------------------------------------------------------------------------------
@@ -245,7 +309,9 @@ def _cpu_line(spent: tuple[float, dict[str, float]]) -> str:
     return f"over {wall:.1f} s: {parts}"
 
 
-def _latency_line(label: str, due: list[float], sent: list[float]) -> str:
+def _latency_line(label: str, stamps: list[tuple[float, float, float]]) -> str:
+    due = [answered - at for at, _, answered in stamps]
+    sent = [answered - at for _, at, answered in stamps]
     quantiles = statistics.quantiles(due, n=100)
     sent_q = statistics.quantiles(sent, n=100)
     late_q = statistics.quantiles([d - s for d, s in zip(due, sent, strict=True)], n=100)
@@ -275,6 +341,9 @@ def main() -> None:
     parser.add_argument(
         "--profile", type=Path, metavar="DIR", help="cProfile files of the gateway per phase"
     )
+    parser.add_argument(
+        "--breakdown", action="store_true", help="where the single records' time went"
+    )
     args = parser.parse_args()
     gateway_bench.PROFILE = args.profile  # set once, before any phase
     gateway_bench.CpuMeter = SplitMeter  # type: ignore[misc]  # the bulk phase's meter too
@@ -286,7 +355,11 @@ def main() -> None:
     pipeline_v1 = gateway_bench.pipeline_us(args.schema, records)
     keyring = Keyring.of({domain.name: os.urandom(32) for domain in DEFAULT_TAG_DOMAINS})
     pipeline = gateway_bench.pipeline_us(args.schema, records, keyring)
+    timings: list[str] = []
     with tempfile.TemporaryDirectory(prefix="bench-gateway-") as tmp:
+        timings_file = Path(tmp) / "timings.txt"
+        if args.breakdown:
+            os.environ[profiling.TIMINGS_ENV] = str(timings_file)  # the gateway's environment
         node = start_node("anvil", block_time=1)
         gateway = None
         try:
@@ -297,7 +370,7 @@ def main() -> None:
             rss = RssSampler(gateway.process.pid)
             rss.start()
             bulk: dict[str, Any] | None = None
-            during: tuple[list[float], list[float]] | None = None
+            during: list[tuple[float, float, float]] | None = None
             if not args.skip_bulk:
                 bulk = bulk_phase(
                     gateway, args.schema, records, args.seconds, args.per_request, args.clients,
@@ -311,8 +384,8 @@ def main() -> None:
                     gateway, args.schema, records, args.single_seconds + 10, args.per_request,
                     args.clients, roots, on_start=lambda at: alongside.start(at + 5), name="mixed",
                 )  # fmt: skip
-                during = alongside.latencies()
-            due, sent, single_cpu, niceness = single_phase(
+                during = alongside.stamps()
+            alone, single_cpu, niceness = single_phase(
                 gateway, args.schema, records, args.rate, args.single_seconds, roots
             )
             rss.halt.set()
@@ -328,6 +401,8 @@ def main() -> None:
             if gateway is not None:
                 gateway.stop()
             node.stop()
+        if args.breakdown:
+            timings = timings_file.read_text().splitlines()
     load_after = os.getloadavg()
     print(f"machine                    {os.cpu_count()} CPUs "
           f"(usable {len(os.sched_getaffinity(0))}), load average {load_before[0]:.2f} before, "
@@ -358,19 +433,23 @@ def main() -> None:
         print(f"anchored/s per interval    {' '.join(rates)}")
         print(f"bulk CPU                   {_cpu_line(bulk['cpu'])}")
         print(f"bulk CPU to anchored       {_cpu_line(bulk['cpu_to_anchored'])}")
-        print(_latency_line(f"single at {args.rate:.0f}/s with bulk", *during))
+        print(_latency_line(f"single at {args.rate:.0f}/s with bulk", during))
         per_record = gateway_cpu(bulk["cpu_to_anchored"]) / bulk["anchored_records"] * 1e6
         print(f"CPU per anchored record: {per_record:.1f} µs (pipeline {pipeline:.1f} µs, "
               f"ratio {per_record / pipeline:.2f})")  # fmt: skip
         print(f"against the v1 pipeline    ratio {per_record / pipeline_v1:.2f} "
               f"({pipeline_v1:.1f} µs)")  # fmt: skip
-    print(_latency_line(f"single at {args.rate:.0f}/s alone", due, sent))
+    print(_latency_line(f"single at {args.rate:.0f}/s alone", alone))
     print(f"single CPU                 {_cpu_line(single_cpu)}")
     print(f"gateway peak RSS           {rss.peak_kb / 1024:.0f} MB (gateway and its workers)")
     if burst is not None:
         print(f"concurrent bulk posts      {args.burst_rounds} rounds of {args.burst} x "
               f"{args.burst_records} records at once in {burst['seconds']:.1f} s: gateway peak "
               f"RSS {burst['peak_rss_kb'] / 1024:.0f} MB (with its workers)")  # fmt: skip
+    if args.breakdown:
+        if during is not None:
+            print("\n".join(breakdown("singles with bulk", "during", during, timings)))
+        print("\n".join(breakdown("singles alone", "alone", alone, timings)))
 
 
 if __name__ == "__main__":
