@@ -11,9 +11,9 @@
  *
  * A tree is hashed in two passes. The walk lays out every node in pre-order (the order its
  * salts are drawn in): a value's whole hash input, an object's or array's input up to its
- * count, and the indices of its children. Then the nodes are hashed in waves, each wave's side
- * by side (keccak256_many): the values, then the objects and arrays just above them, and so
- * on up to the root.
+ * count, and the indices of its children. Then the nodes are hashed as a dataflow, several
+ * sponges side by side (keccak_f1600_wide): the salt stream's, and each node's once its salt
+ * is drawn and its children are hashed (hash_nodes).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -49,7 +49,14 @@ typedef struct {
     PyObject *source, *key;
     /* Borrowed: the digest a disclosed value states (digest with checks), else NULL. */
     PyObject *stated;
+    /* While hashing: its parent (NO_NODE for the root) and its place among the parent's
+     * children; for an object or array, where its whole input is assembled and how many of
+     * its first children's digests are in place there; whether it is hashed. */
+    size_t parent, place, joined, prefix;
+    int done;
 } tree_node;
+
+#define NO_NODE ((size_t)-1)
 
 typedef struct {
     tree_node *nodes;
@@ -61,7 +68,15 @@ typedef struct {
     char *path;
     size_t path_size, path_room;
     uint8_t (*digests)[32];
-    keccak_sponge salts;
+    /* The master salt whose SHAKE256 stream salts the nodes while they are hashed, or NULL
+     * (each node's input holds its salt already); the commitment's salt drawn from it. */
+    const uint8_t *master;
+    uint8_t commitment_salt[SALT_SIZE];
+    /* A message hashed with the tree, side by side with its nodes (commit_v2's subjects), or
+     * NULL; its digest. */
+    const uint8_t *extra;
+    size_t extra_size;
+    uint8_t extra_digest[32];
     /* The buffers' first storage, enough for most records: then nothing is allocated. */
     tree_node nodes_space[64];
     size_t children_space[64];
@@ -86,6 +101,8 @@ walk_start(walk *w)
     w->path_size = 0;
     w->path_room = sizeof w->path_space;
     w->digests = NULL;
+    w->master = NULL;
+    w->extra = NULL;
 }
 
 /* Node classes of fieldtree.py, and the slots read and written here. */
@@ -458,12 +475,12 @@ walk_value(walk *w, PyObject *value, PyObject *key, int depth, size_t *index)
 {
     if (depth > MAX_DEPTH)
         return DECLINED;
-    uint8_t salt[SALT_SIZE];
-    shake256_squeeze(&w->salts, salt, SALT_SIZE);
+    /* Its salt comes from the stream while the tree is hashed (hash_nodes). */
+    static const uint8_t unsalted[SALT_SIZE];
     enum kind kind = PyDict_CheckExact(value)   ? OBJECT_NODE
                      : PyList_CheckExact(value) ? ARRAY_NODE
                                                 : VALUE_NODE;
-    int result = start_node(w, kind, salt, SALT_SIZE, index);
+    int result = start_node(w, kind, unsalted, SALT_SIZE, index);
     if (result != WALKED)
         return result;
     size_t at = *index;
@@ -493,103 +510,224 @@ walk_value(walk *w, PyObject *value, PyObject *key, int depth, size_t *index)
 
 /* --- hashing --------------------------------------------------------------------------- */
 
-/* keccak256 of the inputs of nodes[which[0..n)] into their digests, side by side. */
-static void
-hash_some(walk *w, const uint8_t **inputs, size_t *sizes, const size_t *which, size_t n,
-          uint8_t (*out)[32])
+/* A sponge of hash_nodes: a node's, the extra message's or the salt stream's. */
+typedef struct {
+    uint64_t state[25];
+    /* Blocks absorbed (drawn, for the stream) so far. */
+    size_t block;
+} sponge;
+
+/* How many bytes of node i's input are in place: an object's or array's are its own part and
+ * the digests of its first children that are hashed. */
+static size_t
+input_ready(const walk *w, size_t i)
 {
-    if (!n)
-        return;
-    keccak256_many(inputs, sizes, n, out);
-    for (size_t k = 0; k < n; k++)
-        memcpy(w->digests[which[k]], out[k], 32);
+    const tree_node *node = &w->nodes[i];
+    return node->kind == VALUE_NODE ? node->size : node->size + 32 * node->prefix;
 }
 
-/* Every node's digest into w->digests, in waves: first the values, then the objects and
- * arrays whose children are all values (or hidden), then those above them, and so on; the
- * nodes of a wave are independent of each other, so they are hashed side by side. */
+static size_t
+input_size(const walk *w, size_t i)
+{
+    const tree_node *node = &w->nodes[i];
+    return node->kind == VALUE_NODE ? node->size : node->size + 32 * node->count;
+}
+
+/* Node i's digest is known: it takes its place in its parent's input. */
+static void
+hashed(walk *w, size_t i, uint8_t *joined)
+{
+    tree_node *node = &w->nodes[i];
+    node->done = 1;
+    if (node->parent == NO_NODE)
+        return;
+    tree_node *parent = &w->nodes[node->parent];
+    memcpy(joined + parent->joined + parent->size + 32 * node->place, w->digests[i], 32);
+    while (parent->prefix < parent->count &&
+           w->nodes[w->children[parent->first_child + parent->prefix]].done)
+        parent->prefix++;
+}
+
+/* Node i's salt is in its input: it may start to be hashed (an object or array block by block,
+ * as its children's digests arrive). */
+static void
+salted(walk *w, size_t i, uint8_t *joined, size_t *open, size_t *opened)
+{
+    tree_node *node = &w->nodes[i];
+    if (node->kind == HIDDEN_NODE)
+        return;
+    if (node->kind != VALUE_NODE)
+        memcpy(joined + node->joined, w->arena + node->input, node->size);
+    open[(*opened)++] = i;
+}
+
+/* Every node's digest into w->digests (and the extra message's into w->extra_digest), as a
+ * dataflow of sponges, up to keccak_wide_width() of them permuted side by side each step: the
+ * salt stream's (one block a step, in order), each value's once the stream gives its salt, and
+ * each object's or array's a block at a time as soon as that block's children are hashed — so
+ * the stream's sequential blocks cost about what the values alone would, and a root of several
+ * blocks is nearly absorbed when its last member is hashed. */
 static int
 hash_nodes(walk *w)
 {
     size_t count = w->node_count;
+    const size_t extra_job = count, salts_job = count + 1;
+    sponge local_sponges[66];
+    size_t local_open[66];
+    uint8_t local_joined[4096], local_stream[4096 + KECCAK_RATE];
+    sponge *sponges = local_sponges;
+    size_t *open = local_open;
+    uint8_t *joined = local_joined, *stream = local_stream;
     int result = -1;
-    /* Per node: its wave; per node of a wave: its input, its size, which node, its digest. */
-    size_t local_wave[64], local_sizes[64], local_which[64];
-    const uint8_t *local_inputs[64];
-    uint8_t local_out[64][32], local_joined[4096];
-    size_t *wave = local_wave, *sizes = local_sizes, *which = local_which;
-    const uint8_t **inputs = local_inputs;
-    uint8_t(*out)[32] = local_out;
-    uint8_t *joined = NULL;
-    w->digests = w->digest_space;
-    if (count > 64) {
-        w->digests = malloc(32 * count);
-        wave = malloc(sizeof(size_t) * count);
-        sizes = malloc(sizeof(size_t) * count);
-        which = malloc(sizeof(size_t) * count);
-        inputs = malloc(sizeof(uint8_t *) * count);
-        out = malloc(32 * count);
-        if (!w->digests || !wave || !sizes || !which || !inputs || !out)
-            goto no_memory;
+    w->digests = count <= 64 ? w->digest_space : malloc(32 * count);
+    if (count + 2 > sizeof local_open / sizeof local_open[0]) {
+        sponges = malloc(sizeof(sponge) * (count + 2));
+        open = malloc(sizeof(size_t) * (count + 2));
     }
-    size_t waves = 0, joined_size = 0, n = 0;
-    for (size_t i = count; i-- > 0;) {
+    size_t joined_size = 0;
+    for (size_t i = 0; i < count; i++) {
         tree_node *node = &w->nodes[i];
-        wave[i] = 0;
-        if (node->kind == HIDDEN_NODE)
-            memcpy(w->digests[i], PyBytes_AS_STRING(slot(node->source, HIDDEN_DIGEST)), 32);
-        if (node->kind != OBJECT_NODE && node->kind != ARRAY_NODE)
-            continue;
-        wave[i] = 1;
-        for (size_t c = 0; c < node->count; c++) {
-            size_t below = wave[w->children[node->first_child + c]] + 1;
-            wave[i] = below > wave[i] ? below : wave[i];
+        node->parent = NO_NODE;
+        node->prefix = 0;
+        node->done = 0;
+        if (node->kind == OBJECT_NODE || node->kind == ARRAY_NODE) {
+            node->joined = joined_size;
+            joined_size += node->size + 32 * node->count;
         }
-        waves = wave[i] > waves ? wave[i] : waves;
-        joined_size += node->size + 32 * node->count;
     }
-    for (size_t i = 0; i < count; i++)
-        if (w->nodes[i].kind == VALUE_NODE) {
-            inputs[n] = w->arena + w->nodes[i].input;
-            sizes[n] = w->nodes[i].size;
-            which[n++] = i;
+    size_t stream_size = w->master ? SALT_SIZE * (count + 1) : 0;
+    if (joined_size > sizeof local_joined)
+        joined = malloc(joined_size);
+    if (stream_size + KECCAK_RATE > sizeof local_stream)
+        stream = malloc(stream_size + KECCAK_RATE);
+    if (!w->digests || !sponges || !open || !joined || !stream) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (size_t i = 0; i < count; i++) {
+        tree_node *node = &w->nodes[i];
+        for (size_t c = 0; c < node->count; c++) {
+            tree_node *child = &w->nodes[w->children[node->first_child + c]];
+            child->parent = i;
+            child->place = c;
         }
-    hash_some(w, inputs, sizes, which, n, out);
-    joined = joined_size <= sizeof local_joined ? local_joined : malloc(joined_size);
-    if (!joined)
-        goto no_memory;
-    for (size_t h = 1; h <= waves; h++) {
-        uint8_t *at = joined;
-        n = 0;
-        for (size_t i = 0; i < count; i++) {
-            tree_node *node = &w->nodes[i];
-            if (wave[i] != h || node->kind == VALUE_NODE)
+    }
+    for (size_t i = count; i-- > 0;)
+        if (w->nodes[i].kind == HIDDEN_NODE) {
+            memcpy(w->digests[i], PyBytes_AS_STRING(slot(w->nodes[i].source, HIDDEN_DIGEST)), 32);
+            hashed(w, i, joined);
+        }
+    /* The open sponges in the order they are served: the stream, the extra message, then the
+     * nodes as their salts are drawn (pre-order: an object before its members). */
+    size_t opened = 0, left = 0, produced = 0, drawn = 0;
+    if (w->master) {
+        uint8_t seed[sizeof SALT_DOMAIN - 1 + SALT_SIZE];
+        memcpy(seed, SALT_DOMAIN, sizeof SALT_DOMAIN - 1);
+        memcpy(seed + sizeof SALT_DOMAIN - 1, w->master, SALT_SIZE);
+        keccak_wide first;
+        memset(&first, 0, sizeof first);
+        keccak_wide_absorb(&first, 0, seed, sizeof seed, 0, 0x1F);
+        keccak_wide_store(&first, 0, sponges[salts_job].state);
+        open[opened++] = salts_job;
+    }
+    if (w->extra) {
+        open[opened++] = extra_job;
+        left++;
+    }
+    for (size_t i = 0; i < count; i++) {
+        left += w->nodes[i].kind != HIDDEN_NODE;
+        memset(sponges[i].state, 0, sizeof sponges[i].state);
+        sponges[i].block = 0;
+        if (!w->master)
+            salted(w, i, joined, open, &opened);
+    }
+    memset(sponges[extra_job].state, 0, sizeof sponges[extra_job].state);
+    sponges[extra_job].block = sponges[salts_job].block = 0;
+    size_t width = keccak_wide_width();
+    keccak_wide wide;
+    while (left || produced < stream_size) {
+        /* (1) Up to `width` open sponges whose next block is in place, the first ones first. */
+        size_t picked[KECCAK_WIDE], n = 0;
+        for (size_t o = 0; o < opened && n < width; o++) {
+            size_t job = open[o];
+            if (job < count) {
+                size_t have = input_ready(w, job), size = input_size(w, job);
+                if (have < size && have < KECCAK_RATE * (sponges[job].block + 1))
+                    continue;
+            }
+            picked[n] = job;
+            keccak_wide_load(&wide, n, sponges[job].state);
+            if (job == extra_job)
+                keccak_wide_absorb(&wide, n, w->extra, w->extra_size, sponges[job].block, 0x01);
+            else if (job != salts_job)
+                keccak_wide_absorb(&wide, n,
+                                   w->nodes[job].kind == VALUE_NODE
+                                       ? w->arena + w->nodes[job].input
+                                       : joined + w->nodes[job].joined,
+                                   input_size(w, job), sponges[job].block, 0x01);
+            n++;
+        }
+        if (!n) {
+            PyErr_SetString(PyExc_SystemError, "field tree: a node can never be hashed");
+            goto done;
+        }
+        /* (2) their permutation, side by side */
+        keccak_f1600_wide(&wide, n);
+        /* (3) what each gives: a block of salts, or a digest once its last block is in */
+        for (size_t k = 0; k < n; k++) {
+            size_t job = picked[k];
+            sponge *sp = &sponges[job];
+            sp->block++;
+            if (job == salts_job) {
+                keccak_wide_store(&wide, k, sp->state);
+                keccak_wide_read(&wide, k, stream + produced, KECCAK_RATE);
+                if (!produced)
+                    memcpy(w->commitment_salt, stream, SALT_SIZE);
+                produced += KECCAK_RATE;
+                for (; drawn < count && SALT_SIZE * (drawn + 2) <= produced; drawn++) {
+                    memcpy(w->arena + w->nodes[drawn].input + 1,
+                           stream + SALT_SIZE * (drawn + 1), SALT_SIZE);
+                    salted(w, drawn, joined, open, &opened);
+                }
                 continue;
-            inputs[n] = at;
-            memcpy(at, w->arena + node->input, node->size);
-            at += node->size;
-            for (size_t c = 0; c < node->count; c++, at += 32)
-                memcpy(at, w->digests[w->children[node->first_child + c]], 32);
-            sizes[n] = (size_t)(at - inputs[n]);
-            which[n++] = i;
+            }
+            size_t size = job == extra_job ? w->extra_size : input_size(w, job);
+            if (sp->block <= size / KECCAK_RATE) {
+                keccak_wide_store(&wide, k, sp->state);
+                continue;
+            }
+            left--;
+            if (job == extra_job) {
+                keccak_wide_read(&wide, k, w->extra_digest, 32);
+                continue;
+            }
+            keccak_wide_read(&wide, k, w->digests[job], 32);
+            hashed(w, job, joined);
         }
-        hash_some(w, inputs, sizes, which, n, out);
+        /* (4) the finished sponges leave the open list, the others keep their order */
+        size_t kept = 0;
+        for (size_t o = 0; o < opened; o++) {
+            size_t job = open[o];
+            int finished = job == salts_job ? produced >= stream_size
+                           : job == extra_job
+                               ? sponges[job].block > w->extra_size / KECCAK_RATE
+                               : w->nodes[job].done;
+            if (!finished)
+                open[kept++] = job;
+        }
+        opened = kept;
     }
     result = 0;
 done:
-    if (wave != local_wave) {
-        free(wave);
-        free(sizes);
-        free(which);
-        free(inputs);
-        free(out);
+    if (sponges != local_sponges) {
+        free(sponges);
+        free(open);
     }
     if (joined != local_joined)
         free(joined);
+    if (stream != local_stream)
+        free(stream);
     return result;
-no_memory:
-    PyErr_NoMemory();
-    goto done;
 }
 
 static PyObject *
@@ -605,16 +743,15 @@ walk_record(walk *w, PyObject *record, PyObject *master, uint8_t commitment_salt
     if (!PyDict_CheckExact(record) || !PyBytes_CheckExact(master) ||
         PyBytes_GET_SIZE(master) != SALT_SIZE)
         return DECLINED;
-    keccak_start(&w->salts);
-    keccak_absorb(&w->salts, SALT_DOMAIN, sizeof SALT_DOMAIN - 1);
-    keccak_absorb(&w->salts, PyBytes_AS_STRING(master), SALT_SIZE);
-    shake256_finish(&w->salts);
-    shake256_squeeze(&w->salts, commitment_salt, SALT_SIZE);
     size_t root;
     int result = walk_value(w, record, NULL, 0, &root);
     if (result != WALKED)
         return result;
-    return hash_nodes(w) < 0 ? -1 : WALKED;
+    w->master = (const uint8_t *)PyBytes_AS_STRING(master);
+    if (hash_nodes(w) < 0)
+        return -1;
+    memcpy(commitment_salt, w->commitment_salt, SALT_SIZE);
+    return WALKED;
 }
 
 static PyObject *
@@ -647,29 +784,31 @@ keccak_of(const uint8_t *const *parts, const size_t *sizes, size_t count, uint8_
     keccak256_finish(&sponge, digest);
 }
 
-/* commitment.py's commit_record_v2 after the subjects' digest: the record hash
+/* commitment.py's commit_record_v2 from the subjects' message (whose keccak256 is their
+ * digest, hashed beside the tree's nodes): the record hash
  * keccak256(0x04 || fields_digest || subjects_digest), the commitment
  * keccak256(schema_id || commitment salt || record hash) and the leaf
  * keccak256(keccak256(schema_id || commitment)). */
 static PyObject *
 commit_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (!arity(nargs, 4, "commit_v2(record, master, schema_id, subjects_digest)"))
+    if (!arity(nargs, 4, "commit_v2(record, master, schema_id, subjects_message)"))
         return NULL;
-    for (int i = 2; i < 4; i++)
-        if (!PyBytes_CheckExact(args[i]) || PyBytes_GET_SIZE(args[i]) != 32)
-            Py_RETURN_NONE;
+    if (!PyBytes_CheckExact(args[2]) || PyBytes_GET_SIZE(args[2]) != 32 ||
+        !PyBytes_CheckExact(args[3]))
+        Py_RETURN_NONE;
     const uint8_t *schema_id = (const uint8_t *)PyBytes_AS_STRING(args[2]);
-    const uint8_t *subjects = (const uint8_t *)PyBytes_AS_STRING(args[3]);
     walk w;
     walk_start(&w);
+    w.extra = (const uint8_t *)PyBytes_AS_STRING(args[3]);
+    w.extra_size = (size_t)PyBytes_GET_SIZE(args[3]);
     uint8_t salt[SALT_SIZE];
     int result = walk_record(&w, args[0], args[1], salt);
     PyObject *answer = NULL;
     if (result == WALKED) {
         static const uint8_t record_node = 0x04;
         uint8_t record_hash[32], binding[32], inner[32], leaf[32];
-        const uint8_t *hash_parts[] = {&record_node, w.digests[0], subjects};
+        const uint8_t *hash_parts[] = {&record_node, w.digests[0], w.extra_digest};
         const size_t hash_sizes[] = {1, 32, 32};
         keccak_of(hash_parts, hash_sizes, 3, record_hash);
         const uint8_t *binding_parts[] = {schema_id, salt, record_hash};

@@ -10,9 +10,10 @@ def fields_digest(record: object, master: object, /) -> tuple[bytes, bytes] | No
     """``(commitment salt, digest of the record's field tree)``."""
 
 def commit_v2(
-    record: object, master: object, schema_id: bytes, subjects_digest: bytes, /
+    record: object, master: object, schema_id: bytes, subjects_message: bytes, /
 ) -> tuple[bytes, bytes, bytes] | None:
-    """``(record hash, commitment, leaf)`` of a v2 record (``commitment.commit_record_v2``)."""
+    """``(record hash, commitment, leaf)`` of a v2 record (``commitment.commit_record_v2``)
+    from its subjects' message (``commitment.subjects_message``), hashed beside its tree."""
 
 def build_tree(record: object, master: object, /) -> tuple[Any, bytes] | None:
     """``(complete tree, its digest)``: the tree's nodes are ``fieldtree``'s classes."""

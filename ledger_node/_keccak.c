@@ -350,16 +350,119 @@ eight(const uint8_t *const *messages, const size_t *sizes, const size_t *which, 
 {
     SIDE_BY_SIDE(lanes8, 8);
 }
+
+/* The first 4 or 8 states of a keccak_wide, permuted as the lanes of one vector type. */
+#define WIDE_STATES(T, wide)                                                                   \
+    do {                                                                                       \
+        T s[25];                                                                               \
+        for (int i = 0; i < 25; i++)                                                           \
+            memcpy(&s[i], (wide)->lanes[i], sizeof s[i]);                                      \
+        KECCAK_F1600(T, s);                                                                    \
+        for (int i = 0; i < 25; i++)                                                           \
+            memcpy((wide)->lanes[i], &s[i], sizeof s[i]);                                      \
+    } while (0)
+
+__attribute__((target("avx2"))) static void
+wide_four(keccak_wide *wide)
+{
+    WIDE_STATES(lanes4, wide);
+}
+
+__attribute__((target("avx512f"))) static void
+wide_eight(keccak_wide *wide)
+{
+    WIDE_STATES(lanes8, wide);
+}
 #endif
+
+size_t
+keccak_wide_width(void)
+{
+#ifdef X86
+    static size_t width;
+    if (!width)
+        width = __builtin_cpu_supports("avx512f") ? 8 : __builtin_cpu_supports("avx2") ? 4 : 1;
+    return width;
+#else
+    return 1;
+#endif
+}
+
+void
+keccak_f1600_wide(keccak_wide *wide, size_t n)
+{
+    size_t k = 0;
+#ifdef X86
+    size_t width = keccak_wide_width();
+    if (n > 1 && width == 8) {
+        if (n > 4)
+            wide_eight(wide);
+        else
+            wide_four(wide);
+        return;
+    }
+    if (n > 1 && width == 4) {
+        wide_four(wide);
+        k = 4;
+    }
+#endif
+    for (; k < n; k++) {
+        uint64_t s[25];
+        for (int i = 0; i < 25; i++)
+            s[i] = wide->lanes[i][k];
+        permute(s);
+        for (int i = 0; i < 25; i++)
+            wide->lanes[i][k] = s[i];
+    }
+}
+
+void
+keccak_wide_load(keccak_wide *wide, size_t k, const uint64_t state[25])
+{
+    for (int i = 0; i < 25; i++)
+        wide->lanes[i][k] = state[i];
+}
+
+void
+keccak_wide_store(const keccak_wide *wide, size_t k, uint64_t state[25])
+{
+    for (int i = 0; i < 25; i++)
+        state[i] = wide->lanes[i][k];
+}
+
+void
+keccak_wide_absorb(keccak_wide *wide, size_t k, const uint8_t *message, size_t size,
+                   size_t block, uint8_t domain)
+{
+    const uint8_t *at = message + KECCAK_RATE * block;
+    uint8_t last[KECCAK_RATE];
+    if (block == size / KECCAK_RATE) {
+        size_t rest = size - KECCAK_RATE * block;
+        memcpy(last, at, rest);
+        memset(last + rest, 0, KECCAK_RATE - rest);
+        last[rest] = domain;
+        last[KECCAK_RATE - 1] |= 0x80;
+        at = last;
+    }
+    for (int i = 0; i < KECCAK_RATE / 8; i++)
+        wide->lanes[i][k] ^= load64(at + 8 * i);
+}
+
+void
+keccak_wide_read(const keccak_wide *wide, size_t k, uint8_t *out, size_t size)
+{
+    uint8_t lanes[KECCAK_RATE];
+    for (size_t i = 0; i < (size + 7) / 8; i++)
+        store64(lanes + 8 * i, wide->lanes[i][k]);
+    memcpy(out, lanes, size);
+}
 
 void
 keccak256_many(const uint8_t *const *messages, const size_t *sizes, size_t count,
                uint8_t (*digests)[32])
 {
 #ifdef X86
-    static int width;
-    if (!width)
-        width = __builtin_cpu_supports("avx512f") ? 8 : __builtin_cpu_supports("avx2") ? 4 : 1;
+    size_t width = keccak_wide_width();
     size_t local[256];
     size_t *order = count <= 256 ? local : malloc(sizeof(size_t) * count);
     if (width > 1 && order) {

@@ -30,4 +30,28 @@ void shake256_squeeze(keccak_sponge *sponge, uint8_t *out, size_t size);
 void keccak256_many(const uint8_t *const *messages, const size_t *sizes, size_t count,
                     uint8_t (*digests)[32]);
 
+/* Up to KECCAK_WIDE states permuted side by side, for a caller that schedules several
+ * sponges at once (a field tree's salts and nodes, each at its own pace): lane i of state k is
+ * lanes[i][k], so that the states' lane i is one vector. */
+#define KECCAK_WIDE 8
+typedef struct {
+    uint64_t lanes[25][KECCAK_WIDE];
+} keccak_wide;
+
+/* How many states keccak_f1600_wide permutes for the price of one on this CPU: 8 with
+ * AVX-512, 4 with AVX2, else 1. */
+size_t keccak_wide_width(void);
+/* Keccak-f[1600] of states 0..n-1 of `wide` (n <= keccak_wide_width(), or any n <= KECCAK_WIDE
+ * one state at a time); the other states may be permuted too. */
+void keccak_f1600_wide(keccak_wide *wide, size_t n);
+/* State k from, or into, the 25 lanes of one sponge kept elsewhere between permutations. */
+void keccak_wide_load(keccak_wide *wide, size_t k, const uint64_t state[25]);
+void keccak_wide_store(const keccak_wide *wide, size_t k, uint64_t state[25]);
+/* Block `block` of a message of `size` bytes XORed into state k; the last block (the
+ * message's size / KECCAK_RATE-th) padded with `domain` (0x01 keccak256, 0x1F SHAKE256). */
+void keccak_wide_absorb(keccak_wide *wide, size_t k, const uint8_t *message, size_t size,
+                        size_t block, uint8_t domain);
+/* The first `size` (at most KECCAK_RATE) bytes of state k: a digest, or a block of output. */
+void keccak_wide_read(const keccak_wide *wide, size_t k, uint8_t *out, size_t size);
+
 #endif
