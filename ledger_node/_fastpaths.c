@@ -1,5 +1,6 @@
 /* Compiled "certainly valid?" predicates for the schemas that dominate the traffic:
  * invoice.issued/v1 and /v2, payment.settled/v1 and /v2 (records/invoice.py, records/payment.py),
+ * and tax.declaration/v1 (records/declaration.py),
  * the hex decoding of a proof bundle's fields (see the fast parse in bundle.py), the split of
  * a JSON array into its items' text (see the bulk intake in gateway/ingest.py), and the
  * HMAC-SHA256 of subject tags (ledger_node/subject.py).
@@ -31,7 +32,8 @@ static PyObject *K_invoice_number, *K_issued_at, *K_invoice_type, *K_seller, *K_
     *K_tax_id, *K_id_type, *K_tax_code, *K_quantity, *K_unit_price, *K_amount, *K_rate,
     *K_tax, *K_discount, *K_payment_id, *K_payer, *K_payee, *K_currency, *K_value_date, *K_drawer,
     *K_issued_by, *K_confirmation_number, *K_taxpayer_type, *K_number, *K_issued_on, *K_settles,
-    *K_amount_cny;
+    *K_amount_cny, *K_uscc, *K_period, *K_sales, *K_output_tax, *K_input_tax,
+    *K_credit_brought_forward, *K_tax_payable, *K_credit_carried_forward, *K_filed_on;
 
 /* --- strings ---------------------------------------------------------------------------- */
 
@@ -1105,6 +1107,121 @@ payment_v2_ok(PyObject *r, const acceptance *now, PyObject *foreign)
     return sum == cny;
 }
 
+/* --- tax.declaration/v1 ---------------------------------------------------------------- */
+
+#define DECLARATIONS_FROM_DAY 17987 /* 2019-04-01, FIRST_PERIOD */
+
+/* A return's period, YYYY-MM or YYYY-Qn: the day numbers of its first and last days. */
+static int
+period_ok(PyObject *s, int64_t *first, int64_t *last)
+{
+    const unsigned char *p;
+    Py_ssize_t n;
+    if (!ascii(s, &p, &n) || n != 7 || p[4] != '-') {
+        return 0;
+    }
+    int year = number_at(p, 4), first_month, last_month;
+    if (year < 1) {
+        return 0;
+    }
+    if (p[5] == 'Q') {
+        if (p[6] < '1' || p[6] > '4') {
+            return 0;
+        }
+        first_month = 3 * (p[6] - '0') - 2;
+        last_month = first_month + 2;
+    }
+    else {
+        first_month = last_month = number_at(p + 5, 2);
+        if (first_month < 1 || first_month > 12) {
+            return 0;
+        }
+    }
+    *first = day_number(year, first_month, 1);
+    /* The last day: the day before the next month's first, counted within the year. */
+    *last = last_month == 12 ? day_number(year, 12, 31) : day_number(year, last_month + 1, 1) - 1;
+    return 1;
+}
+
+/* A field of a return that must be money of at least zero. */
+static int
+non_negative_ok(PyObject *s, int64_t *cents)
+{
+    return money(s, cents) && *cents >= 0;
+}
+
+/* The values of `count` fields of an object that has exactly those (and no other) fields. */
+static int
+exactly(PyObject *object, PyObject *const *keys, PyObject **values, Py_ssize_t count)
+{
+    if (!PyDict_CheckExact(object) || PyDict_GET_SIZE(object) != count) {
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        values[i] = PyDict_GetItemWithError(object, keys[i]);
+        if (values[i] == NULL) {
+            PyErr_Clear();
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int
+declaration_v1_ok(PyObject *r, const acceptance *now)
+{
+    PyObject *const keys[] = {K_uscc, K_period, K_taxpayer_type, K_sales, K_output_tax,
+                              K_input_tax, K_credit_brought_forward, K_tax_payable,
+                              K_credit_carried_forward, K_filed_on};
+    PyObject *v[10];
+    if (!exactly(r, keys, v, 10)) {
+        return 0;
+    }
+    PyObject *uscc = v[0], *period = v[1], *taxpayer_type = v[2], *sales = v[3],
+             *output_tax = v[4], *input_tax = v[5], *brought = v[6], *payable = v[7],
+             *carried = v[8], *filed_on = v[9];
+    int64_t first, last, declared, in, from_before, due, to_next;
+    int general = equals(taxpayer_type, "general");
+    if ((!general && !equals(taxpayer_type, "small_scale")) || !period_ok(period, &first, &last)
+        || first < DECLARATIONS_FROM_DAY || !dated_ok(filed_on, now, DECLARATIONS_FROM_DAY)
+        || date_ok(filed_on) <= last || !PyList_CheckExact(sales)
+        || !money(output_tax, &declared) || !non_negative_ok(input_tax, &in)
+        || !non_negative_ok(brought, &from_before) || !non_negative_ok(payable, &due)
+        || !non_negative_ok(carried, &to_next)) {
+        return 0;
+    }
+    Py_ssize_t count = PyList_GET_SIZE(sales);
+    if (count < 1 || count > (Py_ssize_t)RATE_COUNT) {
+        return 0;
+    }
+    const rate_entry *seen[RATE_COUNT];
+    i128 output = 0;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *const sale_keys[] = {K_rate, K_amount, K_tax}, *sale[3];
+        if (!exactly(PyList_GET_ITEM(sales, i), sale_keys, sale, 3)) {
+            return 0;
+        }
+        PyObject *rate_text = sale[0], *amount = sale[1], *tax = sale[2];
+        const rate_entry *rate = rate_of(rate_text);
+        int64_t amount_cents, tax_cents;
+        if (rate == NULL || !(rate->flags & (general ? GENERAL : SMALL_SCALE))
+            || !in_force(rate, first) || !money(amount, &amount_cents) || !money(tax, &tax_cents)
+            || (rate->per_mille == 0 && tax_cents != 0)) {
+            return 0;
+        }
+        for (Py_ssize_t j = 0; j < i; j++) {
+            if (seen[j] == rate) {
+                return 0;
+            }
+        }
+        seen[i] = rate;
+        output += tax_cents;
+    }
+    return output == declared && (general || (in == 0 && from_before == 0))
+           && !(due && to_next) && (i128)declared - in - from_before == (i128)due - to_next
+           && uscc_ok(uscc);
+}
+
 /* --- proof bundles --------------------------------------------------------------------- */
 
 static signed char HEX_VALUE[256];
@@ -1684,6 +1801,7 @@ py_hmac_sha256(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 CLOCKED_PREDICATE(py_invoice_v1, invoice_ok(args[0], 1, &now))
 CLOCKED_PREDICATE(py_invoice_v2, invoice_ok(args[0], 2, &now))
 CLOCKED_PREDICATE(py_payment_v1, payment_v1_ok(args[0], &now))
+CLOCKED_PREDICATE(py_declaration_v1, declaration_v1_ok(args[0], &now))
 
 /* payment_v2(record, latest, foreign_currencies) */
 static PyObject *
@@ -1720,6 +1838,8 @@ static PyMethodDef methods[] = {
      "True only if the payment.settled/v1 record certainly satisfies its schema."},
     {"payment_v2", FASTCALL(py_payment_v2), METH_FASTCALL,
      "True only if the payment.settled/v2 record certainly satisfies its schema."},
+    {"declaration_v1", FASTCALL(py_declaration_v1), METH_FASTCALL,
+     "True only if the tax.declaration/v1 record certainly satisfies its schema."},
     {"hex_values", FASTCALL(py_hex_values), METH_FASTCALL,
      "The bytes of each 0x-prefixed lowercase hex string of the given sizes, or None."},
     {"array_items", FASTCALL(py_array_items), METH_FASTCALL,
@@ -1863,6 +1983,15 @@ PyInit__fastpaths(void)
     INTERN(K_issued_on, "issued_on");
     INTERN(K_settles, "settles");
     INTERN(K_amount_cny, "amount_cny");
+    INTERN(K_uscc, "uscc");
+    INTERN(K_period, "period");
+    INTERN(K_sales, "sales");
+    INTERN(K_output_tax, "output_tax");
+    INTERN(K_input_tax, "input_tax");
+    INTERN(K_credit_brought_forward, "credit_brought_forward");
+    INTERN(K_tax_payable, "tax_payable");
+    INTERN(K_credit_carried_forward, "credit_carried_forward");
+    INTERN(K_filed_on, "filed_on");
     PyObject *module = PyModule_Create(&module_def);
     if (module == NULL) {
         return NULL;

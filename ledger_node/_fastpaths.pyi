@@ -27,6 +27,9 @@ def payment_v1(record: object, latest_seconds: int, /) -> bool:
 def payment_v2(record: object, latest_seconds: int, foreign_currencies: frozenset[str], /) -> bool:
     """True only if the payment.settled/v2 record certainly satisfies its schema."""
 
+def declaration_v1(record: object, latest_seconds: int, /) -> bool:
+    """True only if the tax.declaration/v1 record certainly satisfies its schema."""
+
 def uscc(code: object, /) -> bool:
     """True if ``code`` is a str holding a valid USCC."""
 

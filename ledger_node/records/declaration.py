@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import calendar
 import datetime
-import operator
 import re
 from typing import Any, Final
 
@@ -33,20 +32,20 @@ V1: Final = "tax.declaration/v1"
 FIRST_PERIOD: Final = datetime.date(2019, 4, 1)
 TAXPAYER_TYPES: Final = ("general", "small_scale")
 _PERIOD = re.compile(r"([0-9]{4})-(?:(0[1-9]|1[0-2])|Q([1-4]))")
-#: The fields of a return, in the order the fast predicate fetches them.
-_FIELD_ORDER = (
-    "uscc",
-    "period",
-    "taxpayer_type",
-    "sales",
-    "output_tax",
-    "input_tax",
-    "credit_brought_forward",
-    "tax_payable",
-    "credit_carried_forward",
-    "filed_on",
+_FIELDS = frozenset(
+    {
+        "uscc",
+        "period",
+        "taxpayer_type",
+        "sales",
+        "output_tax",
+        "input_tax",
+        "credit_brought_forward",
+        "tax_payable",
+        "credit_carried_forward",
+        "filed_on",
+    }
 )
-_FIELDS = frozenset(_FIELD_ORDER)
 _SALES_FIELDS = frozenset({"rate", "amount", "tax"})
 _RATES: Final = tuple(RATE_PER_MILLE)
 
@@ -204,65 +203,12 @@ def _sales(
 
 
 # --- fast path -----------------------------------------------------------------------------
-# In the form fields.py describes for the fast predicates; the USCC by the compiled check.
+# Compiled (ledger_node/_fastpaths.c): the same rules on integer cents and day numbers, given
+# the latest instant a fact may carry.
 
-_FAST = re.compile(
-    "\x00".join((_PERIOD.pattern, f.alternatives(TAXPAYER_TYPES), f.DATE_PATTERN.pattern))
-)
-_GET = operator.itemgetter(*_FIELD_ORDER)
-_GET_SALE = operator.itemgetter("rate", "amount", "tax")
-_FLOOR = FIRST_PERIOD.isoformat()
-_uscc_ok = _fastpaths.uscc
+_compiled_v1 = _fastpaths.declaration_v1
 
 
-def fast_v1(r: Any, moment: Moment) -> bool:
+def fast_v1(record: object, moment: Moment) -> bool:
     """True only if the record certainly satisfies :func:`check_v1`."""
-    fetched = f.fetch(r, _GET)
-    if fetched is None or len(r) != len(_FIELDS):
-        return False
-    uscc, period, taxpayer_type, sales, *balance, filed_on = fetched
-    if (
-        not (type(period) is type(taxpayer_type) is type(filed_on) is str)
-        or _FAST.fullmatch(f"{period}\x00{taxpayer_type}\x00{filed_on}") is None
-        or not _FLOOR <= filed_on <= moment.date_text
-        or not f.is_real_date(filed_on)
-        or type(sales) is not list
-        or not 1 <= len(sales) <= len(_RATES)
-    ):
-        return False
-    bounds = period_bounds(period)
-    if bounds is None or bounds[0] < FIRST_PERIOD or filed_on <= bounds[1].isoformat():
-        return False
-    # The sales' amounts and taxes parsed in one go with the balance's five amounts.
-    rates = []
-    for item in sales:
-        sale = f.fetch(item, _GET_SALE)
-        if sale is None or len(item) != len(_SALES_FIELDS):
-            return False
-        rate, amount, tax = sale
-        rates.append(rate)
-        balance += (amount, tax)
-    values = f.all_cents(balance)
-    if values is None:
-        return False
-    declared, input_tax, brought, payable, carried, *sold = values
-    allowed = GENERAL_RATES if taxpayer_type == "general" else SMALL_SCALE_RATES
-    output = 0
-    for rate, tax in zip(rates, sold[1::2], strict=True):
-        if (
-            type(rate) is not str
-            or rate not in allowed
-            or not rate_in_force(rate, bounds[0])
-            or (tax != 0 and RATE_PER_MILLE[rate] == 0)
-        ):
-            return False
-        output += tax
-    return (
-        len(set(rates)) == len(rates)
-        and declared == output
-        and min(input_tax, brought, payable, carried) >= 0
-        and not (taxpayer_type == "small_scale" and (input_tax or brought))
-        and not (payable and carried)
-        and output - input_tax - brought == payable - carried
-        and _uscc_ok(uscc)
-    )
+    return _compiled_v1(record, moment.seconds)

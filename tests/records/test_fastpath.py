@@ -891,3 +891,91 @@ def test_decimal_spellings_with_a_matching_product(
     line.update(quantity=quantity, unit_price=unit_price, amount=amount)
     _repair(record)
     assert assert_agrees("invoice.issued/v1", record) == valid
+
+
+# --- the compiled declaration check ---------------------------------------------------------
+#
+# Returns made to sit on the edges of the rules at once: periods around April 2019 and the
+# acceptance date, filing on or just after a period's last day, rates of the wrong taxpayer
+# type or out of force, repeated rates, taxes on zero-rate sales, balances that add up or miss
+# by a cent, payable beside a credit carried forward. The compiled check must say exactly what
+# the full checks say: it declines nothing valid of these shapes and accepts nothing invalid.
+
+_SALES_USCC = _VALID["tax.declaration/v1"]["uscc"]
+
+
+def _seldom(draw: st.DrawFn, usual: Any, *unusual: Any) -> Any:
+    """``usual`` seven times in eight, else one of ``unusual``."""
+    return usual if draw(st.integers(0, 7)) else draw(st.sampled_from(unusual))
+
+
+@st.composite
+def _edge_declarations(draw: st.DrawFn) -> dict[str, Any]:
+    today = MOMENT.date
+    year = draw(st.sampled_from([2019, 2020, 2023, today.year - 1, today.year]))
+    year = _seldom(draw, year, 2018, today.year + 1)
+    if draw(st.booleans()):
+        first_month = draw(st.integers(1, 12))
+        last_month, period = first_month, f"{year}-{first_month:02d}"
+    else:
+        quarter = draw(st.integers(1, 4))
+        first_month, last_month, period = 3 * quarter - 2, 3 * quarter, f"{year}-Q{quarter}"
+    next_month = datetime.date(year + last_month // 12, last_month % 12 + 1, 1)
+    last_day = next_month - datetime.timedelta(days=1)
+    filed = last_day + datetime.timedelta(days=_seldom(draw, draw(st.integers(1, 45)), -1, 0))
+    filed = _seldom(draw, filed, today, today + datetime.timedelta(days=1))
+    taxpayer_type = draw(st.sampled_from(["general", "small_scale"]))
+    allowed = amounts.GENERAL_RATES if taxpayer_type == "general" else amounts.SMALL_SCALE_RATES
+    usual = sorted(
+        r for r in allowed if amounts.rate_in_force(r, datetime.date(year, first_month, 1))
+    )
+    rates = draw(st.lists(st.sampled_from(usual), min_size=1, max_size=4, unique=True))
+    rates[0] = _seldom(draw, rates[0], *sorted(amounts.RATE_PER_MILLE))
+    sales = []
+    for rate in rates:
+        amount = draw(st.integers(-(10**6), 10**9))
+        tax = amounts.tax_cents(amount, amounts.RATE_PER_MILLE[rate]) + _seldom(draw, 0, 1, -1)
+        sales.append({"rate": rate, "amount": _money_text(amount), "tax": _money_text(tax)})
+    output = sum(_cents(s["tax"]) for s in sales) + _seldom(draw, 0, 1)
+    small = taxpayer_type == "small_scale"
+    input_tax = _seldom(draw, 0 if small else draw(st.sampled_from([0, 12345])), 1, -1)
+    brought = _seldom(draw, 0 if small else draw(st.sampled_from([0, 500])), 1, -1)
+    balance = output - input_tax - brought
+    payable, carried = (balance, 0) if balance >= 0 else (0, -balance)
+    payable += _seldom(draw, 0, 1, -1)
+    carried += _seldom(draw, 0, 1)
+    return {
+        "uscc": _seldom(draw, _SALES_USCC, _SALES_USCC[:-1] + "0", "91440300MA5"),
+        "period": _seldom(draw, period, f"{year}-13", f"{year}-Q5", "0000-01", "2019-3"),
+        "taxpayer_type": taxpayer_type,
+        "sales": sales,
+        "output_tax": _money_text(output),
+        "input_tax": _money_text(input_tax),
+        "credit_brought_forward": _money_text(brought),
+        "tax_payable": _money_text(payable),
+        "credit_carried_forward": _money_text(carried),
+        "filed_on": filed.isoformat(),
+    }
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_edge_declarations())
+def test_compiled_declaration_check_equals_the_full_checks(record: dict[str, Any]) -> None:
+    valid = full_problems("tax.declaration/v1", record) == ()
+    assert _fastpaths.declaration_v1(record, MOMENT.seconds) == valid, full_problems(
+        "tax.declaration/v1", record
+    )
+    assert_agrees("tax.declaration/v1", record)
+
+
+def test_compiled_declaration_check_takes_anything() -> None:
+    for value in (None, 1, "x", [], {}, {"sales": []}, Text("x")):
+        assert not _fastpaths.declaration_v1(value, MOMENT.seconds)
+    record = copy.deepcopy(_VALID["tax.declaration/v1"])
+    assert _fastpaths.declaration_v1(record, MOMENT.seconds)
+    for key in list(record):
+        shorter = {k: v for k, v in record.items() if k != key}
+        assert not _fastpaths.declaration_v1(shorter, MOMENT.seconds), key
+        assert not _fastpaths.declaration_v1({**shorter, "extra": record[key]}, MOMENT.seconds)
+    with pytest.raises(TypeError):
+        _fastpaths.declaration_v1(record, "now")
