@@ -4,7 +4,8 @@ Prints (1) records/s for validate + canonicalise + hash + salt + commit + leaf o
 realistic mix (invoices with 1-5 lines dominate), for the v1 schemas and then for the v2 ones
 beside it, and (2) seconds to build a
 1,000,000-leaf tree and compute every proof. Targets: >= 50,000 records/s, <= 10 s.
-Both wall-clock and CPU time are shown: on a shared machine wall time includes waiting.
+Both wall-clock and CPU time are shown: on a shared machine wall time includes waiting, and
+the load average is printed before and after, since CPU time too swings with it.
 
     .venv/bin/python scripts/bench_records.py [--records N] [--leaves N] [--passes N] [--skip-tree]
         [--market N]
@@ -148,9 +149,11 @@ def main() -> None:
         "--market", type=int, default=0, help="also time generating a market of N invoices"
     )
     args = parser.parse_args()
+    print("before: load {:.1f} / {:.1f} / {:.1f}".format(*os.getloadavg()))
     # v1 and v2 in one run, so the two figures share the machine's state.
     bench_records(args.records, args.passes)
     bench_records(args.records, args.passes, MIX_V2, "v2")
+    print("after: load {:.1f} / {:.1f} / {:.1f}".format(*os.getloadavg()))
     if not args.skip_tree:
         bench_tree(args.leaves)
     if args.market:
