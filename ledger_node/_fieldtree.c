@@ -784,24 +784,131 @@ keccak_of(const uint8_t *const *parts, const size_t *sizes, size_t count, uint8_
     keccak256_finish(&sponge, digest);
 }
 
-/* commitment.py's commit_record_v2 from the subjects' message (whose keccak256 is their
- * digest, hashed beside the tree's nodes): the record hash
- * keccak256(0x04 || fields_digest || subjects_digest), the commitment
+/* --- subjects ------------------------------------------------------------------------- */
+
+/* commitment.py's SubjectTag, and the slots read here. */
+static PyTypeObject *SubjectTag;
+static PyMemberDef *TAG_DOMAIN, *TAG_VERSION, *TAG_VALUE;
+
+/* Domain ids (keccak256 of the name's UTF-8) of the domains seen last, each name held. */
+#define DOMAIN_IDS 16
+static struct {
+    PyObject *name;
+    uint8_t id[32];
+} domain_ids[DOMAIN_IDS];
+static size_t next_domain_id;
+
+/* The id of domain `name` (a str), from the cache or hashed into it; NULL if it has no UTF-8
+ * form (the reference says so). */
+static const uint8_t *
+domain_id(PyObject *name)
+{
+    for (size_t i = 0; i < DOMAIN_IDS; i++)
+        if (domain_ids[i].name == name)
+            return domain_ids[i].id;
+    for (size_t i = 0; i < DOMAIN_IDS; i++)
+        if (domain_ids[i].name && PyUnicode_Compare(domain_ids[i].name, name) == 0)
+            return domain_ids[i].id;
+    Py_ssize_t size;
+    const char *text = PyUnicode_AsUTF8AndSize(name, &size);
+    if (!text) {
+        PyErr_Clear();
+        return NULL;
+    }
+    size_t at = next_domain_id++ % DOMAIN_IDS;
+    const uint8_t *parts[] = {(const uint8_t *)text};
+    const size_t sizes[] = {(size_t)size};
+    keccak_of(parts, sizes, 1, domain_ids[at].id);
+    Py_XSETREF(domain_ids[at].name, Py_NewRef(name));
+    return domain_ids[at].id;
+}
+
+/* The subjects' message of commitment.py's subjects_message, 0x03 || uint32_be(n) ||
+ * (domain_id || uint32_be(version) || tag) x n, from a list or tuple of SubjectTag; its size,
+ * or 0 for what the reference is left to decide (or word). *message is `local` or allocated. */
+static size_t
+subjects_message(PyObject *tags, uint8_t *local, size_t room, uint8_t **message)
+{
+    if (!SubjectTag || !(PyList_CheckExact(tags) || PyTuple_CheckExact(tags)))
+        return 0;
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(tags);
+    PyObject **items = PySequence_Fast_ITEMS(tags);
+    size_t size = 5 + 68 * (size_t)count;
+    if (count > 0xFFFFFF)
+        return 0;
+    *message = size <= room ? local : malloc(size);
+    if (!*message)
+        return 0;
+    uint8_t *at = *message;
+    *at++ = 0x03;
+    for (int shift = 24; shift >= 0; shift -= 8)
+        *at++ = (uint8_t)((size_t)count >> shift);
+    for (Py_ssize_t i = 0; i < count; i++, at += 68) {
+        PyObject *tag = items[i];
+        if (Py_TYPE(tag) != SubjectTag)
+            goto declined;
+        PyObject *domain = slot(tag, TAG_DOMAIN), *version = slot(tag, TAG_VERSION),
+                 *value = slot(tag, TAG_VALUE);
+        if (!domain || !PyUnicode_CheckExact(domain) || !version || !PyLong_CheckExact(version) ||
+            !value || !PyBytes_CheckExact(value) || PyBytes_GET_SIZE(value) != 32)
+            goto declined;
+        unsigned long long number = PyLong_AsUnsignedLongLong(version);
+        if (number == (unsigned long long)-1 && PyErr_Occurred()) {
+            PyErr_Clear();
+            goto declined;
+        }
+        const uint8_t *id = number <= 0xFFFFFFFFu ? domain_id(domain) : NULL;
+        if (!id)
+            goto declined;
+        memcpy(at, id, 32);
+        for (int b = 0; b < 4; b++)
+            at[32 + b] = (uint8_t)(number >> (24 - 8 * b));
+        memcpy(at + 36, PyBytes_AS_STRING(value), 32);
+    }
+    return size;
+declined:
+    if (*message != local)
+        free(*message);
+    return 0;
+}
+
+static PyMemberDef *slot_of(PyTypeObject *type, const char *name);
+
+static PyObject *
+use_tag_type(PyObject *module, PyObject *type)
+{
+    if (!PyType_Check(type)) {
+        PyErr_SetString(PyExc_TypeError, "use_tag_type() takes a class");
+        return NULL;
+    }
+    PyTypeObject *tag = (PyTypeObject *)type;
+    if (!(TAG_DOMAIN = slot_of(tag, "domain")) || !(TAG_VERSION = slot_of(tag, "version")) ||
+        !(TAG_VALUE = slot_of(tag, "tag")))
+        return NULL;
+    Py_XSETREF(SubjectTag, (PyTypeObject *)Py_NewRef(tag));
+    Py_RETURN_NONE;
+}
+
+/* commitment.py's commit_record_v2 from the subject tags (their digest hashed beside the tree's
+ * nodes): the record hash keccak256(0x04 || fields_digest || subjects_digest), the commitment
  * keccak256(schema_id || commitment salt || record hash) and the leaf
  * keccak256(keccak256(schema_id || commitment)). */
 static PyObject *
 commit_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (!arity(nargs, 4, "commit_v2(record, master, schema_id, subjects_message)"))
+    if (!arity(nargs, 4, "commit_v2(record, master, schema_id, tags)"))
         return NULL;
-    if (!PyBytes_CheckExact(args[2]) || PyBytes_GET_SIZE(args[2]) != 32 ||
-        !PyBytes_CheckExact(args[3]))
+    if (!PyBytes_CheckExact(args[2]) || PyBytes_GET_SIZE(args[2]) != 32)
         Py_RETURN_NONE;
     const uint8_t *schema_id = (const uint8_t *)PyBytes_AS_STRING(args[2]);
+    uint8_t local[5 + 68 * 8], *message;
+    size_t message_size = subjects_message(args[3], local, sizeof local, &message);
+    if (!message_size)
+        Py_RETURN_NONE;
     walk w;
     walk_start(&w);
-    w.extra = (const uint8_t *)PyBytes_AS_STRING(args[3]);
-    w.extra_size = (size_t)PyBytes_GET_SIZE(args[3]);
+    w.extra = message;
+    w.extra_size = message_size;
     uint8_t salt[SALT_SIZE];
     int result = walk_record(&w, args[0], args[1], salt);
     PyObject *answer = NULL;
@@ -824,6 +931,8 @@ commit_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     else if (result == DECLINED)
         answer = Py_NewRef(Py_None);
     walk_free(&w);
+    if (message != local)
+        free(message);
     return answer;
 }
 
@@ -1285,7 +1394,9 @@ static PyMethodDef methods[] = {
     {"fields_digest", (PyCFunction)(void (*)(void))fields_digest, METH_FASTCALL,
      "(commitment salt, digest of the record's field tree), or None to leave it to the reference."},
     {"commit_v2", (PyCFunction)(void (*)(void))commit_v2, METH_FASTCALL,
-     "(record hash, commitment, leaf) of a v2 record from its subjects' digest, or None."},
+     "(record hash, commitment, leaf) of a v2 record with its subject tags, or None."},
+    {"use_tag_type", use_tag_type, METH_O,
+     "The SubjectTag class of ledger_node.tagging, whose slots commit_v2 reads."},
     {"build_tree", (PyCFunction)(void (*)(void))build_tree, METH_FASTCALL,
      "(complete tree, its digest) of a record, or None to leave it to the reference."},
     {"tree_digest", (PyCFunction)(void (*)(void))tree_digest, METH_FASTCALL,

@@ -10,10 +10,14 @@ def fields_digest(record: object, master: object, /) -> tuple[bytes, bytes] | No
     """``(commitment salt, digest of the record's field tree)``."""
 
 def commit_v2(
-    record: object, master: object, schema_id: bytes, subjects_message: bytes, /
+    record: object, master: object, schema_id: bytes, tags: object, /
 ) -> tuple[bytes, bytes, bytes] | None:
     """``(record hash, commitment, leaf)`` of a v2 record (``commitment.commit_record_v2``)
-    from its subjects' message (``commitment.subjects_message``), hashed beside its tree."""
+    with its subject tags (a list or tuple of ``tagging.SubjectTag``), whose digest
+    (``commitment.subjects_digest``) is hashed beside its tree."""
+
+def use_tag_type(tag: type, /) -> None:
+    """The subject tag class whose slots :func:`commit_v2` reads."""
 
 def build_tree(record: object, master: object, /) -> tuple[Any, bytes] | None:
     """``(complete tree, its digest)``: the tree's nodes are ``fieldtree``'s classes."""

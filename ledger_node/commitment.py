@@ -17,6 +17,7 @@ import orjson
 import sha3
 
 from ledger_node._fieldtree import commit_v2 as _commit_v2
+from ledger_node._fieldtree import use_tag_type
 from ledger_node.canonical import canonical_bytes_of_validated
 from ledger_node.errors import LedgerValueError
 from ledger_node.fieldtree import reference_fields_digest
@@ -173,13 +174,8 @@ _MAX_TAG_PREFIXES = 10_000
 
 
 def subjects_digest(tags: Sequence[SubjectTag]) -> bytes:
-    """The digest of a record's subject tags, in order."""
-    return _keccak(subjects_message(tags)).digest()  # type: ignore[no-any-return]
-
-
-def subjects_message(tags: Sequence[SubjectTag]) -> bytes:
-    """What :func:`subjects_digest` hashes: ``0x03 ‖ uint32_be(n) ‖ (domain_id ‖
-    uint32_be(version) ‖ tag) × n``."""
+    """The digest of a record's subject tags, in order (``_fieldtree.commit_v2`` hashes them
+    the same way)."""
     prefixes = _TAG_PREFIXES
     parts = [SUBJECTS_NODE, len(tags).to_bytes(4, "big")]
     for tag in tags:
@@ -190,7 +186,10 @@ def subjects_message(tags: Sequence[SubjectTag]) -> bytes:
             prefix = tag.domain_id + tag.version.to_bytes(4, "big")
             prefixes[(tag.domain, tag.version)] = prefix
         parts += (prefix, tag.tag)
-    return b"".join(parts)
+    return _keccak(b"".join(parts)).digest()  # type: ignore[no-any-return]
+
+
+use_tag_type(SubjectTag)
 
 
 def record_hash_v2(fields: bytes, subjects: bytes) -> bytes:
@@ -209,12 +208,11 @@ def commit_record_v2(
     """
     master = new_salt() if salt is None else salt
     schema_id = validated.schema.schema_id
-    subjects = subjects_message(tags)
-    hashes = _commit_v2(validated.record, master, schema_id, subjects)
+    hashes = _commit_v2(validated.record, master, schema_id, tags)
     if hashes is None:
         # What the compiled path declines, by the definitions (which word any error).
         commitment_salt, fields = reference_fields_digest(validated.record, master)
-        digest = record_hash_v2(fields, keccak256(subjects))
+        digest = record_hash_v2(fields, subjects_digest(tags))
         binding = commitment(schema_id, commitment_salt, digest)
         hashes = digest, binding, leaf(schema_id, binding)
     committed = _new_object(CommittedRecord)
