@@ -14,6 +14,7 @@ its signature against the chain, and a requester verifies every answer against t
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -72,7 +73,18 @@ class Directory:
         }
 
     def save(self, path: Path) -> None:
-        path.write_text(json.dumps(self.to_json(), indent=2) + "\n", encoding="utf-8")
+        """Write the directory to ``path``, replacing any file there atomically: a gateway
+        reading it, or a write cut short, never sees half a directory."""
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            with tmp.open("w", encoding="utf-8") as out:
+                out.write(json.dumps(self.to_json(), indent=2) + "\n")
+                out.flush()
+                os.fsync(out.fileno())
+            tmp.replace(path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
     @classmethod
     def load(cls, path: Path, *, chain_id: int, ledger: str) -> Directory:
